@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int bufpool_placeholder_t;

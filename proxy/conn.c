@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int conn_placeholder_t;

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int demo_placeholder_t;

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int listener_placeholder_t;

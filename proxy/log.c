@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int log_placeholder_t;

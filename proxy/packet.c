@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int packet_placeholder_t;

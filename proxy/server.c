@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int server_placeholder_t;

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int tcpinfo_placeholder_t;

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int config_placeholder_t;

@@ -1,0 +1,186 @@
+/*
+ * finwait configuration model: YAML in, a validated and immutable model out.
+ *
+ * Pure C (no libuv). The proxy only reads a struct config after config_load*()
+ * returned it; nothing in it changes while connections use it.
+ */
+#ifndef FINWAIT_RULES_CONFIG_H
+#define FINWAIT_RULES_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "diag.h"
+
+/* A duration that means "never": delay_fin's `delay: forever`. */
+#define DURATION_FOREVER UINT64_MAX
+
+/* `count: all` of the packet faults. */
+#define COUNT_ALL UINT32_MAX
+
+enum log_format {
+    LOG_FORMAT_TEXT, /* human-readable lines */
+    LOG_FORMAT_JSON, /* one JSON object per line, stable keys */
+};
+
+enum log_level {
+    LOG_LEVEL_ERROR, /* only failures */
+    LOG_LEVEL_WARN,  /* plus things that are probably mistakes */
+    LOG_LEVEL_INFO,  /* plus every connection event (default) */
+    LOG_LEVEL_DEBUG, /* plus internals: backpressure, timers */
+};
+
+/* Which bytes a fault touches, as seen from finwait. */
+enum fault_dir {
+    FAULT_DIR_UPSTREAM = 1,   /* client -> server */
+    FAULT_DIR_DOWNSTREAM = 2, /* server -> client */
+    FAULT_DIR_BOTH = 3,       /* both of the above */
+};
+
+/* Who receives the abortive (reset) or graceful (close) end of `reset` / `close`. */
+enum fault_to {
+    FAULT_TO_CLIENT = 1, /* the client leg only; the server leg gets a FIN */
+    FAULT_TO_SERVER = 2, /* the server leg only; the client leg gets a FIN */
+    FAULT_TO_BOTH = 3,   /* both legs */
+};
+
+/* A leg of a proxied connection: the TCP connection between finwait and one peer. */
+enum fault_leg {
+    FAULT_LEG_CLIENT, /* client <-> finwait */
+    FAULT_LEG_SERVER, /* finwait <-> server */
+};
+
+/* Whose FIN drop_fin drops on its leg. */
+enum fault_from {
+    FAULT_FROM_FINWAIT, /* the FIN finwait sends to the peer */
+    FAULT_FROM_PEER,    /* the FIN the peer sends to finwait */
+};
+
+enum refuse_mode {
+    REFUSE_RESET, /* RST at once */
+    REFUSE_CLOSE, /* FIN before any data */
+};
+
+enum fault_type {
+    /* finwait's teardown faults (stream level) */
+    FAULT_DELAY_FIN,
+    FAULT_RST_INSTEAD_OF_FIN,
+    FAULT_BREAK_HALF_CLOSE,
+    FAULT_RESET,
+    FAULT_CLOSE,
+    FAULT_BLACKHOLE,
+    FAULT_REFUSE,
+    /* Toxiproxy's toxics */
+    FAULT_LATENCY,
+    FAULT_BANDWIDTH,
+    FAULT_SLOW_CLOSE,
+    FAULT_TIMEOUT,
+    FAULT_RESET_PEER,
+    FAULT_SLICER,
+    FAULT_LIMIT_DATA,
+    /* packet level (Linux, CAP_NET_ADMIN) */
+    FAULT_DROP_FINAL_ACK,
+    FAULT_DROP_FIN,
+    FAULT_TYPE_COUNT
+};
+
+/* An IPv4 or IPv6 network for `match: {client: CIDR}`. */
+struct cidr {
+    int family;         /* AF_INET or AF_INET6 */
+    uint8_t addr[16];   /* network address, network byte order (first 4 bytes for IPv4) */
+    unsigned prefixlen; /* 0..32 or 0..128 */
+};
+
+/* Where in the config file something was written (1-based), for messages at run time. */
+struct src_pos {
+    unsigned line;
+    unsigned col;
+};
+
+/*
+ * One configured fault. Only the members its type uses are meaningful; the loader
+ * rejects parameters that do not belong to the type. Durations are milliseconds
+ * unless the name says otherwise.
+ */
+struct fault {
+    enum fault_type type;
+    char *name;         /* `name:`, or the type name when not given; never NULL */
+    double probability; /* 0..1, share of connections it applies to (default 1) */
+    bool has_match;     /* `match: {client: CIDR}` given */
+    struct cidr match_client;
+    struct src_pos pos; /* where the fault's mapping starts */
+
+    enum fault_dir direction; /* delay_fin, rst_instead_of_fin, reset, close, blackhole, toxics */
+    uint64_t delay_ms;        /* delay_fin (may be DURATION_FOREVER), break_half_close,
+                                 slow_close */
+    uint64_t after_ms;        /* reset, close, blackhole: time from accept */
+    uint64_t after_bytes;     /* reset, close: bytes passed in `direction` */
+    bool has_after_bytes;     /* reset, close: after_bytes was given (else after_ms is used) */
+    enum fault_to to;         /* reset, close (default both) */
+    enum refuse_mode mode;    /* refuse (default reset) */
+
+    uint64_t latency_ms;     /* latency */
+    uint64_t jitter_ms;      /* latency */
+    uint64_t rate_kbps;      /* bandwidth: KB/s as Toxiproxy (1 KB = 1000 bytes) */
+    uint64_t timeout_ms;     /* timeout, reset_peer (0 = timeout never closes) */
+    uint64_t average_size;   /* slicer: bytes */
+    uint64_t size_variation; /* slicer: bytes */
+    uint64_t delay_us;       /* slicer: microseconds between slices, as Toxiproxy */
+    uint64_t bytes;          /* limit_data */
+
+    enum fault_leg leg;   /* drop_final_ack, drop_fin */
+    enum fault_from from; /* drop_fin */
+    uint32_t count;       /* drop_final_ack, drop_fin: drops before one passes, or COUNT_ALL */
+};
+
+struct proxy_cfg {
+    char *name;
+    char *listen_host;   /* "" means all interfaces (`:port`) */
+    uint16_t listen_port; /* 0 = ephemeral (the log says which port was bound) */
+    char *upstream_host; /* a literal address or a name resolved per connection */
+    uint16_t upstream_port;
+    bool enabled;             /* default true; false: no listener (connection refused) */
+    uint64_t connect_timeout_ms; /* default 5000 */
+    uint64_t idle_timeout_ms;    /* default 0 = none */
+    struct fault *faults;
+    size_t nfaults;
+    struct src_pos pos;
+};
+
+struct config {
+    char *path; /* the file it was loaded from (or the name given to config_load_string) */
+    enum log_format log_format; /* default text */
+    enum log_level log_level;   /* default info */
+    bool log_timeline;          /* default false */
+    uint64_t shutdown_timeout_ms; /* default 5000 */
+    bool has_seed;
+    uint64_t seed;
+    struct proxy_cfg *proxies;
+    size_t nproxies;
+};
+
+/*
+ * Load and validate. On success returns 0 and sets *out (free with config_free).
+ * On failure returns -1, *out is NULL and every problem found is in `d`
+ * (FILE:LINE:COL messages with the source line). `d` may already hold messages.
+ */
+int config_load_file(const char *path, struct config **out, struct diag *d);
+int config_load_string(const char *name, const char *text, size_t len, struct config **out,
+                       struct diag *d);
+void config_free(struct config *cfg);
+
+/* "delay_fin", "latency", ... */
+const char *fault_type_name(enum fault_type t);
+/* True for drop_final_ack and drop_fin: needs the packet engine (Linux, CAP_NET_ADMIN). */
+bool fault_type_is_packet(enum fault_type t);
+const char *fault_dir_name(enum fault_dir d);
+/* True if any proxy of cfg has a packet-level fault. */
+bool config_has_packet_faults(const struct config *cfg);
+
+/*
+ * Format a duration for people: "250ms", "2s", "forever". Returns buf.
+ */
+const char *duration_format(uint64_t ms, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * Per-connection fault decisions: which of a proxy's faults apply to its next
+ * accepted connection. Pure C; the proxy executes what this decides.
+ */
+#ifndef FINWAIT_RULES_FAULT_H
+#define FINWAIT_RULES_FAULT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "config.h"
+
+/* Most faults one proxy may have (a decision is a 64-bit mask). */
+#define FAULTS_MAX 64
+
+/* A small, seedable PRNG; one per proxy so that proxies do not disturb each other. */
+struct fault_rng {
+    uint64_t s[2];
+};
+
+/* Seed the generator of proxy `proxy_name` from the config's seed. */
+void fault_rng_seed(struct fault_rng *rng, uint64_t seed, const char *proxy_name);
+/* A uniform double in [0, 1). */
+double fault_rng_next(struct fault_rng *rng);
+/* A uniform integer in [0, n); n > 0. */
+uint64_t fault_rng_below(struct fault_rng *rng, uint64_t n);
+
+/*
+ * Decide once, when a connection is accepted, which faults of `p` apply to it:
+ * bit i set means p->faults[i] applies. One number is drawn per fault whatever
+ * the outcome, so with a fixed seed the n-th connection of a proxy always gets
+ * the same faults, whatever the clients' addresses.
+ */
+uint64_t fault_decide(const struct proxy_cfg *p, struct fault_rng *rng,
+                      const struct sockaddr *client);
+
+/* True if `addr` (AF_INET or AF_INET6; v4-mapped v6 counts as v4) is inside `net`. */
+bool cidr_contains(const struct cidr *net, const struct sockaddr *addr);
+
+#endif

@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int fw_placeholder_t;
