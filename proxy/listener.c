@@ -1,2 +1,129 @@
-/* placeholder: being written */
-typedef int listener_placeholder_t;
+#include "proxy/listener.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "proxy/conn.h"
+#include "proxy/log.h"
+#include "proxy/server.h"
+
+const char *sockaddr_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN];
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+    } else {
+        snprintf(buf, len, "?");
+    }
+    return buf;
+}
+
+/* A literal address, or NULL-terminated failure: no name lookups here. */
+static int parse_literal(const char *host, uint16_t port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0)
+        return 0;
+    return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
+}
+
+/* The listen address: a literal, all interfaces (""), or a name resolved once at start
+ * (blocking is fine before the loop runs). */
+static int listen_addr(const struct proxy_cfg *p, struct sockaddr_storage *ss)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res;
+    char port[8];
+
+    if (p->listen_host[0] == '\0')
+        return parse_literal("::", p->listen_port, ss);
+    if (parse_literal(p->listen_host, p->listen_port, ss) == 0)
+        return 0;
+    snprintf(port, sizeof port, "%u", p->listen_port);
+    if (getaddrinfo(p->listen_host, port, &hints, &res) != 0)
+        return UV_EAI_NONAME;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static void on_connection(uv_stream_t *s, int status)
+{
+    struct listener *l = s->data;
+
+    if (status < 0) {
+        LOG(LOG_LEVEL_WARN, l->p->name, "accept", "accept failed: %s", uv_strerror(status));
+        return;
+    }
+    if (l->srv->stopping)
+        return;
+    conn_accept(l);
+}
+
+static void on_failed_close(uv_handle_t *h)
+{
+    (void)h;
+}
+
+int listener_start(struct listener *l, struct server *srv, const struct proxy_cfg *p)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    char want[80];
+    int r;
+
+    memset(l, 0, sizeof *l);
+    l->srv = srv;
+    l->p = p;
+    l->next_id = 1;
+    fault_rng_seed(&l->rng, srv->seed, p->name);
+    l->upstream_literal = parse_literal(p->upstream_host, p->upstream_port, &l->upstream_addr) == 0;
+
+    r = listen_addr(p, &ss);
+    if (r < 0) {
+        LOG(LOG_LEVEL_ERROR, p->name, "listen_failed", "cannot resolve listen address '%s': %s",
+            p->listen_host, uv_strerror(r));
+        return r;
+    }
+    sockaddr_text((struct sockaddr *)&ss, want, sizeof want);
+    uv_tcp_init(srv->loop, &l->tcp);
+    l->tcp.data = l;
+    r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
+    if (r < 0) {
+        LOG(LOG_LEVEL_ERROR, p->name, "listen_failed", "cannot listen on %s: %s", want,
+            uv_strerror(r));
+        uv_close((uv_handle_t *)&l->tcp, on_failed_close);
+        return r;
+    }
+    l->open = true;
+    uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
+    sockaddr_text((struct sockaddr *)&ss, l->addr_text, sizeof l->addr_text);
+    /* Always printed, whatever the level: tests and scripts read the bound port from it. */
+    struct log_kv kv[] = {{"addr", l->addr_text, 0}, {"upstream", NULL, 0}};
+    char up[300];
+    snprintf(up, sizeof up, "%s%s%s:%u", strchr(p->upstream_host, ':') ? "[" : "", p->upstream_host,
+             strchr(p->upstream_host, ':') ? "]" : "", p->upstream_port);
+    kv[1].str = up;
+    log__event(LOG_LEVEL_INFO, p->name, "listening", kv, 2, "listening on %s -> upstream %s",
+               l->addr_text, up);
+    return 0;
+}
+
+void listener_stop(struct listener *l, uv_close_cb on_closed)
+{
+    if (!l->open)
+        return;
+    l->open = false;
+    uv_close((uv_handle_t *)&l->tcp, on_closed);
+}

@@ -1,0 +1,35 @@
+/*
+ * Faults in action: the per-connection runtime of the faults rules/ chose for it. The relay
+ * (conn.c) calls these hooks at its decision points; each fault type is an ops table in
+ * inject.c.
+ */
+#ifndef FINWAIT_PROXY_INJECT_H
+#define FINWAIT_PROXY_INJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proxy/conn-t.h"
+
+struct buf;
+
+/* Set up the faults of `mask` (bits of c's proxy's faults) for c. Returns 0 or UV_ENOMEM. */
+int inject_new(struct conn *c, uint64_t mask);
+/* Right after accept. True if a fault ended the connection (refuse): do not connect. */
+bool inject_on_accept(struct conn *c);
+/* The leg's socket exists (client: accepted; server: before connect), to mark it for the
+ * packet engine. */
+void inject_on_socket(struct conn *c, enum leg_id l, int fd);
+/* The server leg is connected: start timers, register packet flows. */
+void inject_on_connected(struct conn *c);
+/* Data read from d's source. True if a fault took the buffer (dropped it, or will write it
+ * later); false: the relay writes it now. May close c: check c->closing after. */
+bool inject_on_data(struct conn *c, enum dir d, struct buf *b, size_t len);
+/* d's source sent its FIN. True if a fault took over relaying it. */
+bool inject_on_fin(struct conn *c, enum dir d);
+/* Close every handle the faults hold (each counted in c->pending). */
+void inject_close(struct conn *c);
+void inject_free(struct conn *c);
+
+#endif
