@@ -116,6 +116,14 @@ static void on_rt_timer(uv_timer_t *t)
     ft->ops->on_timer(ft, i);
 }
 
+/* Never send the FIN owed to leg l. If its peer has not sent its own FIN yet, the connection
+ * ends when it does (the other side closed); if it already has, only a reset, idle_timeout or
+ * shutdown ends it. */
+static void hold_fin_forever(struct conn *c, enum leg_id l)
+{
+    c->legs[l].fin_held_forever = !(c->legs[l].flags & LEG_FIN_RECEIVED);
+}
+
 static const char *fin_towards(enum dir d)
 {
     return d == DIR_UPSTREAM ? "the client's FIN to the server" : "the server's FIN to the client";
@@ -130,7 +138,7 @@ static bool delay_fin_on_fin(struct fault_rt *ft, enum dir d)
     if (!applies(ft->f, d))
         return false;
     if (ft->f->delay_ms == DURATION_FOREVER) {
-        ft->c->legs[dir_dst(d)].fin_held_forever = true;
+        hold_fin_forever(ft->c, dir_dst(d));
         conn__fault_event(ft->c, ft->f->name, dir_src(d), "holding %s forever", fin_towards(d));
         return true;
     }
@@ -445,7 +453,7 @@ static bool silence_on_fin(struct fault_rt *ft, enum dir d)
 {
     if (!ft->active || !applies(ft->f, d))
         return false;
-    ft->c->legs[dir_dst(d)].fin_held_forever = true;
+    hold_fin_forever(ft->c, dir_dst(d));
     conn__fault_event(ft->c, ft->f->name, dir_src(d), "swallowing %s", fin_towards(d));
     return true;
 }
