@@ -58,6 +58,7 @@ struct leg {
     bool fin_held_forever; /* the FIN owed to this leg's peer will never be sent, and the
                               leg is done when the peer's own FIN arrives */
     bool discard;          /* data read on this leg is thrown away (it is being closed) */
+    bool fin_sent_first;   /* finwait closed this leg first: it ends in TIME_WAIT */
 };
 
 /* Why reading a source is paused; reading resumes when no reason is left. */

@@ -11,6 +11,7 @@
 #include "proxy/conn.h"
 
 #include <assert.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -94,6 +95,22 @@ static int leg_fd(struct conn *c, enum leg_id l)
     return fd;
 }
 
+/*
+ * The kernel's state of leg l. A socket that sent its FIN first and then received the peer's
+ * reads CLOSED through its fd: the kernel moved the connection to a TIME_WAIT socket of its
+ * own. Say so, since that is the state on the wire.
+ */
+static const char *leg_state(struct conn *c, enum leg_id l)
+{
+    const char *st = tcpinfo_state(leg_fd(c, l));
+    unsigned f = c->legs[l].flags;
+
+    if (strcmp(st, "CLOSED") == 0 && (f & LEG_FIN_SENT) && (f & LEG_FIN_RECEIVED) &&
+        c->legs[l].fin_sent_first)
+        return "TIME_WAIT";
+    return st;
+}
+
 static bool want_events(const struct conn *c)
 {
     return LOG_ENABLED(LOG_LEVEL_INFO) || c->tl;
@@ -106,7 +123,7 @@ static bool want_events(const struct conn *c)
 static void conn_event(struct conn *c, int leg, const char *event, enum tl_kind k, bool inbound,
                        uint64_t bytes, const struct log_kv *kv, int nkv, const char *text)
 {
-    const char *state = leg >= 0 ? tcpinfo_state(leg_fd(c, (enum leg_id)leg)) : NULL;
+    const char *state = leg >= 0 ? leg_state(c, (enum leg_id)leg) : NULL;
     double t = conn_elapsed_ms(c);
 
     if (LOG_ENABLED(LOG_LEVEL_INFO))
@@ -137,6 +154,8 @@ static void conn__leg_set(struct conn *c, enum leg_id l, enum leg_flag f, const 
     };
     char text[160];
 
+    if (f == LEG_FIN_SENT && !(c->legs[l].flags & LEG_FIN_RECEIVED))
+        c->legs[l].fin_sent_first = true;
     c->legs[l].flags |= f;
     if (f == LEG_SHUT_PENDING || !want_events(c))
         return;
@@ -324,6 +343,21 @@ static void on_fin_received(struct conn *c, enum dir d)
     conn__relay_fin(c, d);
 }
 
+/*
+ * libuv reports EOF when the socket hangs up after a short read, without reading the error:
+ * data followed by an RST would be passed on as a FIN. The kernel still holds the reset as
+ * the socket's pending error.
+ */
+static bool pending_reset(struct conn *c, enum leg_id l)
+{
+    int fd = leg_fd(c, l), err = 0;
+    socklen_t len = sizeof err;
+
+    if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
+        return false;
+    return err == ECONNRESET;
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
 {
     struct conn *c = s->data;
@@ -336,8 +370,10 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
             buf_unref(b);
         if (nread == 0 || c->closing)
             return; /* EAGAIN */
-        if (nread == UV_EOF)
+        if (nread == UV_EOF && !pending_reset(c, l))
             on_fin_received(c, d);
+        else if (nread == UV_EOF)
+            on_peer_reset(c, l, UV_ECONNRESET);
         else if (nread != UV_ENOBUFS)
             on_peer_reset(c, l, (int)nread);
         return;

@@ -1,0 +1,97 @@
+#include "rules/fault.h"
+
+#include <netinet/in.h>
+#include <string.h>
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void fault_rng_seed(struct fault_rng *rng, uint64_t seed, const char *proxy_name)
+{
+    /* FNV-1a of the name, so proxies draw from different sequences of one seed */
+    uint64_t h = 0xcbf29ce484222325ull;
+
+    for (const unsigned char *p = (const unsigned char *)proxy_name; *p; p++)
+        h = (h ^ *p) * 0x100000001b3ull;
+    seed ^= h;
+    rng->s[0] = splitmix64(&seed);
+    rng->s[1] = splitmix64(&seed);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+/* xoroshiro128+ */
+static uint64_t next64(struct fault_rng *rng)
+{
+    uint64_t s0 = rng->s[0], s1 = rng->s[1];
+    uint64_t r = s0 + s1;
+
+    s1 ^= s0;
+    rng->s[0] = rotl(s0, 24) ^ s1 ^ (s1 << 16);
+    rng->s[1] = rotl(s1, 37);
+    return r;
+}
+
+double fault_rng_next(struct fault_rng *rng)
+{
+    return (double)(next64(rng) >> 11) * 0x1.0p-53;
+}
+
+uint64_t fault_rng_below(struct fault_rng *rng, uint64_t n)
+{
+    return n ? next64(rng) % n : 0;
+}
+
+bool cidr_contains(const struct cidr *net, const struct sockaddr *addr)
+{
+    const uint8_t *a;
+    unsigned bits = net->prefixlen;
+    int family = addr->sa_family;
+
+    if (family == AF_INET) {
+        a = (const uint8_t *)&((const struct sockaddr_in *)addr)->sin_addr;
+    } else if (family == AF_INET6) {
+        const struct in6_addr *in6 = &((const struct sockaddr_in6 *)addr)->sin6_addr;
+        a = in6->s6_addr;
+        if (IN6_IS_ADDR_V4MAPPED(in6)) {
+            a += 12;
+            family = AF_INET;
+        }
+    } else {
+        return false;
+    }
+    if (family != net->family)
+        return false;
+    for (unsigned i = 0; bits > 0; i++, bits = bits > 8 ? bits - 8 : 0) {
+        uint8_t mask = bits >= 8 ? 0xff : (uint8_t)(0xff << (8 - bits));
+        if ((a[i] & mask) != (net->addr[i] & mask))
+            return false;
+    }
+    return true;
+}
+
+uint64_t fault_decide(const struct proxy_cfg *p, struct fault_rng *rng,
+                      const struct sockaddr *client)
+{
+    uint64_t mask = 0;
+
+    for (size_t i = 0; i < p->nfaults && i < FAULTS_MAX; i++) {
+        const struct fault *f = &p->faults[i];
+        double draw = fault_rng_next(rng); /* drawn whatever the outcome: see fault.h */
+
+        if (draw >= f->probability)
+            continue;
+        if (f->has_match && !cidr_contains(&f->match_client, client))
+            continue;
+        mask |= 1ull << i;
+    }
+    return mask;
+}
