@@ -1,2 +1,0 @@
-/* placeholder: being written */
-typedef int fw_placeholder_t;

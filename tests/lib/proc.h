@@ -1,0 +1,44 @@
+/*
+ * A finwait process for one test: its config in a temp file, its stderr in a temp file (a
+ * pipe could fill up and block finwait while the test is busy elsewhere), helpers to read
+ * its log, its bound ports, its resources, and to stop it.
+ */
+#ifndef FW_TEST_PROC_H
+#define FW_TEST_PROC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct fwp {
+    pid_t pid;
+    char dir[64];  /* temp dir with finwait.yaml and stderr.log */
+    char cfg[128];
+    char logpath[128];
+    int status;    /* exit status once reaped, else -1 */
+};
+
+/* Start finwait on the YAML (printf format) and wait (10 s) until it logged a listening line
+ * or exited. Aborts the test if it cannot start at all. */
+struct fwp *fwp_start(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The port proxy `name` is bound to (waits up to 5 s for its listening line; 0 if none). */
+uint16_t fwp_port(struct fwp *fw, const char *name);
+/* Everything finwait logged so far (NUL-terminated, owned by the caller). */
+char *fwp_log(struct fwp *fw);
+/* Wait until the log contains `needle`. */
+bool fwp_wait_log(struct fwp *fw, const char *needle, int timeout_ms);
+/* Send `sig` and wait for the exit: returns the exit code, or -1 if it did not exit in time
+ * (then it is killed). Frees fw. */
+int fwp_stop(struct fwp *fw, int sig, int timeout_ms);
+/* Wait for an exit without signalling: exit code, or -1 on timeout (process left running). */
+int fwp_wait_exit(struct fwp *fw, int timeout_ms);
+long fwp_rss_kib(struct fwp *fw);
+int fwp_fd_count(struct fwp *fw);
+
+/* Run finwait with `args` (NULL-terminated, without argv[0]); stdout+stderr into *out
+ * (caller frees). Returns the exit code, -1 on timeout. */
+int fwp_run(const char *const *args, char **out, int timeout_ms);
+/* Write `text` to a new temp file and return its path (static buffer per call slot 0..3). */
+const char *fwp_tmpfile(int slot, const char *name, const char *text);
+
+#endif
