@@ -10,7 +10,7 @@
 #include "sock.h"
 
 #define REQUEST 1000
-#define ANSWER (100ull << 20)
+#define ANSWER  (100ull << 20)
 
 struct server {
     int lfd;

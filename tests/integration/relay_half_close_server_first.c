@@ -9,7 +9,7 @@
 #include "sock.h"
 
 #define GREETING 500
-#define UPLOAD (100ull << 20)
+#define UPLOAD   (100ull << 20)
 
 struct server {
     int lfd;

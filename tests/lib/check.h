@@ -32,22 +32,23 @@
     do {                                                                                           \
         type va_ = (type)(a), vb_ = (type)(b);                                                     \
         if (!(va_ op vb_)) {                                                                       \
-            fprintf(stderr, "%s:%d: CHECK failed: %s %s %s (" fmt " vs " fmt ")\n", __FILE__,     \
+            fprintf(stderr, "%s:%d: CHECK failed: %s %s %s (" fmt " vs " fmt ")\n", __FILE__,      \
                     __LINE__, #a, #op, #b, va_, vb_);                                              \
             exit(1);                                                                               \
         }                                                                                          \
     } while (0)
 
-#define CHECK_INT(a, op, b) CHECK_CMP_(a, op, b, "%" PRId64, int64_t)
+#define CHECK_INT(a, op, b)  CHECK_CMP_(a, op, b, "%" PRId64, int64_t)
 #define CHECK_UINT(a, op, b) CHECK_CMP_(a, op, b, "%" PRIu64, uint64_t)
-#define CHECK_DBL(a, op, b) CHECK_CMP_(a, op, b, "%g", double)
-#define CHECK_EQ(a, b) CHECK_INT(a, ==, b)
+#define CHECK_DBL(a, op, b)  CHECK_CMP_(a, op, b, "%g", double)
+#define CHECK_EQ(a, b)       CHECK_INT(a, ==, b)
 
 #define CHECK_STR(a, b)                                                                            \
     do {                                                                                           \
         const char *sa_ = (a), *sb_ = (b);                                                         \
         if (!sa_ || !sb_ || strcmp(sa_, sb_) != 0) {                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s == %s\n  got:      \"%s\"\n  expected: \"%s\"\n", \
+            fprintf(stderr,                                                                        \
+                    "%s:%d: CHECK failed: %s == %s\n  got:      \"%s\"\n  expected: \"%s\"\n",     \
                     __FILE__, __LINE__, #a, #b, sa_ ? sa_ : "(null)", sb_ ? sb_ : "(null)");       \
             exit(1);                                                                               \
         }                                                                                          \

@@ -12,10 +12,10 @@
 
 struct fwp {
     pid_t pid;
-    char dir[64];  /* temp dir with finwait.yaml and stderr.log */
+    char dir[64]; /* temp dir with finwait.yaml and stderr.log */
     char cfg[128];
     char logpath[128];
-    int status;    /* exit status once reaped, else -1 */
+    int status; /* exit status once reaped, else -1 */
 };
 
 /* Start finwait on the YAML (printf format) and wait (10 s) until it logged a listening line

@@ -98,8 +98,7 @@ int sk_connect_from(const char *src, const char *host, uint16_t port, int timeou
     CHECK(fd >= 0);
     if (src) {
         socklen_t slen = make_addr(src, 0, &sa);
-        CHECK_MSG(bind(fd, (struct sockaddr *)&sa, slen) == 0, "bind %s: %s", src,
-                  strerror(errno));
+        CHECK_MSG(bind(fd, (struct sockaddr *)&sa, slen) == 0, "bind %s: %s", src, strerror(errno));
     }
     if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
         err = errno;
@@ -252,8 +251,8 @@ int sk_tcp_state(int fd)
 const char *sk_state_name(int state)
 {
     static const char *const names[] = {
-        "?",         "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT",
-        "CLOSE",     "CLOSE_WAIT",  "LAST_ACK", "LISTEN",   "CLOSING",
+        "?",         "ESTABLISHED", "SYN_SENT",   "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",
+        "TIME_WAIT", "CLOSE",       "CLOSE_WAIT", "LAST_ACK", "LISTEN",    "CLOSING",
     };
     return state >= 0 && state < 12 ? names[state] : "?";
 }

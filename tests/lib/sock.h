@@ -26,19 +26,19 @@ int sk_write_pattern(int fd, uint64_t off, uint64_t len, int timeout_ms);
 
 /* How a read ended. */
 enum sk_end {
-    SK_EOF = 1,   /* read returned 0 */
-    SK_RESET,     /* ECONNRESET */
-    SK_TIMEOUT,   /* nothing more before the deadline */
-    SK_ERROR,     /* another errno (in .err) */
+    SK_EOF = 1, /* read returned 0 */
+    SK_RESET,   /* ECONNRESET */
+    SK_TIMEOUT, /* nothing more before the deadline */
+    SK_ERROR,   /* another errno (in .err) */
 };
 
 struct sk_read {
-    uint64_t bytes;    /* bytes read */
+    uint64_t bytes; /* bytes read */
     enum sk_end end;
-    int err;           /* errno for SK_ERROR */
-    bool pattern_ok;   /* every byte matched the pattern (when checked) */
-    int64_t first_ms;  /* now_ms() of the first byte, 0 if none */
-    int64_t end_ms;    /* now_ms() when it ended */
+    int err;          /* errno for SK_ERROR */
+    bool pattern_ok;  /* every byte matched the pattern (when checked) */
+    int64_t first_ms; /* now_ms() of the first byte, 0 if none */
+    int64_t end_ms;   /* now_ms() when it ended */
 };
 
 /* Read until EOF, error, or timeout_ms without the connection ending. With `check`, bytes
