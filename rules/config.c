@@ -139,7 +139,8 @@ static const char *closest(const char *word, const char *const *names, size_t n)
             best = names[i];
         }
     }
-    return best_d <= 2 || (best && best_d <= strlen(word) / 3) ? best : NULL;
+    /* one edit, or one in three letters: 'upsteam' -> 'upstream', but not 'rate' -> 'name' */
+    return best_d <= 1 || best_d <= strlen(word) / 3 ? best : NULL;
 }
 
 /* --- scalar parsers (pure: 0 on success) --- */

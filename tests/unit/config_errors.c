@@ -1,0 +1,129 @@
+/* Every kind of bad configuration gives its message at its line:column, all errors of a file
+ * at once, and nothing is loaded. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "rules/config.h"
+
+/* Load `yaml`; expect failure and a message at line:col containing `text`. */
+static void expect(const char *yaml, unsigned line, unsigned col, const char *text)
+{
+    struct config *cfg = (struct config *)1;
+    struct diag d;
+    bool found = false;
+
+    diag_init(&d);
+    CHECK_EQ(config_load_string("t.yaml", yaml, strlen(yaml), &cfg, &d), -1);
+    CHECK(cfg == NULL);
+    for (size_t i = 0; i < d.n; i++)
+        if (d.msgs[i].line == line && d.msgs[i].col == col && strstr(d.msgs[i].text, text))
+            found = true;
+    if (!found) {
+        fprintf(stderr, "expected %u:%u: %s\ngot:\n", line, col, text);
+        diag_print(&d, stderr);
+    }
+    CHECK(found);
+    diag_free(&d);
+}
+
+#define P "proxies:\n  - name: a\n    listen: 127.0.0.1:1000\n    upstream: 127.0.0.1:80\n"
+
+int main(void)
+{
+    expect("", 1, 1, "empty configuration: expected a mapping with 'proxies'");
+    expect("proxies: [\n", 2, 1, "YAML syntax error");
+    expect("proxies:\n  - name: a\n    listen: 127.0.0.1:1000\n    upsteam: x:1\n", 4, 5,
+           "unknown key 'upsteam' in proxy (did you mean 'upstream'?)");
+    expect("proxies:\n  - name: a\n    listen: 127.0.0.1:1000\n    upsteam: x:1\n", 2, 5,
+           "missing required key 'upstream'");
+    expect("proxies:\n  name: a\n", 2, 3, "expected a list of proxies, got a mapping");
+    expect("proxies:\n  - name\n", 2, 5, "expected a mapping (check indentation)");
+    expect("log: text\n" P, 1, 6, "expected a mapping (check indentation)");
+    expect("proxies:\n  - {name: a, listen: localhost, upstream: x:1}\n", 2, 23,
+           "invalid address 'localhost' (expected host:port, [v6]:port or :port)");
+    expect("proxies:\n  - {name: a, listen: ':99999', upstream: x:1}\n", 2, 23,
+           "invalid port in ':99999' (expected 0..65535)");
+    expect("proxies:\n  - {name: a, listen: ':1', upstream: 'x:0'}\n", 2, 39,
+           "invalid port in 'x:0' (expected 1..65535)");
+    expect("proxies:\n  - {name: a, listen: ':1', upstream: '::1:80'}\n", 2, 39,
+           "invalid address '::1:80'");
+    expect(P "    connect_timeout: soon\n", 5, 22,
+           "expected a duration like 250ms, 2s or 1m, got 'soon'");
+    expect(P "  - name: a\n    listen: 127.0.0.1:1001\n    upstream: x:1\n", 5, 11,
+           "duplicate proxy name 'a' (first defined at 2:5)");
+    expect(P "  - name: b\n    listen: 127.0.0.1:1000\n    upstream: x:1\n", 6, 13,
+           "listen address 127.0.0.1:1000 is already used by proxy 'a'");
+    expect("log: {level: loud}\n" P, 1, 14,
+           "invalid value 'loud' (expected one of: error, warn, info, debug)");
+    expect(P "    name: b\n", 5, 5, "duplicate key 'name'");
+    expect("seed: -1\n" P, 1, 7, "expected an unsigned integer, got '-1'");
+    TEST_PASS("structure, addresses, durations, duplicates");
+
+    expect(P "    faults:\n      - type: delay_fn\n", 6, 15,
+           "unknown fault type 'delay_fn' (did you mean 'delay_fin'?); valid types: delay_fin, "
+           "rst_instead_of_fin");
+    expect(P "    faults:\n      - {direction: upstream}\n", 6, 9, "missing required key 'type'");
+    expect(P "    faults:\n      - {type: delay_fin}\n", 6, 9,
+           "missing required key 'delay' for fault type 'delay_fin'");
+    expect(P "    faults:\n      - {type: delay_fin, delay: 1s, rate: 5}\n", 6, 38,
+           "parameter 'rate' does not belong to fault type 'delay_fin' (allowed: direction, "
+           "delay, name, probability, match)");
+    expect(P "    faults:\n      - {type: delay_fin, delay: 1s, direction: sideways}\n", 6, 49,
+           "invalid value 'sideways' (expected one of: upstream, downstream, both)");
+    expect(P "    faults:\n      - {type: delay_fin, delay: 1s, probability: 1.5}\n", 6, 51,
+           "expected a number between 0 and 1, got '1.5'");
+    expect(P "    faults:\n      - {type: bandwidth, rate: 0}\n", 6, 33,
+           "expected a positive number, got '0'");
+    expect(P "    faults:\n      - {type: reset, after: 1s, after_bytes: 10}\n", 6, 47,
+           "give either 'after' or 'after_bytes', not both");
+    expect(P "    faults:\n      - {type: reset}\n", 6, 9,
+           "missing required key 'after' or 'after_bytes'");
+    expect(P "    faults:\n      - {type: latency, stream: upstream, direction: upstream}\n", 6, 43,
+           "give either 'stream' or 'direction', not both");
+    expect(P "    faults:\n      - {type: delay_fin, delay: 1s, toxicity: 0.5}\n", 6, 38,
+           "parameter 'toxicity' does not belong to fault type 'delay_fin'");
+    expect(P "    faults:\n      - {type: drop_fin, leg: client, from: peer, count: 0}\n", 6, 58,
+           "expected a count (1 or more) or 'all', got '0'");
+    expect(P "    faults:\n      - {type: slicer, average_size: 10, size_variation: 10}\n", 6, 58,
+           "size_variation (10) must be smaller than average_size (10)");
+    expect(P "    faults:\n      - {type: delay_fin, delay: 1s, match: {client: 10.0.0.0/33}}\n", 6,
+           54, "invalid network '10.0.0.0/33'");
+    TEST_PASS("fault types and parameters");
+
+    expect(P "    faults:\n      - {type: refuse}\n      - {type: latency}\n", 7, 9,
+           "'refuse' ends every connection at accept: it cannot be combined with 'latency'");
+    expect(P "    faults:\n      - {type: delay_fin, delay: 1s, direction: upstream}\n"
+             "      - {type: rst_instead_of_fin}\n",
+           7, 9,
+           "'delay_fin' and 'rst_instead_of_fin' both decide what happens to the upstream FIN");
+    expect(P "    faults:\n      - {type: latency, stream: downstream}\n"
+             "      - {type: latency, latency: 5, direction: both}\n",
+           7, 9, "two 'latency' faults act on the same direction (downstream)");
+    TEST_PASS("combinations that make no sense");
+
+    /* all errors of a file, not only the first */
+    {
+        const char *y = "proxies:\n  - {name: a, listen: x, upstream: y}\n  - {nme: b}\n";
+        struct config *cfg;
+        struct diag d;
+        char *out;
+        size_t len;
+        FILE *f;
+
+        diag_init(&d);
+        CHECK_EQ(config_load_string("t.yaml", y, strlen(y), &cfg, &d), -1);
+        CHECK_UINT(d.n, >=, 5); /* listen, upstream, unknown nme, missing name/listen/upstream */
+        f = open_memstream(&out, &len);
+        diag_print(&d, f);
+        fclose(f);
+        CHECK_CONTAINS(out, "t.yaml:2:23: error: invalid address 'x'");
+        CHECK_CONTAINS(out, "  - {name: a, listen: x, upstream: y}\n                        ^\n");
+        CHECK_CONTAINS(out, "t.yaml:3:6: error: unknown key 'nme' in proxy (did you mean 'name'?)");
+        free(out);
+        diag_free(&d);
+    }
+    TEST_PASS("every error reported, with source line and caret");
+    return 0;
+}
