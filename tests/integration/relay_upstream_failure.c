@@ -1,6 +1,9 @@
 /* When finwait cannot reach the server, the client gets an RST (its read fails with
  * ECONNRESET) and the event log says why: refused, name not resolved, connect_timeout. */
+#include <errno.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,7 +16,7 @@ static struct sk_read client_read(struct fwp *fw, const char *proxy)
     int c = sk_connect("127.0.0.1", fwp_port(fw, proxy), 5000);
     struct sk_read r;
 
-    CHECK(c >= 0);
+    CHECK_MSG(c >= 0, "connect to proxy %s: %s", proxy, strerror(errno));
     CHECK_EQ(sk_write_all(c, "hello", 5, 5000), 0);
     r = sk_read_until_end(c, 10000, false, 0);
     close(c);
@@ -29,7 +32,15 @@ int main(void)
     struct sk_read r;
     int64_t t0;
 
-    close(probe); /* nothing listens there any more: connect is refused */
+    /* Bound but not listening: connect is refused, and the port cannot be handed to anyone
+     * else (finwait's own ephemeral listener included) while the test runs. */
+    close(probe);
+    probe = socket(AF_INET, SOCK_STREAM, 0);
+    {
+        struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(closed_port)};
+        sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        CHECK_MSG(bind(probe, (struct sockaddr *)&sin, sizeof sin) == 0, "rebind %u", closed_port);
+    }
 
     /* A listener that never accepts, its queue filled: further SYNs go unanswered. */
     full = sk_listen("127.0.0.1", &full_port);
@@ -68,6 +79,7 @@ int main(void)
     if (q2 >= 0)
         close(q2);
     close(full);
+    close(probe);
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
     return 0;
 }
