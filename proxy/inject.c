@@ -231,12 +231,14 @@ static void break_hc_fire(struct fault_rt *ft)
     conn__maybe_finish(c);
 }
 
+/* With a delay the FIN is relayed as usual and the legs are closed `delay` later, like a
+ * proxy that gives a half-closed connection that long: an answer slower than that is lost. */
 static bool break_hc_on_fin(struct fault_rt *ft, enum dir d)
 {
     char dur[32];
 
     if (ft->fired)
-        return true;
+        return false;
     ft->fired = true;
     if (ft->f->delay_ms == 0) {
         break_hc_fire(ft);
@@ -245,7 +247,7 @@ static bool break_hc_on_fin(struct fault_rt *ft, enum dir d)
     conn__fault_event(ft->c, ft->f->name, dir_src(d), "closing both legs in %s",
                       duration_format(ft->f->delay_ms, dur, sizeof dur));
     rt_timer_start(ft, 0, ft->f->delay_ms);
-    return true;
+    return false;
 }
 
 static void break_hc_on_timer(struct fault_rt *ft, int i)
