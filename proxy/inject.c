@@ -690,10 +690,11 @@ static void shaper_run(struct conn *c, enum dir d)
 static void on_shaper_timer(uv_timer_t *t)
 {
     struct conn *c = t->data;
+    struct shaper *up = c->inj->shape[DIR_UPSTREAM];
 
     if (c->closing)
         return;
-    shaper_run(c, t == &c->inj->shape[DIR_UPSTREAM]->timer ? DIR_UPSTREAM : DIR_DOWNSTREAM);
+    shaper_run(c, up && t == &up->timer ? DIR_UPSTREAM : DIR_DOWNSTREAM);
 }
 
 /* Queue a chunk (b != NULL) or the FIN (b == NULL) and shape it with every shaping fault of d

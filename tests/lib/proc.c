@@ -99,6 +99,34 @@ static void dump_log(struct fwp *fw)
     free(log);
 }
 
+/* The finwait processes still running: when a CHECK fails, the test exits without stopping
+ * them, and their logs are what explains the failure. */
+static struct fwp *live[8];
+
+static void dump_live(void)
+{
+    for (int i = 0; i < 8; i++)
+        if (live[i]) {
+            dump_log(live[i]);
+            kill(live[i]->pid, SIGKILL);
+        }
+}
+
+static void track(struct fwp *fw, bool on)
+{
+    static bool registered;
+
+    if (!registered) {
+        atexit(dump_live);
+        registered = true;
+    }
+    for (int i = 0; i < 8; i++)
+        if (on ? !live[i] : live[i] == fw) {
+            live[i] = on ? fw : NULL;
+            return;
+        }
+}
+
 struct fwp *fwp_start(const char *fmt, ...)
 {
     struct fwp *fw = calloc(1, sizeof *fw);
@@ -134,8 +162,10 @@ struct fwp *fwp_start(const char *fmt, ...)
         char *log = fwp_log(fw);
         bool up = strstr(log, "listening") != NULL;
         free(log);
-        if (up)
+        if (up) {
+            track(fw, true);
             return fw;
+        }
         if (reap(fw, 0))
             break;
         poll(NULL, 0, 5);
@@ -222,6 +252,7 @@ int fwp_stop(struct fwp *fw, int sig, int timeout_ms)
         if (rc != 0)
             dump_log(fw);
     }
+    track(fw, false);
     rm_dir(fw->dir);
     free(fw);
     return rc;
