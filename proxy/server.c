@@ -36,8 +36,9 @@ static void server_finish(struct server *srv)
     }
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
     if (srv->pe) {
-        packet_engine_close(srv->pe);
-        srv->pe = NULL;
+        struct packet_engine *pe = srv->pe;
+        srv->pe = NULL; /* closing it releases flows, which may bring us back here */
+        packet_engine_close(pe);
     }
 }
 
