@@ -638,7 +638,7 @@ static void connect_to(struct conn *c, const struct sockaddr *sa)
     g->open = true;
     g->tcp.data = c;
     if (c->inj && uv_fileno((uv_handle_t *)&g->tcp, &fd) == 0)
-        inject_on_socket(c, LEG_SERVER, fd);
+        inject_on_socket(c, LEG_SERVER, fd, sa);
     c->connect_req.data = c;
     r = uv_tcp_connect(&c->connect_req, &g->tcp, sa, on_connect);
     if (r < 0)
@@ -767,12 +767,14 @@ void conn_accept(struct listener *l)
         conn_abort(c, "out of memory");
         return;
     }
-    if (c->inj) {
-        if (uv_fileno((uv_handle_t *)&c->legs[LEG_CLIENT].tcp, &fd) == 0)
-            inject_on_socket(c, LEG_CLIENT, fd);
-        if (inject_on_accept(c))
-            return;
+    if (l->marked && uv_fileno((uv_handle_t *)&c->legs[LEG_CLIENT].tcp, &fd) == 0 &&
+        !(c->inj && inject_on_socket(c, LEG_CLIENT, fd, NULL))) {
+        /* inherited from the listener, but no packet fault applies to this connection */
+        uint32_t none = 0;
+        setsockopt(fd, SOL_SOCKET, SO_MARK, &none, sizeof none);
     }
+    if (c->inj && inject_on_accept(c))
+        return;
     /* The client is not read until the server leg is up: its bytes wait in the kernel. */
     c->dirs[DIR_UPSTREAM].paused = PAUSE_CONNECTING;
     connect_upstream(c);

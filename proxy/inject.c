@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "proxy/bufpool.h"
 #include "proxy/conn.h"
@@ -773,32 +774,56 @@ static void packet_on_done(void *ctx)
     conn__release(ft->c);
 }
 
-static void packet_register(struct fault_rt *ft, enum leg_id l)
+/*
+ * A server leg is watched before it connects, so that no segment can pass before the flow is
+ * known: bind it to the source address the kernel would pick (asked with a UDP socket, which
+ * sends nothing) and an ephemeral port, and give the engine the server's address.
+ */
+static int bind_source(int fd, const struct sockaddr *peer)
+{
+    struct sockaddr_storage src;
+    socklen_t len = sizeof src;
+    socklen_t plen =
+        peer->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    int u = socket(peer->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+    if (u < 0)
+        return -errno;
+    if (connect(u, peer, plen) != 0 || getsockname(u, (struct sockaddr *)&src, &len) != 0)
+        r = -errno;
+    close(u);
+    if (r == 0) {
+        if (src.ss_family == AF_INET)
+            ((struct sockaddr_in *)&src)->sin_port = 0;
+        else
+            ((struct sockaddr_in6 *)&src)->sin6_port = 0;
+        if (bind(fd, (struct sockaddr *)&src, len) != 0)
+            r = -errno;
+    }
+    return r;
+}
+
+static void packet_register(struct fault_rt *ft, enum leg_id l, int fd, const struct sockaddr *peer)
 {
     struct conn *c = ft->c;
     struct packet_engine *pe = c->l->srv->pe;
-    uv_os_fd_t fd;
-    int r;
+    int r = 0;
 
-    if (!pe || ft->flow[l] || uv_fileno((uv_handle_t *)&c->legs[l].tcp, &fd) != 0)
+    if (!pe || ft->flow[l])
         return;
-    r = packet_flow_add(pe, fd, ft->f, packet_on_event, packet_on_done, ft, &ft->flow[l]);
+    if (peer)
+        r = bind_source(fd, peer);
+    if (r == 0)
+        r = packet_flow_add(pe, fd, peer, ft->f, packet_on_event, packet_on_done, ft, &ft->flow[l]);
     if (r < 0) {
-        LOG(LOG_LEVEL_WARN, conn_proxy_name(c), "packet", "#%llu: cannot track the %s leg: %s",
+        LOG(LOG_LEVEL_WARN, conn_proxy_name(c), "packet", "#%llu: cannot watch the %s leg: %s",
             (unsigned long long)c->id, leg_name(l), uv_strerror(r));
         return;
     }
     conn__hold(c); /* the flow may outlive the sockets: LAST_ACK and TIME_WAIT live on */
 }
 
-static void packet_on_connected(struct fault_rt *ft)
-{
-    packet_register(ft, packet_leg(ft->f));
-}
-
-static const struct fault_ops packet_ops = {
-    .on_connected = packet_on_connected,
-};
+static const struct fault_ops packet_ops = {0};
 
 /* --- the table and the hooks --- */
 
@@ -869,13 +894,13 @@ bool inject_on_accept(struct conn *c)
     return c->closing;
 }
 
-void inject_on_socket(struct conn *c, enum leg_id l, int fd)
+bool inject_on_socket(struct conn *c, enum leg_id l, int fd, const struct sockaddr *peer)
 {
     struct packet_engine *pe = c->l->srv->pe;
     uint32_t mark;
 
     if (!pe)
-        return;
+        return false;
     for (size_t i = 0; i < c->inj->n; i++) {
         const struct fault *f = c->inj->rt[i].f;
         if (!fault_type_is_packet(f->type) || packet_leg(f) != l)
@@ -884,8 +909,10 @@ void inject_on_socket(struct conn *c, enum leg_id l, int fd)
         if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0)
             LOG(LOG_LEVEL_WARN, conn_proxy_name(c), "packet", "#%llu: SO_MARK on the %s leg: %m",
                 (unsigned long long)c->id, leg_name(l));
-        return;
+        packet_register(&c->inj->rt[i], l, fd, peer);
+        return true;
     }
+    return false;
 }
 
 void inject_on_connected(struct conn *c)

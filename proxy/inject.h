@@ -18,9 +18,10 @@ struct buf;
 int inject_new(struct conn *c, uint64_t mask);
 /* Right after accept. True if a fault ended the connection (refuse): do not connect. */
 bool inject_on_accept(struct conn *c);
-/* The leg's socket exists (client: accepted; server: before connect), to mark it for the
- * packet engine. */
-void inject_on_socket(struct conn *c, enum leg_id l, int fd);
+/* The leg's socket exists (client: accepted; server: before connect to `peer`): if a packet
+ * fault applies to the leg, mark it for the packet engine and start watching its flow.
+ * Returns true if it did. */
+bool inject_on_socket(struct conn *c, enum leg_id l, int fd, const struct sockaddr *peer);
 /* The server leg is connected: start timers, register packet flows. */
 void inject_on_connected(struct conn *c);
 /* Data read from d's source. True if a fault took the buffer (dropped it, or will write it

@@ -7,6 +7,7 @@
 
 #include "proxy/conn.h"
 #include "proxy/log.h"
+#include "proxy/packet.h"
 #include "proxy/server.h"
 
 const char *sockaddr_text(const struct sockaddr *sa, char *buf, size_t len)
@@ -74,6 +75,29 @@ static void on_failed_close(uv_handle_t *h)
     (void)h;
 }
 
+/*
+ * A client-leg packet fault must see the whole close, including a FIN the client sends before
+ * finwait sent anything marked. With the listener marked, the SYN-ACK already carries the mark
+ * and the connection is tagged from its handshake; accepted sockets inherit the mark, and
+ * connections the fault does not apply to drop it (conn_accept).
+ */
+static void mark_listener(struct listener *l)
+{
+    uv_os_fd_t fd;
+    uint32_t mark;
+
+    if (!l->srv->pe || uv_fileno((uv_handle_t *)&l->tcp, &fd) != 0)
+        return;
+    for (size_t i = 0; i < l->p->nfaults; i++) {
+        const struct fault *f = &l->p->faults[i];
+        if (!fault_type_is_packet(f->type) || f->leg != FAULT_LEG_CLIENT)
+            continue;
+        mark = packet_engine_mark(l->srv->pe);
+        l->marked = setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == 0;
+        return;
+    }
+}
+
 int listener_start(struct listener *l, struct server *srv, const struct proxy_cfg *p)
 {
     struct sockaddr_storage ss;
@@ -107,6 +131,7 @@ int listener_start(struct listener *l, struct server *srv, const struct proxy_cf
         return r;
     }
     l->open = true;
+    mark_listener(l);
     uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
     sockaddr_text((struct sockaddr *)&ss, l->addr_text, sizeof l->addr_text);
     /* Always printed, whatever the level: tests and scripts read the bound port from it. */

@@ -17,6 +17,7 @@ struct listener {
     const struct proxy_cfg *p;
     uv_tcp_t tcp;
     bool open;             /* tcp must be closed */
+    bool marked;           /* carries the packet engine's mark (client-leg packet faults) */
     struct fault_rng rng;  /* fault decisions of this proxy's connections, in accept order */
     uint64_t next_id;      /* id of the next accepted connection */
     bool upstream_literal; /* upstream is an address: no resolution per connection */

@@ -39,8 +39,8 @@ extern char **environ;
 
 #define QUEUE_FIRST 4700
 #define QUEUE_TRIES 64
-#define MARK_BASE 0x46570000u /* "FW" */
-#define COPY_RANGE 128        /* IP + TCP headers are all we look at */
+#define MARK_BASE   0x46570000u /* "FW" */
+#define COPY_RANGE  128         /* IP + TCP headers are all we look at */
 /* A flow whose close is over (or that went quiet after both FINs) is let go after this; long
  * enough to see FIN retransmissions with a lowered tcp_orphan_retries. */
 #define FLOW_IDLE_MS 10000
@@ -74,15 +74,16 @@ struct packet_flow {
     /* what the socket had exchanged when the flow was added, to turn sequence numbers into
      * numbers relative to each side's ISN */
     uint64_t acked_at_add, received_at_add;
+    bool peer_fin_at_add; /* the peer's FIN was in before the flow was added (CLOSE_WAIT) */
     bool have_isn[2];
     uint32_t isn[2];
     bool fin_seen[2];
-    uint32_t fin_seq[2];  /* sequence number of each side's FIN */
-    unsigned fin_nth[2];  /* times each side's FIN was seen */
-    unsigned ack_nth;     /* times the final ACK was seen */
+    uint32_t fin_seq[2]; /* sequence number of each side's FIN */
+    unsigned fin_nth[2]; /* times each side's FIN was seen */
+    unsigned ack_nth;    /* times the final ACK was seen */
     uint32_t drops;
-    uint64_t last_ms;     /* last close segment, for FLOW_IDLE_MS */
-    bool finished;        /* the close is over: the sweep lets the flow go */
+    uint64_t last_ms; /* last close segment, for FLOW_IDLE_MS */
+    bool finished;    /* the close is over: the sweep lets the flow go */
 };
 
 struct packet_engine {
@@ -104,8 +105,7 @@ struct packet_engine {
 /* Where the iptables tools are: a service's PATH often lacks the sbin directories. */
 static const char *tool_path(const char *name)
 {
-    static const char *const dirs[] = {"/usr/sbin", "/sbin", "/usr/bin", "/bin",
-                                       "/usr/local/sbin"};
+    static const char *const dirs[] = {"/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin"};
     static char path[8][128];
     static int slot;
 
@@ -236,9 +236,8 @@ static int remove_chains(const char *restore_tool, const char *save_tool, bool a
             continue;
         if (!all && chain_owner_alive(names[i]))
             continue;
-        len += (size_t)snprintf(script + len, sizeof script - len,
-                                "-D %s -j %s\n-F %s\n-X %s\n", in ? "INPUT" : "OUTPUT", names[i],
-                                names[i], names[i]);
+        len += (size_t)snprintf(script + len, sizeof script - len, "-D %s -j %s\n-F %s\n-X %s\n",
+                                in ? "INPUT" : "OUTPUT", names[i], names[i], names[i]);
         any = true;
     }
     len += (size_t)snprintf(script + len, sizeof script - len, "COMMIT\n");
@@ -413,8 +412,8 @@ static void tcp_flags_text(uint8_t fl, char *buf)
 static void report(struct packet_flow *fl, enum side from, bool dropped, const char *what,
                    uint8_t flags, uint32_t seq, uint32_t ack, unsigned nth)
 {
-    struct packet_event ev = {.dropped = dropped, .from_finwait = from == SIDE_FINWAIT,
-                              .what = what, .nth = nth};
+    struct packet_event ev = {
+        .dropped = dropped, .from_finwait = from == SIDE_FINWAIT, .what = what, .nth = nth};
     enum side to = from == SIDE_FINWAIT ? SIDE_PEER : SIDE_FINWAIT;
 
     tcp_flags_text(flags, ev.flags);
@@ -431,6 +430,25 @@ static bool take_drop(struct packet_flow *fl)
         return true;
     }
     return false;
+}
+
+/*
+ * Learn side s's ISN from its next sequence number `next` (its own seq, or the other side's
+ * ack) and what it had sent when the flow was added. A peer FIN that came in before that
+ * (the socket was in CLOSE_WAIT) is placed now: the engine never saw it.
+ */
+static void learn_isn(struct packet_flow *fl, enum side s, uint32_t next, bool from_ack)
+{
+    uint64_t before = s == SIDE_FINWAIT ? fl->acked_at_add : fl->received_at_add;
+    bool fin_before = s == SIDE_PEER && fl->peer_fin_at_add;
+
+    fl->isn[s] = next - 1 - (uint32_t)before - (from_ack && fin_before ? 1 : 0);
+    fl->have_isn[s] = true;
+    if (fin_before && !fl->fin_seen[s]) {
+        fl->fin_seen[s] = true;
+        fl->fin_seq[s] = fl->isn[s] + 1 + (uint32_t)before;
+        fl->fin_nth[s] = 1;
+    }
 }
 
 /* Decide about one TCP segment of a tracked flow. Returns NF_ACCEPT or NF_DROP. */
@@ -450,18 +468,12 @@ static int judge(struct packet_flow *fl, enum side from, const uint8_t *tcp, siz
     seq = ntohl(seq);
     ack = ntohl(ack);
     flags = tcp[13];
-    if (!fl->have_isn[from] && !(flags & 0x02)) {
+    if (!fl->have_isn[from] && !(flags & 0x02))
         /* the first segment after the flow was added: nothing was in flight then */
-        uint64_t before = from == SIDE_FINWAIT ? fl->acked_at_add : fl->received_at_add;
-        fl->isn[from] = seq - 1 - (uint32_t)before;
-        fl->have_isn[from] = true;
-    }
-    if (!fl->have_isn[other]) {
+        learn_isn(fl, from, seq, false);
+    if (!fl->have_isn[other] && (flags & 0x10))
         /* its ACK number is the other side's next sequence number, likewise */
-        uint64_t before = other == SIDE_FINWAIT ? fl->acked_at_add : fl->received_at_add;
-        fl->isn[other] = ack - 1 - (uint32_t)before;
-        fl->have_isn[other] = true;
-    }
+        learn_isn(fl, other, ack, true);
     if (flags & 0x04) { /* RST: the close is over */
         fl->finished = true;
         return NF_ACCEPT;
@@ -674,8 +686,8 @@ int packet_engine_open(uv_loop_t *loop, struct packet_engine **out, char *err, s
     pe->sweep.data = pe;
     uv_timer_start(&pe->sweep, on_sweep, 1000, 1000);
     LOG(LOG_LEVEL_INFO, NULL, "packet",
-        "packet engine: queue %u, mark 0x%x, chains %s/%s (removed at exit)", pe->queue,
-        pe->mark, pe->chain_out, pe->chain_in);
+        "packet engine: queue %u, mark 0x%x, chains %s/%s (removed at exit)", pe->queue, pe->mark,
+        pe->chain_out, pe->chain_in);
     *out = pe;
     return 0;
 
@@ -692,8 +704,9 @@ uint32_t packet_engine_mark(const struct packet_engine *pe)
     return pe->mark;
 }
 
-int packet_flow_add(struct packet_engine *pe, int fd, const struct fault *f, packet_event_cb ev_cb,
-                    packet_done_cb done_cb, void *ctx, struct packet_flow **out)
+int packet_flow_add(struct packet_engine *pe, int fd, const struct sockaddr *peer,
+                    const struct fault *f, packet_event_cb ev_cb, packet_done_cb done_cb, void *ctx,
+                    struct packet_flow **out)
 {
     struct sockaddr_storage l, p;
     socklen_t ll = sizeof l, pl = sizeof p;
@@ -701,8 +714,13 @@ int packet_flow_add(struct packet_engine *pe, int fd, const struct fault *f, pac
     struct tcp_info_bytes ti;
     socklen_t tl = sizeof ti;
 
-    if (getsockname(fd, (struct sockaddr *)&l, &ll) != 0 ||
-        getpeername(fd, (struct sockaddr *)&p, &pl) != 0)
+    if (getsockname(fd, (struct sockaddr *)&l, &ll) != 0)
+        return -errno;
+    if (peer)
+        memcpy(&p, peer,
+               peer->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+                                          : sizeof(struct sockaddr_in6));
+    else if (getpeername(fd, (struct sockaddr *)&p, &pl) != 0)
         return -errno;
     fl = calloc(1, sizeof *fl);
     if (!fl)
@@ -724,6 +742,8 @@ int packet_flow_add(struct packet_engine *pe, int fd, const struct fault *f, pac
     if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &tl) == 0) {
         fl->acked_at_add = ti.bytes_acked;
         fl->received_at_add = ti.bytes_received;
+        fl->peer_fin_at_add =
+            ti.base.tcpi_state == TCP_CLOSE_WAIT || ti.base.tcpi_state == TCP_LAST_ACK;
     }
     fl->f = f;
     fl->ev_cb = ev_cb;
@@ -755,8 +775,7 @@ void packet_engine_close(struct packet_engine *pe)
     /* rules first: from here on the kernel lets every packet through (--queue-bypass) */
     snprintf(script, sizeof script,
              "*mangle\n-D OUTPUT -j %s\n-D INPUT -j %s\n-F %s\n-F %s\n-X %s\n-X %s\nCOMMIT\n",
-             pe->chain_out, pe->chain_in, pe->chain_out, pe->chain_in, pe->chain_out,
-             pe->chain_in);
+             pe->chain_out, pe->chain_in, pe->chain_out, pe->chain_in, pe->chain_out, pe->chain_in);
     run_cmd(cmd, script, NULL, 0);
     if (pe->v6_rules) {
         cmd[0] = "ip6tables-restore";

@@ -53,12 +53,15 @@ int packet_engine_open(uv_loop_t *loop, struct packet_engine **out, char *err, s
 uint32_t packet_engine_mark(const struct packet_engine *pe);
 
 /*
- * Start tracking the flow of connected socket `fd` (its 4-tuple is read from the
- * socket) with packet fault `f` (drop_final_ack or drop_fin; `f` must outlive the
- * flow). Returns 0 or a negative UV_E* code.
+ * Start tracking the flow of socket `fd` with packet fault `f` (drop_final_ack or drop_fin;
+ * `f` must outlive the flow). Its local address is read from the socket; `peer` is the
+ * address it is connected (or about to connect) to, or NULL to read it from the socket.
+ * Adding the flow before connect() means no segment of it can slip by unseen. Returns 0 or
+ * a negative UV_E* code.
  */
-int packet_flow_add(struct packet_engine *pe, int fd, const struct fault *f, packet_event_cb ev_cb,
-                    packet_done_cb done_cb, void *ctx, struct packet_flow **out);
+int packet_flow_add(struct packet_engine *pe, int fd, const struct sockaddr *peer,
+                    const struct fault *f, packet_event_cb ev_cb, packet_done_cb done_cb, void *ctx,
+                    struct packet_flow **out);
 
 /*
  * Remove the rules, release held packets (accept), call done_cb of every flow still

@@ -23,10 +23,11 @@ uint32_t packet_engine_mark(const struct packet_engine *pe)
     return 0;
 }
 
-int packet_flow_add(struct packet_engine *pe, int fd, const struct fault *f, packet_event_cb ev_cb,
-                    packet_done_cb done_cb, void *ctx, struct packet_flow **out)
+int packet_flow_add(struct packet_engine *pe, int fd, const struct sockaddr *peer,
+                    const struct fault *f, packet_event_cb ev_cb, packet_done_cb done_cb, void *ctx,
+                    struct packet_flow **out)
 {
-    (void)pe, (void)fd, (void)f, (void)ev_cb, (void)done_cb, (void)ctx;
+    (void)pe, (void)fd, (void)peer, (void)f, (void)ev_cb, (void)done_cb, (void)ctx;
     *out = NULL;
     return UV_ENOTSUP;
 }

@@ -75,6 +75,13 @@ static void on_shutdown_timer(uv_timer_t *t)
     /* conn_abort never frees at once, so the list stays valid while we walk it */
     for (c = srv->conns; c; c = c->next)
         conn_abort(c, "shutdown_timeout");
+    /* connections whose sockets are gone may still wait for the engine to finish watching
+     * their close (a LAST_ACK that never ends): stop watching */
+    if (srv->pe) {
+        struct packet_engine *pe = srv->pe;
+        srv->pe = NULL;
+        packet_engine_close(pe);
+    }
 }
 
 static void on_listener_closed(uv_handle_t *h)

@@ -1,0 +1,19 @@
+/*
+ * Packet-level tests touch iptables: each runs in a network namespace of its own, so the
+ * host's rules are never touched, with tcp_orphan_retries lowered so that "never ACKed"
+ * closes end in seconds.
+ */
+#ifndef FW_TEST_NETNS_H
+#define FW_TEST_NETNS_H
+
+#include <stdint.h>
+
+/* Enter a new network namespace with lo up. Without the privilege: exit 77 (skipped), unless
+ * CI=true and running as root, where a skip would hide a failure: then the test fails. */
+void netns_enter(int orphan_retries);
+/* Sockets in /proc/net/tcp{,6} with local port `port` in kernel state `state` (TCP_*). */
+int netns_count_state(uint16_t port, int state);
+/* Lines of `iptables-save -t mangle` (and ip6tables) that mention FINWAIT. */
+int netns_finwait_rules(void);
+
+#endif
