@@ -25,15 +25,11 @@ static void skip(const char *why)
     exit(77);
 }
 
-void netns_enter(int orphan_retries)
+static void lo_up(void)
 {
     struct ifreq ifr;
-    int fd;
-    char v[16];
+    int fd = socket(AF_INET, SOCK_DGRAM, 0);
 
-    if (unshare(CLONE_NEWNET) != 0)
-        skip(strerror(errno));
-    fd = socket(AF_INET, SOCK_DGRAM, 0);
     CHECK(fd >= 0);
     memset(&ifr, 0, sizeof ifr);
     snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
@@ -41,6 +37,24 @@ void netns_enter(int orphan_retries)
     ifr.ifr_flags |= IFF_UP;
     CHECK(ioctl(fd, SIOCSIFFLAGS, &ifr) == 0);
     close(fd);
+}
+
+bool netns_try_enter(void)
+{
+    if (unshare(CLONE_NEWNET) != 0)
+        return false;
+    lo_up();
+    return true;
+}
+
+void netns_enter(int orphan_retries)
+{
+    int fd;
+    char v[16];
+
+    if (unshare(CLONE_NEWNET) != 0)
+        skip(strerror(errno));
+    lo_up();
     fd = open("/proc/sys/net/ipv4/tcp_orphan_retries", O_WRONLY);
     CHECK(fd >= 0);
     snprintf(v, sizeof v, "%d", orphan_retries);

@@ -6,11 +6,15 @@
 #ifndef FW_TEST_NETNS_H
 #define FW_TEST_NETNS_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Enter a new network namespace with lo up. Without the privilege: exit 77 (skipped), unless
  * CI=true and running as root, where a skip would hide a failure: then the test fails. */
 void netns_enter(int orphan_retries);
+/* Enter a new network namespace with lo up if the privilege allows; false otherwise (the test
+ * then runs where it is, and must not touch iptables). */
+bool netns_try_enter(void);
 /* Sockets in /proc/net/tcp{,6} with local port `port` in kernel state `state` (TCP_*). */
 int netns_count_state(uint16_t port, int state);
 /* Lines of `iptables-save -t mangle` (and ip6tables) that mention FINWAIT. */
