@@ -76,7 +76,7 @@ void timeline_free(struct timeline *tl)
 
 /* Column layout: time, then three lifelines W apart. */
 enum { COL_TIME = 11, W = 24, COL_C = COL_TIME + 2, COL_F = COL_C + W, COL_S = COL_F + W };
-#define LINE_LEN (COL_S + 2)
+#define LINE_LEN (COL_S + 4) /* room for the "server" heading centred on its lifeline */
 
 static void lifelines(char *line)
 {

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# finwait's benchmark: direct loopback, finwait, finwait with a teardown fault on another
+# connection of the same proxy, HAProxy (TCP mode), and any --extra proxy, side by side with
+# the same peers in one run. Not a pass/fail test: it prints a table and writes
+# out/bench/results.json and out/bench/bench.png.
+#
+#   tests/bench/run.sh [--quick] [--reps N] [--extra NAME='CMD {listen_port} {upstream_port}']
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+
+reps=5 quick=0 extras=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) quick=1; reps=3 ;;
+    --reps) reps=$2; shift ;;
+    --extra) extras+=("$2"); shift ;;
+    *) echo "usage: $0 [--quick] [--reps N] [--extra NAME='CMD {listen_port} {upstream_port}']" >&2; exit 2 ;;
+  esac
+  shift
+done
+bulk_mib=$(( quick ? 512 : 2048 )); rr_count=$(( quick ? 5000 : 20000 )); conn_secs=$(( quick ? 1 : 2 ))
+idle_n=10000
+
+need=()
+command -v haproxy >/dev/null || need+=(haproxy)
+command -v gnuplot >/dev/null || need+=(gnuplot-nox)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+BUILD_DIR=build-bench CMAKE_ARGS="-DCMAKE_BUILD_TYPE=Release" bash .ci/setup >/dev/null
+fw=$root/build-bench/finwait peer=$root/build-bench/tests/bench/bench_peer
+out=$root/out/bench; mkdir -p "$out"; work=$(mktemp -d)
+ulimit -n 65536
+
+pids=()
+cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+
+# A free pair of ports (p, p+1) on loopback.
+free_pair() {
+  local p
+  while :; do
+    p=$(( 20000 + RANDOM % 30000 ))
+    ss -ltnH "( sport = :$p or sport = :$((p+1)) )" | grep -q . || { echo $p; return; }
+  done
+}
+wait_port() { for _ in $(seq 200); do ss -ltnH "sport = :$1" | grep -q . && return; sleep 0.02; done; echo "port $1 never opened" >&2; exit 1; }
+
+up=$(free_pair); "$peer" serve "$up" & pids+=($!); wait_port "$up"; wait_port $((up+1))
+
+names=(direct) ports=("$up") procs=("")
+start_finwait() { # name, faults
+  local p; p=$(free_pair)
+  cat > "$work/$1.yaml" <<EOF
+log: {level: warn}
+proxies:
+  - {name: bulk, listen: 127.0.0.1:$p, upstream: 127.0.0.1:$up, faults: $2}
+  - {name: echo, listen: 127.0.0.1:$((p+1)), upstream: 127.0.0.1:$((up+1)), faults: $2}
+EOF
+  "$fw" -c "$work/$1.yaml" 2>>"$work/$1.log" & pids+=($!); wait_port "$p"; wait_port $((p+1))
+  names+=("$1") ports+=("$p") procs+=("$!")
+}
+start_finwait finwait "[]"
+start_finwait finwait+fault "[{type: delay_fin, delay: 1s, match: {client: 127.0.0.2/32}}]"
+# the faulted connection the other flows must not pay for, held open during the run
+sleep 1000000 | "$peer" idle 127.0.0.1 $(( ${ports[2]} + 1 )) 1 127.0.0.2 >/dev/null & pids+=($!)
+
+hp=$(free_pair)
+cat > "$work/haproxy.cfg" <<EOF
+global
+  maxconn 40000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 300s
+  timeout server 300s
+listen bulk
+  bind 127.0.0.1:$hp
+  server s 127.0.0.1:$up
+listen echo
+  bind 127.0.0.1:$((hp+1))
+  server s 127.0.0.1:$((up+1))
+EOF
+haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 & pids+=($!)
+wait_port "$hp"; names+=(haproxy) ports+=("$hp") procs+=("$!")
+
+for e in "${extras[@]}"; do
+  n=${e%%=*} cmd=${e#*=} p=$(free_pair)
+  # the extra proxy gets one listener per figure: bulk on p, echo on p+1
+  c1=${cmd//\{listen_port\}/$p}; c1=${c1//\{upstream_port\}/$up}
+  c2=${cmd//\{listen_port\}/$((p+1))}; c2=${c2//\{upstream_port\}/$((up+1))}
+  bash -c "exec $c1" >"$work/$n.1.log" 2>&1 & pids+=($!); p1=$!
+  bash -c "exec $c2" >"$work/$n.2.log" 2>&1 & pids+=($!)
+  wait_port "$p"; wait_port $((p+1)); names+=("$n") ports+=("$p") procs+=("$p1")
+done
+
+# CPU seconds (user+system) of a process and its children so far
+cpu_of() { [ -z "$1" ] && { echo 0; return; }; awk '{print ($14+$15+$16+$17)/100}' "/proc/$1/stat"; }
+rss_of() { [ -z "$1" ] && { echo 0; return; }
+  local t=0 p; for p in $1 $(pgrep -P "$1" || true); do t=$(( t + $(awk '/VmRSS/{print $2}' "/proc/$p/status") )); done; echo $t; }
+
+median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
+spread() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END{printf "%s-%s", lo, hi}'; }
+
+declare -A R
+echo "measuring ${#names[@]} contenders, $reps repetitions each (bulk ${bulk_mib} MiB, rr $rr_count, conns ${conn_secs}s, idle $idle_n)" >&2
+for rep in $(seq "$reps"); do
+  for i in "${!names[@]}"; do
+    n=${names[$i]} p=${ports[$i]} pid=${procs[$i]}
+    c0=$(cpu_of "$pid")
+    R[$n,bulk1]+="$("$peer" bulk 127.0.0.1 "$p" "$bulk_mib" 1) "
+    c1=$(cpu_of "$pid")
+    R[$n,cpu]+="$(awk -v a="$c0" -v b="$c1" -v g="$bulk_mib" 'BEGIN{printf "%.3f", (b-a)/(g*1048576/1e9)}') "
+    R[$n,bulk4]+="$("$peer" bulk 127.0.0.1 "$p" $(( bulk_mib / 4 )) 4) "
+    read -r p50 p99 < <("$peer" rr 127.0.0.1 $((p+1)) "$rr_count")
+    R[$n,p50]+="$p50 " R[$n,p99]+="$p99 "
+    R[$n,conns]+="$("$peer" conns 127.0.0.1 $((p+1)) "$conn_secs") "
+  done
+  echo "  repetition $rep done" >&2
+done
+for i in "${!names[@]}"; do # memory per idle connection, once per contender
+  n=${names[$i]} p=${ports[$i]} pid=${procs[$i]}
+  [ -z "$pid" ] && { R[$n,idle]="- "; continue; }
+  before=$(rss_of "$pid")
+  coproc IDLE { "$peer" idle 127.0.0.1 $((p+1)) "$idle_n"; }
+  read -r _ <&"${IDLE[0]}"; sleep 1
+  after=$(rss_of "$pid")
+  exec {IDLE[1]}>&-; wait "$IDLE_PID" 2>/dev/null || true
+  R[$n,idle]=$(awk -v a="$before" -v b="$after" -v n="$idle_n" 'BEGIN{printf "%.2f", (b-a)*1024/n/1024}')" "
+  sleep 1
+done
+
+figs=(bulk1 bulk4 p50 p99 conns cpu idle)
+units=("Gbit/s" "Gbit/s" "us" "us" "conn/s" "CPU s/GB" "KiB/conn")
+med() { echo ${R[$1,$2]} | tr ' ' '\n' | grep -v '^$' | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 == 0 || a == "-") print "-"; else printf "%.2f", a/b }'; }
+{
+  printf "%-15s" "figure"; for n in "${names[@]}"; do printf "%-26s" "$n"; done; echo
+  for k in "${!figs[@]}"; do
+    f=${figs[$k]}; printf "%-15s" "$f (${units[$k]})" | cut -c1-15 | tr -d '\n'
+    for n in "${names[@]}"; do
+      m=$(med "$n" "$f"); s=$(echo ${R[$n,$f]} | tr ' ' '\n' | grep -v '^$' | spread)
+      printf "%-26s" "$m [$s]"
+    done; echo
+  done
+  echo
+  echo "ratios of medians, same run:"
+  for n in "${names[@]}"; do
+    [ "$n" = direct ] && continue
+    printf "  %-14s vs direct: bulk1 %s bulk4 %s p50 %s conns %s" "$n" \
+      "$(ratio "$(med "$n" bulk1)" "$(med direct bulk1)")" "$(ratio "$(med "$n" bulk4)" "$(med direct bulk4)")" \
+      "$(ratio "$(med "$n" p50)" "$(med direct p50)")" "$(ratio "$(med "$n" conns)" "$(med direct conns)")"
+    if [ "$n" != haproxy ]; then
+      printf " | vs haproxy: bulk1 %s bulk4 %s p50 %s conns %s idle %s" \
+        "$(ratio "$(med "$n" bulk1)" "$(med haproxy bulk1)")" "$(ratio "$(med "$n" bulk4)" "$(med haproxy bulk4)")" \
+        "$(ratio "$(med "$n" p50)" "$(med haproxy p50)")" "$(ratio "$(med "$n" conns)" "$(med haproxy conns)")" \
+        "$(ratio "$(med "$n" idle)" "$(med haproxy idle)")"
+    fi
+    echo
+  done
+  echo
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), $(haproxy -v | head -1 | cut -d' ' -f1-3)"
+} | tee "$out/table.txt"
+
+{
+  echo "{\"machine\": {\"cores\": $(nproc), \"cpu\": \"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')\", \"kernel\": \"$(uname -r)\"},"
+  echo " \"repetitions\": $reps, \"results\": {"
+  first=1
+  for n in "${names[@]}"; do
+    [ $first = 1 ] || echo ","; first=0
+    printf '  "%s": {' "$n"; sep=""
+    for f in "${figs[@]}"; do
+      printf '%s"%s": {"median": %s, "samples": [%s]}' "$sep" "$f" "$(med "$n" "$f" | sed 's/^-$/null/')" \
+        "$(echo ${R[$n,$f]} | sed 's/-/null/g; s/ /, /g')"; sep=", "
+    done
+    printf '}'
+  done
+  echo; echo " }}"
+} > "$out/results.json"
+
+# one chart: each figure as a share of the best contender
+{
+  for n in "${names[@]}"; do
+    printf '%s' "$n"
+    for f in bulk1 bulk4 p50 conns; do printf ' %s' "$(med "$n" "$f")"; done; echo
+  done
+} > "$work/chart.dat"
+gnuplot <<EOF 2>/dev/null || echo "(gnuplot failed: no chart)" >&2
+set terminal pngcairo size 1100,700 noenhanced font ",10"
+set output "$out/bench.png"
+set multiplot layout 2,2 title "finwait benchmark on loopback ($(nproc) cores, $(uname -r)); median of $reps"
+set style data histograms
+set style fill solid 0.8 border -1
+set boxwidth 0.8
+set grid ytics
+set yrange [0:*]
+set title "throughput, 1 stream (Gbit/s)"; plot "$work/chart.dat" using 2:xtic(1) notitle lc rgb "#4878a8"
+set title "throughput, 4 streams (Gbit/s)"; plot "$work/chart.dat" using 3:xtic(1) notitle lc rgb "#4878a8"
+set title "round trip p50, 64 B (us, lower is better)"; plot "$work/chart.dat" using 4:xtic(1) notitle lc rgb "#c05050"
+set title "sequential connections (conn/s)"; plot "$work/chart.dat" using 5:xtic(1) notitle lc rgb "#50a050"
+unset multiplot
+EOF
+echo "wrote $out/table.txt, $out/results.json, $out/bench.png" >&2
