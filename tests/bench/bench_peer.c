@@ -6,8 +6,8 @@
  *   bench_peer bulk HOST PORT MIB N     N parallel streams of MIB MiB each; prints Gbit/s
  *   bench_peer rr HOST PORT COUNT       64-byte request/response; prints p50 and p99 in us
  *   bench_peer conns HOST PORT SECONDS  connect, 1-byte echo, close, in a loop; prints conn/s
- *   bench_peer idle HOST PORT N [SRC]   opens N idle connections, prints "ready", waits for
- *                                       stdin to close
+ *   bench_peer idle HOST PORT N [SRC [SECONDS]]  opens N idle connections (from SRC), prints
+ *                                       "ready", holds them until stdin closes (or SECONDS pass)
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -69,10 +69,12 @@ static int connect_to(const char *host, int port, const char *src)
 static void *sink_conn(void *arg)
 {
     int fd = (int)(intptr_t)arg;
-    static __thread char buf[1 << 18];
+    size_t len = 1 << 18;
+    char *buf = malloc(len); /* not on the small stacks of the server's threads */
 
-    while (read(fd, buf, sizeof buf) > 0)
+    while (buf && read(fd, buf, len) > 0)
         ;
+    free(buf);
     close(fd);
     return NULL;
 }
@@ -136,13 +138,15 @@ static void *send_stream(void *arg)
 {
     struct stream *s = arg;
     int fd = connect_to(s->host, s->port, NULL);
-    static __thread char buf[1 << 18];
+    size_t len = 1 << 18;
+    /* on the heap: thread-local storage would be charged to every thread's small stack */
+    char *buf = malloc(len);
     uint64_t left = s->bytes;
     char b;
 
-    memset(buf, 'x', sizeof buf);
+    memset(buf, 'x', len);
     while (left > 0) {
-        size_t n = left < sizeof buf ? (size_t)left : sizeof buf;
+        size_t n = left < len ? (size_t)left : len;
         ssize_t w = write(fd, buf, n);
         if (w <= 0)
             die("write");
@@ -153,6 +157,7 @@ static void *send_stream(void *arg)
     if (read(fd, &b, 1) != 0)
         die("sink did not close");
     close(fd);
+    free(buf);
     return NULL;
 }
 
@@ -225,7 +230,7 @@ static int conns(const char *host, int port, double seconds)
     return 0;
 }
 
-static int idle(const char *host, int port, int n, const char *src)
+static int idle(const char *host, int port, int n, const char *src, int seconds)
 {
     int *fds = malloc(sizeof(int) * (size_t)n);
     char b;
@@ -234,8 +239,11 @@ static int idle(const char *host, int port, int n, const char *src)
         fds[i] = connect_to(host, port, src);
     printf("ready\n");
     fflush(stdout);
-    while (read(0, &b, 1) > 0)
-        ;
+    if (seconds > 0)
+        sleep((unsigned)seconds);
+    else
+        while (read(0, &b, 1) > 0)
+            ;
     for (int i = 0; i < n; i++)
         close(fds[i]);
     free(fds);
@@ -254,7 +262,8 @@ int main(int argc, char **argv)
     if (argc >= 5 && strcmp(argv[1], "conns") == 0)
         return conns(argv[2], atoi(argv[3]), atof(argv[4]));
     if (argc >= 5 && strcmp(argv[1], "idle") == 0)
-        return idle(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 ? argv[5] : NULL);
+        return idle(argv[2], atoi(argv[3]), atoi(argv[4]), argc > 5 ? argv[5] : NULL,
+                    argc > 6 ? atoi(argv[6]) : 0);
     fprintf(stderr, "usage: see the comment at the top of bench_peer.c\n");
     return 2;
 }
