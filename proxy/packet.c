@@ -3,11 +3,12 @@
  * a FIN by itself), dropped through NFQUEUE.
  *
  * Scope: iptables rules in chains owned by this process send to our queue only
- *   - OUTPUT: packets of sockets that carry our mark (finwait's faulted legs); the mark is
- *     also saved on the connection (CONNMARK), and
- *   - INPUT: packets of marked connections that do not carry the mark themselves (the peer's),
- * so each segment is judged once, where it is sent, and unfaulted flows never leave the
- * kernel. --queue-bypass lets traffic through if this process is gone.
+ *   - OUTPUT: packets of sockets that carry our mark (finwait's faulted legs), and
+ *   - INPUT: packets whose local socket carries it (`-m socket --restore-skmark`): the peers'
+ *     segments to a faulted leg,
+ * so unfaulted flows never leave the kernel. Each segment is judged once, at the hook where it
+ * is sent from (on loopback a segment can pass both). --queue-bypass lets traffic through if
+ * this process is gone.
  *
  * The queue's socket is polled by the loop; verdicts are given at once, never blocking.
  */
@@ -260,14 +261,12 @@ static int install_rules(struct packet_engine *pe, const char *tool, char *err, 
              ":%s - [0:0]\n"
              "-I OUTPUT 1 -j %s\n"
              "-I INPUT 1 -j %s\n"
-             "-A %s -p tcp -m mark --mark 0x%x -j CONNMARK --set-mark 0x%x\n"
              "-A %s -p tcp -m mark --mark 0x%x -j NFQUEUE --queue-num %u --queue-bypass\n"
-             "-A %s -p tcp -m mark ! --mark 0x%x -m connmark --mark 0x%x -j NFQUEUE "
-             "--queue-num %u --queue-bypass\n"
+             "-A %s -p tcp -m socket --restore-skmark\n"
+             "-A %s -p tcp -m mark --mark 0x%x -j NFQUEUE --queue-num %u --queue-bypass\n"
              "COMMIT\n",
              pe->chain_out, pe->chain_in, pe->chain_out, pe->chain_in, pe->chain_out, pe->mark,
-             pe->mark, pe->chain_out, pe->mark, pe->queue, pe->chain_in, pe->mark, pe->mark,
-             pe->queue);
+             pe->queue, pe->chain_in, pe->chain_in, pe->mark, pe->queue);
     if (restore(tool, script, out, sizeof out) != 0) {
         snprintf(err, errlen, "%s failed to install finwait's rules: %s", tool, out);
         return UV_EIO;
@@ -559,7 +558,8 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
         tcp = pkt + iphl;
         fl = flow_find(pe, family, pkt + 8, port_at(tcp), pkt + 24, port_at(tcp + 2), &from);
     }
-    if (!fl)
+    /* judged where it is sent: finwait's at OUTPUT, the peer's at INPUT */
+    if (!fl || (from == SIDE_FINWAIT) != (ph->hook == NF_INET_LOCAL_OUT))
         goto out;
     tcplen = (size_t)(tcp[12] >> 4) * 4;
     if (total < iphl + tcplen)

@@ -48,7 +48,10 @@ free_pair() {
     ss -ltnH "( sport = :$p or sport = :$((p+1)) )" | grep -q . || { echo $p; return; }
   done
 }
-wait_port() { for _ in $(seq 200); do ss -ltnH "sport = :$1" | grep -q . && return; sleep 0.02; done; echo "port $1 never opened" >&2; exit 1; }
+wait_port() {
+  for _ in $(seq 250); do ss -ltnH "sport = :$1" | grep -q . && return; sleep 0.02; done
+  echo "port $1 never opened; logs:" >&2; tail -n 5 "$work"/*.log >&2; exit 1
+}
 
 up=$(free_pair); "$peer" serve "$up" & pids+=($!); wait_port "$up"; wait_port $((up+1))
 
@@ -68,6 +71,13 @@ start_finwait finwait "[]"
 start_finwait finwait+fault "[{type: delay_fin, delay: 1s, match: {client: 127.0.0.2/32}}]"
 # the faulted connection the other flows must not pay for, held open during the run
 "$peer" idle 127.0.0.1 $(( ${ports[2]} + 1 )) 1 127.0.0.2 100000 >/dev/null & pids+=($!)
+# the same with a packet-level fault, when this machine allows it (root, CAP_NET_ADMIN): only
+# the faulted flow may go through the queue
+if [ "$(id -u)" = 0 ] && "$fw" --check -c examples/drop_fin.yaml >/dev/null 2>&1 &&
+   grep -q "CapEff:.*" /proc/self/status && command -v iptables-restore >/dev/null; then
+  start_finwait finwait+packet "[{type: drop_fin, leg: client, from: peer, match: {client: 127.0.0.2/32}}]"
+  "$peer" idle 127.0.0.1 $(( ${ports[3]} + 1 )) 1 127.0.0.2 100000 >/dev/null & pids+=($!)
+fi
 
 hp=$(free_pair)
 cat > "$work/haproxy.cfg" <<EOF
