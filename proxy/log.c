@@ -68,6 +68,23 @@ static void json_ts(FILE *out)
     fprintf(out, "{\"ts\":\"%s.%06ldZ\"", buf, (long)tv.tv_usec);
 }
 
+/* `,"key":"value"`, or nothing when value is NULL. */
+static void json_field(FILE *out, const char *key, const char *value)
+{
+    if (!value)
+        return;
+    fprintf(out, ",\"%s\":", key);
+    log_json_str(out, value);
+}
+
+/* The keys every JSON line starts with. */
+static void json_open(FILE *out, enum log_level lvl, const char *event)
+{
+    json_ts(out);
+    fprintf(out, ",\"level\":\"%s\"", level_names[lvl]);
+    json_field(out, "event", event);
+}
+
 static void kv_json(FILE *out, const struct log_kv *kv, int nkv)
 {
     for (int i = 0; i < nkv; i++) {
@@ -104,16 +121,10 @@ void log__event(enum log_level lvl, const char *proxy, const char *event, const 
 
     flockfile(out);
     if (log_fmt == LOG_FORMAT_JSON) {
-        json_ts(out);
-        fprintf(out, ",\"level\":\"%s\",\"event\":", level_names[lvl]);
-        log_json_str(out, event);
-        if (proxy) {
-            fputs(",\"proxy\":", out);
-            log_json_str(out, proxy);
-        }
+        json_open(out, lvl, event);
+        json_field(out, "proxy", proxy);
         kv_json(out, kv, nkv);
-        fputs(",\"msg\":", out);
-        log_json_str(out, msg);
+        json_field(out, "msg", msg);
         fputs("}\n", out);
     } else {
         fputs("finwait: ", out);
@@ -136,23 +147,13 @@ void log__conn(enum log_level lvl, const char *proxy, uint64_t conn_id, double t
 
     flockfile(out);
     if (log_fmt == LOG_FORMAT_JSON) {
-        json_ts(out);
-        fprintf(out, ",\"level\":\"%s\",\"event\":", level_names[lvl]);
-        log_json_str(out, event);
-        fputs(",\"proxy\":", out);
-        log_json_str(out, proxy);
+        json_open(out, lvl, event);
+        json_field(out, "proxy", proxy);
         fprintf(out, ",\"conn\":%llu,\"t_ms\":%.3f", (unsigned long long)conn_id, t_ms);
-        if (leg) {
-            fputs(",\"leg\":", out);
-            log_json_str(out, leg);
-        }
-        if (state) {
-            fputs(",\"state\":", out);
-            log_json_str(out, state);
-        }
+        json_field(out, "leg", leg);
+        json_field(out, "state", state);
         kv_json(out, kv, nkv);
-        fputs(",\"msg\":", out);
-        log_json_str(out, text);
+        json_field(out, "msg", text);
         fputs("}\n", out);
     } else {
         fprintf(out, "finwait: %s#%llu +%.3fms ", proxy, (unsigned long long)conn_id, t_ms);

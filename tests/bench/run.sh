@@ -206,6 +206,7 @@ set multiplot layout 2,2 title "finwait benchmark on loopback ($(nproc) cores, $
 set style data histograms
 set style fill solid 0.8 border -1
 set boxwidth 0.8
+set xtics rotate by -20 font ",9"
 set grid ytics
 set yrange [0:*]
 set title "throughput, 1 stream (Gbit/s)"; plot "$work/chart.dat" using 2:xtic(1) notitle lc rgb "#4878a8"
