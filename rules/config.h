@@ -136,11 +136,11 @@ struct fault {
 
 struct proxy_cfg {
     char *name;
-    char *listen_host;   /* "" means all interfaces (`:port`) */
+    char *listen_host;    /* "" means all interfaces (`:port`) */
     uint16_t listen_port; /* 0 = ephemeral (the log says which port was bound) */
-    char *upstream_host; /* a literal address or a name resolved per connection */
+    char *upstream_host;  /* a literal address or a name resolved per connection */
     uint16_t upstream_port;
-    bool enabled;             /* default true; false: no listener (connection refused) */
+    bool enabled;                /* default true; false: no listener (connection refused) */
     uint64_t connect_timeout_ms; /* default 5000 */
     uint64_t idle_timeout_ms;    /* default 0 = none */
     struct fault *faults;
@@ -150,9 +150,9 @@ struct proxy_cfg {
 
 struct config {
     char *path; /* the file it was loaded from (or the name given to config_load_string) */
-    enum log_format log_format; /* default text */
-    enum log_level log_level;   /* default info */
-    bool log_timeline;          /* default false */
+    enum log_format log_format;   /* default text */
+    enum log_level log_level;     /* default info */
+    bool log_timeline;            /* default false */
     uint64_t shutdown_timeout_ms; /* default 5000 */
     bool has_seed;
     uint64_t seed;

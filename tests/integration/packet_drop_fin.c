@@ -3,6 +3,8 @@
  * the fault, in the same run. */
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
+#include <unistd.h>
 #include <stdio.h>
 
 #include "check.h"
@@ -60,5 +62,31 @@ int main(void)
     CHECK(fwp_wait_log(p.fw, "passed FIN (retransmission)", 2000));
     pair_stop(&p);
     TEST_PASS("drop_fin from finwait: the client's EOF comes with the retransmission");
+
+    /* IPv6: the same through ip6tables */
+    {
+        uint16_t up = 0;
+        int lfd = sk_listen("::1", &up), c, s;
+        struct fwp *fw = fwp_start("proxies:\n  - name: v6\n    listen: '[::1]:0'\n"
+                                   "    upstream: '[::1]:%u'\n"
+                                   "    faults: [{type: drop_fin, leg: server, from: peer, "
+                                   "count: 2}]\n",
+                                   up);
+        c = sk_connect("::1", fwp_port(fw, "v6"), 2000);
+        CHECK(c >= 0);
+        s = sk_accept(lfd, 2000);
+        CHECK(s >= 0);
+        t0 = now_ms();
+        sk_shut_wr(s);
+        r = sk_read_until_end(c, 5000, false, 0);
+        CHECK_STR(sk_end_name(r.end), "EOF");
+        CHECK_INT(r.end_ms - t0, >=, 380);
+        CHECK(fwp_wait_log(fw, "dropped FIN (retransmission)", 1000));
+        close(c);
+        close(s);
+        close(lfd);
+        CHECK_EQ(fwp_stop(fw, SIGTERM, 8000), 0);
+    }
+    TEST_PASS("drop_fin over IPv6");
     return 0;
 }
