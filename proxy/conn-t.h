@@ -12,6 +12,8 @@
 struct listener;
 struct inject;
 struct timeline;
+struct splicer;
+struct splicer;
 
 /* The two TCP connections finwait holds for one proxied connection. */
 enum leg_id {
@@ -83,13 +85,14 @@ struct conn {
     struct dirstate dirs[2];   /* enum dir */
     uv_timer_t timer;          /* connect_timeout, then idle_timeout */
     uv_connect_t connect_req;
-    uv_getaddrinfo_t *gai;    /* name resolution in flight, or NULL */
-    struct inject *inj;       /* faults that apply, or NULL */
-    struct timeline *tl;      /* recorded events, or NULL when log.timeline is off */
-    struct conn *prev, *next; /* the server's list of open connections */
-    int pending;              /* handle closes, requests and packet flows still to call back */
-    bool closing;             /* conn_close() ran: callbacks only release what they hold */
-    bool connected;           /* the server leg is established */
+    uv_getaddrinfo_t *gai;     /* name resolution in flight, or NULL */
+    struct inject *inj;        /* faults that apply, or NULL */
+    struct splicer *splice[2]; /* per direction, when its bytes move by splice(2) */
+    struct timeline *tl;       /* recorded events, or NULL when log.timeline is off */
+    struct conn *prev, *next;  /* the server's list of open connections */
+    int pending;               /* handle closes, requests and packet flows still to call back */
+    bool closing;              /* conn_close() ran: callbacks only release what they hold */
+    bool connected;            /* the server leg is established */
 };
 
 static inline enum leg_id dir_src(enum dir d)

@@ -24,6 +24,7 @@
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
+#include "proxy/splice.h"
 #include "proxy/tcpinfo.h"
 #include "proxy/timeline.h"
 #include "rules/fault.h"
@@ -226,6 +227,9 @@ static void leg_close(struct conn *c, enum leg_id l)
 {
     if (!c->legs[l].open)
         return;
+    /* a splicer holds dups of both legs' sockets: it must let go for the close to happen */
+    splice_stop(c, DIR_UPSTREAM);
+    splice_stop(c, DIR_DOWNSTREAM);
     c->legs[l].open = false;
     c->legs[l].reading = false;
     c->pending++;
@@ -358,6 +362,35 @@ static bool pending_reset(struct conn *c, enum leg_id l)
     return err == ECONNRESET;
 }
 
+/*
+ * A read that filled a whole buffer means a bulk transfer: move the rest of it with
+ * splice(2), unless a fault may have to see or hold its bytes (any fault on the
+ * connection: keep it simple and exact), or bytes are still queued for the destination
+ * (they must go first).
+ */
+static void maybe_splice(struct conn *c, enum dir d)
+{
+    enum leg_id src = dir_src(d), dst = dir_dst(d);
+
+    if (c->inj || c->closing || c->splice[d] || !c->legs[src].reading || c->legs[src].discard ||
+        c->legs[dst].tcp.write_queue_size > 0 ||
+        (c->legs[dst].flags & (LEG_SHUT_PENDING | LEG_FIN_SENT | LEG_DEAD)))
+        return;
+    leg_read_stop(c, src);
+    if (splice_start(c, d) != 0)
+        leg_read_start(c, src); /* stay on the copying path */
+}
+
+void conn__splice_fin(struct conn *c, enum dir d)
+{
+    on_fin_received(c, d);
+}
+
+void conn__splice_error(struct conn *c, enum leg_id l, int err)
+{
+    on_peer_reset(c, l, err);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
 {
     struct conn *c = s->data;
@@ -389,6 +422,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
     if (c->tl)
         timeline_add(&c->tl, conn_elapsed_ms(c), TL_DATA, l, true, (uint64_t)nread, NULL, NULL);
     conn__write(c, d, b, 0, (size_t)nread);
+    if (nread == BUF_SIZE)
+        maybe_splice(c, d);
 }
 
 /* --- writing --- */

@@ -58,6 +58,13 @@ void conn__hold(struct conn *c);
 /* That callback came; may free c (returns 1 then). */
 int conn__release(struct conn *c);
 
+/* --- for the splice path (splice.c) --- */
+
+/* d's source sent its FIN and every byte before it was written. */
+void conn__splice_fin(struct conn *c, enum dir d);
+/* Moving d's bytes failed on leg l (its peer reset, or the socket broke). */
+void conn__splice_error(struct conn *c, enum leg_id l, int err);
+
 /* Free the pooled write requests (at exit, so leak checkers see a clean heap). */
 void conn__drain_pools(void);
 
