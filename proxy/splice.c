@@ -127,11 +127,6 @@ static void on_dst(uv_poll_t *h, int status, int events)
     pump(sp);
 }
 
-static struct splicer *splicers_of(struct conn *c, enum dir d)
-{
-    return c->splice[d];
-}
-
 int splice_start(struct conn *c, enum dir d)
 {
     struct splicer *sp = calloc(1, sizeof *sp);
@@ -188,7 +183,7 @@ static void on_closed(uv_handle_t *h)
 
 void splice_stop(struct conn *c, enum dir d)
 {
-    struct splicer *sp = splicers_of(c, d);
+    struct splicer *sp = c->splice[d];
 
     if (!sp)
         return;
