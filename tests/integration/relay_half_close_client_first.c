@@ -2,6 +2,7 @@
  * and closes. Through finwait the client must receive every byte, then EOF, exactly as on a
  * direct connection, while its socket sits in FIN_WAIT2. */
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -39,11 +40,14 @@ int main(void)
     struct sk_read r;
     int c;
 
+    int fds;
+
     s.lfd = sk_listen("127.0.0.1", &up);
     fw = fwp_start("log: {level: info}\n"
                    "proxies:\n"
                    "  - {name: t, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u}\n",
                    up);
+    fds = fwp_fd_count(fw);
     sk_thread_start(&th, serve, &s);
     c = sk_connect("127.0.0.1", fwp_port(fw, "t"), 5000);
     CHECK(c >= 0);
@@ -65,6 +69,10 @@ int main(void)
     CHECK_EQ(s.write_rc, 0);
 
     close(c);
+    /* the bulk answer went through the splice path: its pipe and descriptors are gone too */
+    for (int64_t end = now_ms() + 5000; fwp_fd_count(fw) != fds && now_ms() < end;)
+        poll(NULL, 0, 5);
+    CHECK_EQ(fwp_fd_count(fw), fds);
     close(s.lfd);
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
     TEST_PASS("half-close, client first: 100 MiB answer after the client's FIN");
