@@ -348,21 +348,6 @@ static void on_fin_received(struct conn *c, enum dir d)
 }
 
 /*
- * libuv reports EOF when the socket hangs up after a short read, without reading the error:
- * data followed by an RST would be passed on as a FIN. The kernel still holds the reset as
- * the socket's pending error.
- */
-static bool pending_reset(struct conn *c, enum leg_id l)
-{
-    int fd = leg_fd(c, l), err = 0;
-    socklen_t len = sizeof err;
-
-    if (fd < 0 || getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0)
-        return false;
-    return err == ECONNRESET;
-}
-
-/*
  * A read that filled a whole buffer means a bulk transfer: move the rest of it with
  * splice(2), unless a fault may have to see or hold its bytes (any fault on the
  * connection: keep it simple and exact), or bytes are still queued for the destination
@@ -403,7 +388,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
             buf_unref(b);
         if (nread == 0 || c->closing)
             return; /* EAGAIN */
-        if (nread == UV_EOF && !pending_reset(c, l))
+        if (nread == UV_EOF && !tcpinfo_reset_pending(leg_fd(c, l)))
             on_fin_received(c, d);
         else if (nread == UV_EOF)
             on_peer_reset(c, l, UV_ECONNRESET);

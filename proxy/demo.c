@@ -18,6 +18,7 @@
 #include "proxy/log.h"
 #include "proxy/packet.h"
 #include "proxy/server.h"
+#include "proxy/tcpinfo.h"
 #include "rules/config.h"
 
 #define ANSWER_BYTES   4096
@@ -240,21 +241,10 @@ static void srv_on_connection(uv_stream_t *l, int status)
 
 /* --- the client: request, half-close, read the answer until EOF --- */
 
-/* libuv may report a hang-up after a short read as EOF; the kernel keeps the reset as the
- * socket's error (see conn.c). */
-static bool socket_reset(uv_handle_t *h)
-{
-    uv_os_fd_t fd;
-    int err = 0;
-    socklen_t len = sizeof err;
-
-    return uv_fileno(h, &fd) == 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 &&
-           err == ECONNRESET;
-}
-
 static void cli_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
 {
     struct demo *dm = s->data;
+    uv_os_fd_t fd;
 
     (void)b;
     if (n > 0) {
@@ -265,7 +255,7 @@ static void cli_on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *b)
     }
     if (n == 0)
         return;
-    if (n == UV_EOF && socket_reset((uv_handle_t *)s))
+    if (n == UV_EOF && uv_fileno((uv_handle_t *)s, &fd) == 0 && tcpinfo_reset_pending(fd))
         n = UV_ECONNRESET;
     peer_end(dm, &dm->client, &dm->cli, (int)n);
     demo_check_done(dm);

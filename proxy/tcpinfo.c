@@ -1,5 +1,6 @@
 #include "proxy/tcpinfo.h"
 
+#include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
@@ -20,4 +21,12 @@ const char *tcpinfo_state(int fd)
     if (ti.tcpi_state >= sizeof state_names / sizeof state_names[0])
         return "UNKNOWN";
     return state_names[ti.tcpi_state];
+}
+
+bool tcpinfo_reset_pending(int fd)
+{
+    int err = 0;
+    socklen_t len = sizeof err;
+
+    return fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == ECONNRESET;
 }
