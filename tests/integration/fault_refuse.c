@@ -17,8 +17,7 @@ int main(void)
     struct fwp *fw;
 
     pair_start(&p, "[{type: refuse}]", "");
-    pair_connect(&p, false);
-    r = sk_read_until_end(p.c, 3000, false, 0);
+    r = sk_connect_read_end(NULL, "127.0.0.1", p.port, 3000);
     CHECK_STR(sk_end_name(r.end), "ECONNRESET");
     CHECK(sk_accept(p.lfd, 300) < 0); /* the server never saw a connection */
     pair_stop(&p);

@@ -169,6 +169,23 @@ int sk_write_pattern(int fd, uint64_t off, uint64_t len, int timeout_ms)
     return 0;
 }
 
+struct sk_read sk_connect_read_end(const char *src, const char *host, uint16_t port,
+                                   int timeout_ms)
+{
+    int fd = sk_connect_from(src, host, port, timeout_ms);
+    struct sk_read r = {.pattern_ok = true};
+
+    if (fd < 0) {
+        CHECK_MSG(errno == ECONNRESET, "connect to %s:%u: %s", host, port, strerror(errno));
+        r.end = SK_RESET;
+        r.end_ms = now_ms();
+        return r;
+    }
+    r = sk_read_until_end(fd, timeout_ms, false, 0);
+    close(fd);
+    return r;
+}
+
 struct sk_read sk_read_until_end(int fd, int timeout_ms, bool check, uint64_t max)
 {
     static __thread uint8_t buf[65536];

@@ -45,6 +45,11 @@ struct sk_read {
  * are compared with the pattern from offset 0. `max` stops after that many bytes (0 = no
  * limit; end is then SK_TIMEOUT unless the connection ended). */
 struct sk_read sk_read_until_end(int fd, int timeout_ms, bool check, uint64_t max);
+/* Connect (from src, if not NULL), read until the connection ends and close it. A reset that
+ * lands between the handshake and the poll makes connect() itself fail with ECONNRESET; the
+ * client has then seen the reset all the same, so it ends as SK_RESET. */
+struct sk_read sk_connect_read_end(const char *src, const char *host, uint16_t port,
+                                   int timeout_ms);
 /* Read exactly n bytes (or fewer if the connection ends / times out). */
 struct sk_read sk_read_n(int fd, uint64_t n, int timeout_ms);
 /* True if nothing arrives (no data, no EOF, no RST) within ms. */
