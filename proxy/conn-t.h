@@ -10,9 +10,10 @@
 #include <uv.h>
 
 struct listener;
+struct cfg_gen;
+struct proxy_cfg;
 struct inject;
 struct timeline;
-struct splicer;
 struct splicer;
 
 /* The two TCP connections finwait holds for one proxied connection. */
@@ -77,7 +78,9 @@ struct dirstate {
 };
 
 struct conn {
-    struct listener *l;
+    struct listener *l;        /* held: its rng and packet mark outlive a reload */
+    const struct proxy_cfg *p; /* the proxy's settings when it was accepted */
+    struct cfg_gen *gen;       /* held: p and the faults belong to it */
     uint64_t id;               /* per proxy, from 1 */
     uint64_t t0_ns;            /* uv_hrtime() at accept */
     uint64_t last_activity_ms; /* uv_now() of the last byte relayed, for idle_timeout */

@@ -79,7 +79,7 @@ const char *dir_name(enum dir d)
 
 const char *conn_proxy_name(const struct conn *c)
 {
-    return c->l->p->name;
+    return c->p->name;
 }
 
 double conn_elapsed_ms(const struct conn *c)
@@ -206,6 +206,8 @@ static void conn_free(struct conn *c)
     }
     inject_free(c);
     server__conn_gone(srv, c);
+    listener_unref(c->l);
+    cfg_gen_unref(c->gen);
     free(c);
 }
 
@@ -605,7 +607,7 @@ static void upstream_failed(struct conn *c, const char *what, int err)
 
 static void start_idle_timer(struct conn *c)
 {
-    uint64_t idle = c->l->p->idle_timeout_ms;
+    uint64_t idle = c->p->idle_timeout_ms;
 
     if (idle)
         uv_timer_start(&c->timer, on_timer, idle, 0);
@@ -687,7 +689,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 
 static void connect_upstream(struct conn *c)
 {
-    const struct proxy_cfg *p = c->l->p;
+    const struct proxy_cfg *p = c->p;
     struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
     char port[8];
     int r;
@@ -717,7 +719,7 @@ static void connect_upstream(struct conn *c)
 static void on_timer(uv_timer_t *t)
 {
     struct conn *c = t->data;
-    uint64_t idle = c->l->p->idle_timeout_ms;
+    uint64_t idle = c->p->idle_timeout_ms;
     uint64_t quiet;
 
     if (c->closing)
@@ -753,6 +755,9 @@ void conn_accept(struct listener *l)
         return;
     }
     c->l = l;
+    listener_ref(l);
+    c->p = l->p;
+    c->gen = cfg_gen_ref(l->gen);
     c->id = l->next_id++;
     c->t0_ns = uv_hrtime();
     c->pending = 1; /* dropped by conn_close */
@@ -782,7 +787,7 @@ void conn_accept(struct listener *l)
                       "client", tcpinfo_state(leg_fd(c, LEG_CLIENT)), "accepted", kv, 1);
     }
 
-    mask = fault_decide(l->p, &l->rng, (struct sockaddr *)&ss);
+    mask = fault_decide(c->p, &l->rng, (struct sockaddr *)&ss);
     if (mask && inject_new(c, mask) != 0) {
         conn_abort(c, "out of memory");
         return;

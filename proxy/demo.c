@@ -354,7 +354,7 @@ static int run_scene(const struct scene *sc, bool packet_ok)
         goto out;
     }
     len = sizeof ss;
-    uv_tcp_getsockname(&dm.srv.listeners[0].tcp, (struct sockaddr *)&ss, &len);
+    uv_tcp_getsockname(&dm.srv.listeners->tcp, (struct sockaddr *)&ss, &len);
     fw_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
 
     dm.t0 = uv_hrtime();
@@ -371,7 +371,7 @@ static int run_scene(const struct scene *sc, bool packet_ok)
     dm.cli_connect.data = &dm;
     uv_tcp_connect(&dm.cli_connect, &dm.cli, (struct sockaddr *)&sin, cli_on_connect);
     uv_run(&dm.loop, UV_RUN_DEFAULT);
-    free(dm.srv.listeners);
+    server_release(&dm.srv);
 
     printf("    client: sent the request and half-closed; received %llu of %d answer bytes, then "
            "%s at %.0f ms\n",

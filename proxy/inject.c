@@ -848,7 +848,7 @@ static const struct fault_ops *const ops_by_type[FAULT_TYPE_COUNT] = {
 
 int inject_new(struct conn *c, uint64_t mask)
 {
-    const struct proxy_cfg *p = c->l->p;
+    const struct proxy_cfg *p = c->p;
     size_t n = (size_t)__builtin_popcountll(mask), k = 0;
     struct inject *inj = calloc(1, sizeof *inj + n * sizeof inj->rt[0]);
 

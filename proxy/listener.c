@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "proxy/conn.h"
@@ -70,9 +71,22 @@ static void on_connection(uv_stream_t *s, int status)
     conn_accept(l);
 }
 
-static void on_failed_close(uv_handle_t *h)
+void listener_ref(struct listener *l)
 {
-    (void)h;
+    l->refs++;
+}
+
+void listener_unref(struct listener *l)
+{
+    if (--l->refs > 0)
+        return;
+    cfg_gen_unref(l->gen);
+    free(l);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    listener_unref(h->data);
 }
 
 /*
@@ -84,40 +98,73 @@ static void on_failed_close(uv_handle_t *h)
 static void mark_listener(struct listener *l)
 {
     uv_os_fd_t fd;
-    uint32_t mark;
+    uint32_t mark = 0;
 
     if (!l->srv->pe || uv_fileno((uv_handle_t *)&l->tcp, &fd) != 0)
         return;
-    for (size_t i = 0; i < l->p->nfaults; i++) {
+    for (size_t i = 0; i < l->p->nfaults && !mark; i++) {
         const struct fault *f = &l->p->faults[i];
-        if (!fault_type_is_packet(f->type) || f->leg != FAULT_LEG_CLIENT)
-            continue;
-        mark = packet_engine_mark(l->srv->pe);
-        l->marked = setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == 0;
-        return;
+        if (fault_type_is_packet(f->type) && f->leg == FAULT_LEG_CLIENT)
+            mark = packet_engine_mark(l->srv->pe);
     }
+    if (!mark && !l->marked)
+        return;
+    /* a reload may take the last client-leg packet fault away: then the mark goes too */
+    l->marked = setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == 0 && mark;
 }
 
-int listener_start(struct listener *l, struct server *srv, const struct proxy_cfg *p)
+static void log_listening(const struct listener *l, const char *event, const char *what)
+{
+    const struct proxy_cfg *p = l->p;
+    struct log_kv kv[] = {{"addr", l->addr_text, 0}, {"upstream", NULL, 0}, {"faults", NULL, 0}};
+    bool v6 = strchr(p->upstream_host, ':') != NULL;
+    char up[300];
+
+    snprintf(up, sizeof up, "%s%s%s:%u", v6 ? "[" : "", p->upstream_host, v6 ? "]" : "",
+             p->upstream_port);
+    kv[1].str = up;
+    kv[2].num = p->nfaults;
+    log__event(LOG_LEVEL_INFO, p->name, event, kv, 3, "%slistening on %s -> upstream %s", what,
+               l->addr_text, up);
+}
+
+static void set_upstream(struct listener *l)
+{
+    const struct proxy_cfg *p = l->p;
+
+    l->upstream_literal = parse_literal(p->upstream_host, p->upstream_port, &l->upstream_addr) == 0;
+}
+
+struct listener *listener_start(struct server *srv, struct cfg_gen *gen, const struct proxy_cfg *p,
+                                int *err)
 {
     struct sockaddr_storage ss;
+    struct listener *l;
     int len = sizeof ss;
     char want[80];
     int r;
-
-    memset(l, 0, sizeof *l);
-    l->srv = srv;
-    l->p = p;
-    l->next_id = 1;
-    fault_rng_seed(&l->rng, srv->seed, p->name);
-    l->upstream_literal = parse_literal(p->upstream_host, p->upstream_port, &l->upstream_addr) == 0;
 
     r = listen_addr(p, &ss);
     if (r < 0) {
         LOG(LOG_LEVEL_ERROR, p->name, "listen_failed", "cannot resolve listen address '%s': %s",
             p->listen_host, uv_strerror(r));
-        return r;
+        *err = r;
+        return NULL;
     }
+    l = calloc(1, sizeof *l);
+    if (!l) {
+        LOG(LOG_LEVEL_ERROR, p->name, "listen_failed", "out of memory");
+        *err = UV_ENOMEM;
+        return NULL;
+    }
+    l->srv = srv;
+    l->gen = cfg_gen_ref(gen);
+    l->p = p;
+    l->refs = 1; /* the handle */
+    l->next_id = 1;
+    fault_rng_seed(&l->rng, srv->seed, p->name);
+    set_upstream(l);
+
     sockaddr_text((struct sockaddr *)&ss, want, sizeof want);
     uv_tcp_init(srv->loop, &l->tcp);
     l->tcp.data = l;
@@ -127,28 +174,45 @@ int listener_start(struct listener *l, struct server *srv, const struct proxy_cf
     if (r < 0) {
         LOG(LOG_LEVEL_ERROR, p->name, "listen_failed", "cannot listen on %s: %s", want,
             uv_strerror(r));
-        uv_close((uv_handle_t *)&l->tcp, on_failed_close);
-        return r;
+        uv_close((uv_handle_t *)&l->tcp, on_handle_closed);
+        *err = r;
+        return NULL;
     }
     l->open = true;
     mark_listener(l);
     uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
     sockaddr_text((struct sockaddr *)&ss, l->addr_text, sizeof l->addr_text);
+    l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                             : ((struct sockaddr_in *)&ss)->sin_port);
     /* Always printed, whatever the level: tests and scripts read the bound port from it. */
-    struct log_kv kv[] = {{"addr", l->addr_text, 0}, {"upstream", NULL, 0}};
-    char up[300];
-    snprintf(up, sizeof up, "%s%s%s:%u", strchr(p->upstream_host, ':') ? "[" : "", p->upstream_host,
-             strchr(p->upstream_host, ':') ? "]" : "", p->upstream_port);
-    kv[1].str = up;
-    log__event(LOG_LEVEL_INFO, p->name, "listening", kv, 2, "listening on %s -> upstream %s",
-               l->addr_text, up);
-    return 0;
+    log_listening(l, "listening", "");
+    return l;
 }
 
-void listener_stop(struct listener *l, uv_close_cb on_closed)
+void listener_update(struct listener *l, struct cfg_gen *gen, const struct proxy_cfg *p,
+                     bool reseed)
+{
+    cfg_gen_ref(gen);
+    cfg_gen_unref(l->gen);
+    l->gen = gen;
+    l->p = p;
+    if (reseed)
+        fault_rng_seed(&l->rng, l->srv->seed, p->name);
+    set_upstream(l);
+    mark_listener(l);
+    log_listening(l, "reloaded", "reloaded: ");
+}
+
+bool listener_same_address(const struct listener *l, const struct proxy_cfg *p)
+{
+    return (l->p->listen_port == p->listen_port || l->port == p->listen_port) &&
+           strcmp(l->p->listen_host, p->listen_host) == 0;
+}
+
+void listener_stop(struct listener *l)
 {
     if (!l->open)
         return;
     l->open = false;
-    uv_close((uv_handle_t *)&l->tcp, on_closed);
+    uv_close((uv_handle_t *)&l->tcp, on_handle_closed);
 }

@@ -11,10 +11,18 @@
 #include "rules/fault.h"
 
 struct server;
+struct cfg_gen;
 
+/*
+ * A listener lives as long as its handle or one of its connections does: a reload may stop
+ * it while connections it accepted are still open, and they keep using its rng and name.
+ */
 struct listener {
     struct server *srv;
+    struct listener *next; /* the server's accepting listeners */
+    struct cfg_gen *gen;   /* the configuration p belongs to (held) */
     const struct proxy_cfg *p;
+    unsigned refs; /* the handle until it is closed, plus one per connection */
     uv_tcp_t tcp;
     bool open;             /* tcp must be closed */
     bool marked;           /* carries the packet engine's mark (client-leg packet faults) */
@@ -23,13 +31,25 @@ struct listener {
     bool upstream_literal; /* upstream is an address: no resolution per connection */
     struct sockaddr_storage upstream_addr;
     char addr_text[80]; /* the bound address, "127.0.0.1:18080" */
+    uint16_t port;      /* the bound port (the ephemeral one when the config says 0) */
 };
 
-/* Bind and listen. Returns 0, or a negative UV_E* code after logging one line that names the
- * proxy and the address. */
-int listener_start(struct listener *l, struct server *srv, const struct proxy_cfg *p);
-/* Stop accepting; `on_closed` runs once the handle is closed. */
-void listener_stop(struct listener *l, uv_close_cb on_closed);
+/* Bind and listen for proxy p of generation gen. Returns the listener, or NULL with *err set to
+ * a negative UV_E* code after logging one line that names the proxy and the address. */
+struct listener *listener_start(struct server *srv, struct cfg_gen *gen, const struct proxy_cfg *p,
+                                int *err);
+/* A reload kept this listener (same proxy, same address): connections accepted from now on use
+ * p's settings and faults; open ones keep those they started with. `reseed`: the seed changed,
+ * restart the proxy's fault decisions from it. */
+void listener_update(struct listener *l, struct cfg_gen *gen, const struct proxy_cfg *p,
+                     bool reseed);
+/* True if l listens where p asks to: the same host text, and the same port or the one l was
+ * given for port 0 (so a reload may pin the ephemeral port it got). */
+bool listener_same_address(const struct listener *l, const struct proxy_cfg *p);
+/* Stop accepting. The listener is freed when its last connection is gone. */
+void listener_stop(struct listener *l);
+void listener_ref(struct listener *l);
+void listener_unref(struct listener *l);
 
 /* "127.0.0.1:80" or "[::1]:80". Returns buf. */
 const char *sockaddr_text(const struct sockaddr *sa, char *buf, size_t len);

@@ -36,7 +36,8 @@ static const char help[] =
     "exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime error at start (e.g. a\n"
     "listen address in use, missing privileges), 2 bad usage or configuration.\n"
     "signals: SIGINT/SIGTERM stop accepting, let open connections finish for up to\n"
-    "shutdown_timeout, reset what remains, exit 0.\n";
+    "shutdown_timeout, reset what remains, exit 0. SIGHUP reloads FILE: new connections\n"
+    "use it, open ones keep theirs; a bad file or a busy address changes nothing.\n";
 
 static int check_only(const struct config *cfg)
 {

@@ -9,6 +9,33 @@
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/packet.h"
+#include "rules/diag.h"
+
+struct cfg_gen *cfg_gen_ref(struct cfg_gen *g)
+{
+    g->refs++;
+    return g;
+}
+
+void cfg_gen_unref(struct cfg_gen *g)
+{
+    if (--g->refs > 0)
+        return;
+    config_free(g->owned);
+    free(g);
+}
+
+static struct cfg_gen *cfg_gen_new(const struct config *cfg, struct config *owned)
+{
+    struct cfg_gen *g = calloc(1, sizeof *g);
+
+    if (g) {
+        g->cfg = cfg;
+        g->owned = owned;
+        g->refs = 1;
+    }
+    return g;
+}
 
 static void on_closed(uv_handle_t *h)
 {
@@ -33,6 +60,7 @@ static void server_finish(struct server *srv)
     if (srv->signals) {
         close_handle(srv, (uv_handle_t *)&srv->sig_int);
         close_handle(srv, (uv_handle_t *)&srv->sig_term);
+        close_handle(srv, (uv_handle_t *)&srv->sig_hup);
     }
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
     if (srv->pe) {
@@ -84,9 +112,13 @@ static void on_shutdown_timer(uv_timer_t *t)
     }
 }
 
-static void on_listener_closed(uv_handle_t *h)
+static void stop_listeners(struct listener *l)
 {
-    (void)h;
+    while (l) {
+        struct listener *next = l->next;
+        listener_stop(l); /* may free l */
+        l = next;
+    }
 }
 
 void server_stop(struct server *srv)
@@ -94,8 +126,8 @@ void server_stop(struct server *srv)
     if (srv->stopping)
         return;
     srv->stopping = true;
-    for (size_t i = 0; i < srv->nlisteners; i++)
-        listener_stop(&srv->listeners[i], on_listener_closed);
+    stop_listeners(srv->listeners);
+    srv->listeners = NULL;
     if (srv->nconns == 0) {
         server_finish(srv);
         return;
@@ -133,14 +165,174 @@ static bool has_random_faults(const struct config *cfg)
     return false;
 }
 
+/* The listener of the running config that proxy p takes over: the one of the same name at the
+ * same address, else (a renamed proxy) the one at the same fixed address. */
+static struct listener *reusable(struct listener *old, bool *taken, const struct proxy_cfg *p)
+{
+    size_t i = 0;
+    struct listener *l;
+
+    for (l = old, i = 0; l; l = l->next, i++)
+        if (!taken[i] && strcmp(l->p->name, p->name) == 0 && listener_same_address(l, p)) {
+            taken[i] = true;
+            return l;
+        }
+    if (p->listen_port == 0)
+        return NULL;
+    for (l = old, i = 0; l; l = l->next, i++)
+        if (!taken[i] && listener_same_address(l, p)) {
+            taken[i] = true;
+            return l;
+        }
+    return NULL;
+}
+
+int server_reload(struct server *srv, struct config *cfg)
+{
+    struct cfg_gen *gen = NULL;
+    struct listener **next_of = NULL, **olds = NULL, *old = srv->listeners, *head = NULL;
+    struct listener **tail = &head;
+    size_t nold = 0, kept = 0, added = 0, removed = 0, i;
+    bool *taken = NULL, reseed;
+    uint64_t old_seed = srv->seed;
+    char err[512];
+    int r = -1;
+
+    if (srv->stopping) {
+        config_free(cfg);
+        return -1;
+    }
+    for (struct listener *l = old; l; l = l->next)
+        nold++;
+    gen = cfg_gen_new(cfg, cfg);
+    taken = calloc(nold + 1, sizeof *taken);
+    next_of = calloc(cfg->nproxies + 1, sizeof *next_of);
+    olds = calloc(nold + 1, sizeof *olds);
+    if (!gen || !taken || !next_of || !olds) {
+        LOG(LOG_LEVEL_ERROR, NULL, "reload", "reload failed: out of memory");
+        if (!gen)
+            config_free(cfg);
+        goto out;
+    }
+    if (config_has_packet_faults(cfg) && !srv->pe &&
+        packet_engine_open(srv->loop, &srv->pe, err, sizeof err) < 0) {
+        LOG(LOG_LEVEL_ERROR, NULL, "reload", "reload failed: %s", err);
+        goto out;
+    }
+    /* A changed seed restarts the decisions of every proxy from it, new ones included. */
+    reseed = cfg->has_seed && cfg->seed != srv->seed;
+    if (reseed)
+        srv->seed = cfg->seed;
+    /* Start everything new before touching what runs, so a failure leaves it as it was. */
+    for (i = 0; i < cfg->nproxies; i++) {
+        const struct proxy_cfg *p = &cfg->proxies[i];
+        if (!p->enabled || reusable(old, taken, p))
+            continue;
+        next_of[i] = listener_start(srv, gen, p, &r);
+        if (!next_of[i]) {
+            LOG(LOG_LEVEL_ERROR, NULL, "reload",
+                "reload failed: proxy '%s' cannot start; the running configuration is kept",
+                p->name);
+            for (size_t j = 0; j < i; j++)
+                if (next_of[j])
+                    listener_stop(next_of[j]);
+            srv->seed = old_seed;
+            r = -1;
+            goto out;
+        }
+        added++;
+    }
+
+    /* Commit: from here nothing fails. Relinking the kept listeners below rewrites the old
+     * list's links, so remember it first. */
+    i = 0;
+    for (struct listener *l = old; l; l = l->next)
+        olds[i++] = l;
+    memset(taken, 0, (nold + 1) * sizeof *taken);
+    for (i = 0; i < cfg->nproxies; i++) {
+        const struct proxy_cfg *p = &cfg->proxies[i];
+        struct listener *l = next_of[i];
+        if (!p->enabled) {
+            LOG(LOG_LEVEL_INFO, p->name, "disabled", "disabled (enabled: false): not listening");
+            continue;
+        }
+        if (!l) {
+            l = reusable(old, taken, p);
+            listener_update(l, gen, p, reseed);
+            kept++;
+        }
+        *tail = l;
+        tail = &l->next;
+    }
+    for (i = 0; i < nold; i++) {
+        if (taken[i])
+            continue;
+        LOG(LOG_LEVEL_INFO, olds[i]->p->name, "removed", "no longer listening on %s",
+            olds[i]->addr_text);
+        listener_stop(olds[i]);
+        removed++;
+    }
+    *tail = NULL;
+    srv->listeners = head;
+    cfg_gen_unref(srv->gen);
+    srv->gen = cfg_gen_ref(gen);
+    srv->cfg = cfg;
+    log_init(log_out(), cfg->log_format, cfg->log_level);
+    if (!cfg->has_seed && has_random_faults(cfg))
+        LOG(LOG_LEVEL_INFO, NULL, "seed", "fault decisions use seed %llu",
+            (unsigned long long)srv->seed);
+    /* Always printed, like the listening lines: scripts wait for it. */
+    log__event(LOG_LEVEL_INFO, NULL, "reloaded", NULL, 0,
+               "reloaded %s: %zu prox%s kept, %zu added, %zu removed; open connections keep "
+               "their configuration",
+               cfg->path, kept, kept == 1 ? "y" : "ies", added, removed);
+    r = 0;
+out:
+    free(taken);
+    free(next_of);
+    free(olds);
+    if (gen)
+        cfg_gen_unref(gen);
+    return r;
+}
+
+static void on_sighup(uv_signal_t *s, int signum)
+{
+    struct server *srv = s->data;
+    struct config *cfg;
+    struct diag d;
+
+    (void)signum;
+    diag_init(&d);
+    if (config_load_file(srv->cfg->path, &cfg, &d) != 0) {
+        if (log_format_get() == LOG_FORMAT_JSON) /* keep the stream one object per line */
+            for (size_t i = 0; i < d.n; i++)
+                LOG(LOG_LEVEL_ERROR, NULL, "config_error", "%s:%u:%u: error: %s",
+                    d.msgs[i].file ? d.msgs[i].file : srv->cfg->path, d.msgs[i].line, d.msgs[i].col,
+                    d.msgs[i].text);
+        else
+            diag_print(&d, log_out());
+        LOG(LOG_LEVEL_ERROR, NULL, "reload",
+            "reload failed: %s: %zu error%s; the running configuration is kept", srv->cfg->path,
+            d.n, d.n == 1 ? "" : "s");
+        diag_free(&d);
+        return;
+    }
+    diag_free(&d);
+    server_reload(srv, cfg);
+}
+
 int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, bool signals)
 {
+    struct listener **tail;
     char err[512];
-    size_t n = 0;
     int r;
 
     memset(srv, 0, sizeof *srv);
     srv->loop = loop;
+    srv->gen = cfg_gen_new(cfg, NULL);
+    if (!srv->gen)
+        return UV_ENOMEM;
     srv->cfg = cfg;
     srv->seed = cfg->has_seed ? cfg->seed : random_seed();
     if (!cfg->has_seed && has_random_faults(cfg))
@@ -154,50 +346,53 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, 
         r = packet_engine_open(loop, &srv->pe, err, sizeof err);
         if (r < 0) {
             LOG(LOG_LEVEL_ERROR, NULL, "packet_engine", "%s", err);
-            goto fail_timer;
+            goto fail;
         }
     }
-    srv->listeners = calloc(cfg->nproxies ? cfg->nproxies : 1, sizeof *srv->listeners);
-    if (!srv->listeners) {
-        r = UV_ENOMEM;
-        goto fail_engine;
-    }
+    tail = &srv->listeners;
     for (size_t i = 0; i < cfg->nproxies; i++) {
         if (!cfg->proxies[i].enabled) {
             LOG(LOG_LEVEL_INFO, cfg->proxies[i].name, "disabled",
                 "disabled (enabled: false): not listening");
             continue;
         }
-        r = listener_start(&srv->listeners[n], srv, &cfg->proxies[i]);
-        if (r < 0)
-            goto fail_listeners;
-        n++;
-        srv->nlisteners = n;
+        *tail = listener_start(srv, srv->gen, &cfg->proxies[i], &r);
+        if (!*tail)
+            goto fail;
+        tail = &(*tail)->next;
     }
     if (signals) {
         uv_signal_init(loop, &srv->sig_int);
         uv_signal_init(loop, &srv->sig_term);
+        uv_signal_init(loop, &srv->sig_hup);
         srv->sig_int.data = srv;
         srv->sig_term.data = srv;
+        srv->sig_hup.data = srv;
         uv_signal_start(&srv->sig_int, on_signal, SIGINT);
         uv_signal_start(&srv->sig_term, on_signal, SIGTERM);
+        uv_signal_start(&srv->sig_hup, on_sighup, SIGHUP);
         srv->signals = true;
     }
     return 0;
 
-fail_listeners:
-    for (size_t i = 0; i < n; i++)
-        listener_stop(&srv->listeners[i], on_listener_closed);
-fail_engine:
+fail:
+    stop_listeners(srv->listeners);
+    srv->listeners = NULL;
     if (srv->pe)
         packet_engine_close(srv->pe);
     srv->pe = NULL;
-fail_timer:
     uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
     uv_run(loop, UV_RUN_DEFAULT); /* let the closes complete */
-    free(srv->listeners);
-    srv->listeners = NULL;
+    cfg_gen_unref(srv->gen);
+    srv->gen = NULL;
     return r;
+}
+
+void server_release(struct server *srv)
+{
+    if (srv->gen)
+        cfg_gen_unref(srv->gen);
+    srv->gen = NULL;
 }
 
 int server_run(const struct config *cfg)
@@ -214,7 +409,7 @@ int server_run(const struct config *cfg)
     } else {
         uv_run(&loop, UV_RUN_DEFAULT);
         LOG(LOG_LEVEL_INFO, NULL, "exit", "stopped");
-        free(srv.listeners);
+        server_release(&srv);
     }
     uv_loop_close(&loop);
     bufpool_drain();

@@ -14,15 +14,30 @@ struct listener;
 struct conn;
 struct packet_engine;
 
+/*
+ * A loaded configuration and everything still using it: the server while it is the running
+ * one, and each listener and connection that started under it. A reload makes a new one;
+ * the old one is freed when its last connection ends.
+ */
+struct cfg_gen {
+    const struct config *cfg;
+    struct config *owned; /* freed with the generation (a reload's), or NULL (the caller's) */
+    unsigned refs;
+};
+
+struct cfg_gen *cfg_gen_ref(struct cfg_gen *g);
+void cfg_gen_unref(struct cfg_gen *g);
+
 struct server {
     uv_loop_t *loop;
-    const struct config *cfg;
-    struct listener *listeners; /* one per enabled proxy */
-    size_t nlisteners;
-    struct conn *conns; /* open connections, newest first */
+    struct cfg_gen *gen;        /* the running configuration */
+    const struct config *cfg;   /* gen->cfg */
+    struct listener *listeners; /* accepting, in the order of the config's proxies */
+    struct conn *conns;         /* open connections, newest first */
     size_t nconns;
     uv_signal_t sig_int;
     uv_signal_t sig_term;
+    uv_signal_t sig_hup;
     uv_timer_t shutdown_timer;
     bool signals; /* sig_* are set up (not in the demo) */
     bool stopping;
@@ -42,8 +57,21 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, 
  * The loop ends when everything is closed. */
 void server_stop(struct server *srv);
 
-/* Run `cfg` until SIGINT/SIGTERM. Returns the process exit code (0, or 1 when a proxy could
- * not start). */
+/*
+ * Replace the running configuration by `cfg` (taken over, freed when no longer used). Kept
+ * proxies (same name and listen address, or the same fixed address under a new name) keep
+ * their socket, added ones start listening, removed or disabled ones stop; open connections
+ * finish under the configuration they started with. If anything of `cfg` cannot start (a
+ * listen address in use, the packet engine), nothing changes and -1 is returned.
+ */
+int server_reload(struct server *srv, struct config *cfg);
+
+/* After the loop has ended: let go of the running configuration (the one given to
+ * server_start stays the caller's to free). */
+void server_release(struct server *srv);
+
+/* Run `cfg` until SIGINT/SIGTERM; SIGHUP reloads it from cfg->path. Returns the process exit
+ * code (0, or 1 when a proxy could not start). */
 int server_run(const struct config *cfg);
 
 /* Called by conn.c when a connection starts and when it is gone. */

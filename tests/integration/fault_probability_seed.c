@@ -34,25 +34,35 @@ static void *greet(void *arg)
     return NULL;
 }
 
-static void run(uint16_t up, unsigned seed, char *out)
+#define CFG                                                                                        \
+    "log: {level: warn}\n"                                                                         \
+    "seed: %u\n"                                                                                   \
+    "proxies:\n"                                                                                   \
+    "  - name: t\n"                                                                                \
+    "    listen: 127.0.0.1:0\n"                                                                    \
+    "    upstream: 127.0.0.1:%u\n"                                                                 \
+    "    faults: [{type: refuse, probability: 0.5}]\n"
+
+/* n connections through proxy t: 'R' for each one refused, '.' for each one relayed. */
+static void outcomes(struct fwp *fw, int n, char *out)
 {
-    struct fwp *fw = fwp_start("log: {level: warn}\n"
-                               "seed: %u\n"
-                               "proxies:\n"
-                               "  - name: t\n"
-                               "    listen: 127.0.0.1:0\n"
-                               "    upstream: 127.0.0.1:%u\n"
-                               "    faults: [{type: refuse, probability: 0.5}]\n",
-                               seed, up);
     uint16_t port = fwp_port(fw, "t");
 
-    for (int i = 0; i < CONNS; i++) {
+    for (int i = 0; i < n; i++) {
         struct sk_read r = sk_connect_read_end(NULL, "127.0.0.1", port, 5000);
 
         CHECK_MSG(r.end == SK_RESET || (r.end == SK_EOF && r.bytes == 1), "connection %d: %s", i,
                   sk_end_name(r.end));
         out[i] = r.end == SK_RESET ? 'R' : '.';
     }
+    out[n] = '\0';
+}
+
+static void run(uint16_t up, unsigned seed, char *out)
+{
+    struct fwp *fw = fwp_start(CFG, seed, up);
+
+    outcomes(fw, CONNS, out);
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
 }
 
@@ -69,6 +79,20 @@ int main(void)
     run(up, 42, a);
     run(up, 42, b);
     run(up, 7, c);
+    {
+        /* a reload to another seed and back restarts the decisions from the first one */
+        static char d[51], e[51], f[51];
+        struct fwp *fw = fwp_start(CFG, 42u, up);
+        outcomes(fw, 50, d);
+        CHECK(fwp_reload(fw, CFG, 7u, up));
+        outcomes(fw, 50, e);
+        CHECK(fwp_reload(fw, CFG, 42u, up));
+        outcomes(fw, 50, f);
+        CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
+        CHECK(strncmp(d, a, 50) == 0);
+        CHECK_STR(f, d);
+        CHECK(strcmp(e, d) != 0);
+    }
     acc.stop = 1;
     sk_thread_join(&th);
     close(acc.lfd);
@@ -81,7 +105,7 @@ int main(void)
     CHECK_INT(refused, >=, 430);
     CHECK_INT(refused, <=, 570);
     CHECK_INT(differ, >, 100);
-    TEST_PASS("probability 0.5: about half, the same half for the same seed");
+    TEST_PASS("probability 0.5: about half, the same half for the same seed, across reloads too");
 
     {
         uint16_t up2 = 0;

@@ -30,6 +30,13 @@ int main(void)
     CHECK_STR(sk_end_name(sk_read_until_end(c, 3000, false, 0).end), "EOF");
     close(c);
     CHECK(fwp_wait_log(fw, "\"event\":\"closed\"", 3000));
+    /* a reload's errors and verdict stay JSON lines too */
+    CHECK(!fwp_reload(fw, "log: {format: json}\n"
+                          "proxies:\n  - {name: j, listen: 127.0.0.1:0, upsteam: x}\n"));
+    CHECK(fwp_reload(fw,
+                     "log: {format: json}\n"
+                     "proxies:\n  - {name: j, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u}\n",
+                     up));
     log = fwp_log(fw);
     for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         size_t n = strlen(line);
@@ -47,6 +54,9 @@ int main(void)
     CHECK_CONTAINS(log, "\"leg\":\"client\",\"state\":\"CLOSE_WAIT\"");
     CHECK_CONTAINS(log, "\"event\":\"fin_sent\"");
     CHECK_CONTAINS(log, "\"bytes_up\":0,\"bytes_down\":0");
+    CHECK_CONTAINS(log, "\"event\":\"config_error\"");
+    CHECK_CONTAINS(log, "finwait.yaml:3:36: error: unknown key 'upsteam' in proxy");
+    CHECK_CONTAINS(log, "\"event\":\"reloaded\",\"proxy\":\"j\",\"addr\":\"127.0.0.1:");
     /* events of the connection come in the order they happened */
     CHECK(strstr(log, "\"event\":\"accepted\"") < strstr(log, "\"event\":\"connected\""));
     CHECK(strstr(log, "\"event\":\"connected\"") < strstr(log, "\"event\":\"fin_received\""));
@@ -55,6 +65,6 @@ int main(void)
     CHECK_INT(lines, >=, 7);
     close(lfd);
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
-    TEST_PASS("JSON lines with stable keys");
+    TEST_PASS("JSON lines with stable keys, a reload's errors included");
     return 0;
 }

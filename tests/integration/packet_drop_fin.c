@@ -88,5 +88,37 @@ int main(void)
         CHECK_EQ(fwp_stop(fw, SIGTERM, 8000), 0);
     }
     TEST_PASS("drop_fin over IPv6");
+
+    /* A reload brings the packet engine and the client-leg mark to a proxy that had neither. */
+    {
+        uint16_t up = 0, port;
+        int lfd = sk_listen("127.0.0.1", &up), c, s;
+        struct fwp *fw = fwp_start("proxies:\n  - {name: r, listen: 127.0.0.1:0, "
+                                   "upstream: 127.0.0.1:%u}\n",
+                                   up);
+        port = fwp_port(fw, "r");
+        CHECK_EQ(netns_finwait_rules(), 0);
+        CHECK(fwp_reload(fw,
+                         "proxies:\n  - {name: r, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u,\n"
+                         "     faults: [{type: drop_fin, leg: client, from: finwait, count: 1}]}\n",
+                         up));
+        CHECK_INT(netns_finwait_rules(), >, 0);
+        c = sk_connect("127.0.0.1", port, 2000);
+        CHECK(c >= 0);
+        s = sk_accept(lfd, 2000);
+        CHECK(s >= 0);
+        t0 = now_ms();
+        sk_shut_wr(s);
+        r = sk_read_until_end(c, 5000, false, 0);
+        CHECK_STR(sk_end_name(r.end), "EOF");
+        CHECK_INT(r.end_ms - t0, >=, 190);
+        CHECK(fwp_wait_log(fw, "passed FIN (retransmission)", 2000));
+        close(c);
+        close(s);
+        close(lfd);
+        CHECK_EQ(fwp_stop(fw, SIGTERM, 8000), 0);
+        CHECK_EQ(netns_finwait_rules(), 0);
+    }
+    TEST_PASS("a packet fault added by a reload drops the FIN of new connections");
     return 0;
 }

@@ -72,6 +72,49 @@ bool fwp_wait_log(struct fwp *fw, const char *needle, int timeout_ms)
     }
 }
 
+static int count(const char *hay, const char *needle)
+{
+    int n = 0;
+
+    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    return n;
+}
+
+bool fwp_reload(struct fwp *fw, const char *fmt, ...)
+{
+    char yaml[8192], tmp[160], ok[200];
+    int64_t end = now_ms() + 5000;
+    int ok0, failed0;
+    va_list ap;
+    char *log;
+
+    va_start(ap, fmt);
+    vsnprintf(yaml, sizeof yaml, fmt, ap);
+    va_end(ap);
+    snprintf(ok, sizeof ok, "reloaded %s:", fw->cfg);
+    log = fwp_log(fw);
+    ok0 = count(log, ok);
+    failed0 = count(log, "reload failed");
+    free(log);
+    /* rename: finwait never reads half a file */
+    snprintf(tmp, sizeof tmp, "%s.new", fw->cfg);
+    write_file(tmp, yaml);
+    CHECK(rename(tmp, fw->cfg) == 0);
+    CHECK(kill(fw->pid, SIGHUP) == 0);
+    for (;;) {
+        int oks, fails;
+        log = fwp_log(fw);
+        oks = count(log, ok);
+        fails = count(log, "reload failed");
+        free(log);
+        if (oks > ok0 || fails > failed0)
+            return oks > ok0;
+        CHECK_MSG(now_ms() < end, "finwait said nothing of the reload in 5 s");
+        poll(NULL, 0, 5);
+    }
+}
+
 static bool reap(struct fwp *fw, int timeout_ms)
 {
     int64_t end = now_ms() + timeout_ms;

@@ -27,6 +27,9 @@ uint16_t fwp_port(struct fwp *fw, const char *name);
 char *fwp_log(struct fwp *fw);
 /* Wait until the log contains `needle`. */
 bool fwp_wait_log(struct fwp *fw, const char *needle, int timeout_ms);
+/* Replace the config with the YAML (printf format), send SIGHUP and wait (5 s) for finwait's
+ * verdict. True if it reloaded, false if it kept the running configuration. */
+bool fwp_reload(struct fwp *fw, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Send `sig` and wait for the exit: returns the exit code, or -1 if it did not exit in time
  * (then it is killed). Frees fw. */
 int fwp_stop(struct fwp *fw, int sig, int timeout_ms);

@@ -169,8 +169,7 @@ int sk_write_pattern(int fd, uint64_t off, uint64_t len, int timeout_ms)
     return 0;
 }
 
-struct sk_read sk_connect_read_end(const char *src, const char *host, uint16_t port,
-                                   int timeout_ms)
+struct sk_read sk_connect_read_end(const char *src, const char *host, uint16_t port, int timeout_ms)
 {
     int fd = sk_connect_from(src, host, port, timeout_ms);
     struct sk_read r = {.pattern_ok = true};
