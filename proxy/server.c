@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/admin.h"
 #include "proxy/bufpool.h"
 #include "proxy/conn.h"
 #include "proxy/listener.h"
@@ -126,6 +127,9 @@ void server_stop(struct server *srv)
     if (srv->stopping)
         return;
     srv->stopping = true;
+    if (srv->admin)
+        admin_stop(srv->admin);
+    srv->admin = NULL;
     stop_listeners(srv->listeners);
     srv->listeners = NULL;
     if (srv->nconns == 0) {
@@ -278,9 +282,11 @@ int server_reload(struct server *srv, struct config *cfg)
     srv->gen = cfg_gen_ref(gen);
     srv->cfg = cfg;
     log_init(log_out(), cfg->log_format, cfg->log_level);
-    if (!cfg->has_seed && has_random_faults(cfg))
+    if (!cfg->has_seed && !srv->seed_logged && has_random_faults(cfg)) {
         LOG(LOG_LEVEL_INFO, NULL, "seed", "fault decisions use seed %llu",
             (unsigned long long)srv->seed);
+        srv->seed_logged = true;
+    }
     /* Always printed, like the listening lines: scripts wait for it. */
     log__event(LOG_LEVEL_INFO, NULL, "reloaded", NULL, 0,
                "reloaded %s: %zu prox%s kept, %zu added, %zu removed; open connections keep "
@@ -303,23 +309,31 @@ static void on_sighup(uv_signal_t *s, int signum)
     struct diag d;
 
     (void)signum;
+    if (!srv->file || srv->stopping)
+        return;
     diag_init(&d);
-    if (config_load_file(srv->cfg->path, &cfg, &d) != 0) {
+    if (config_load_file(srv->file, &cfg, &d) != 0) {
         if (log_format_get() == LOG_FORMAT_JSON) /* keep the stream one object per line */
             for (size_t i = 0; i < d.n; i++)
                 LOG(LOG_LEVEL_ERROR, NULL, "config_error", "%s:%u:%u: error: %s",
-                    d.msgs[i].file ? d.msgs[i].file : srv->cfg->path, d.msgs[i].line, d.msgs[i].col,
+                    d.msgs[i].file ? d.msgs[i].file : srv->file, d.msgs[i].line, d.msgs[i].col,
                     d.msgs[i].text);
         else
             diag_print(&d, log_out());
         LOG(LOG_LEVEL_ERROR, NULL, "reload",
-            "reload failed: %s: %zu error%s; the running configuration is kept", srv->cfg->path,
-            d.n, d.n == 1 ? "" : "s");
+            "reload failed: %s: %zu error%s; the running configuration is kept", srv->file, d.n,
+            d.n == 1 ? "" : "s");
         diag_free(&d);
         return;
     }
     diag_free(&d);
-    server_reload(srv, cfg);
+    if ((cfg->admin_host != NULL) != (srv->admin != NULL) ||
+        (cfg->admin_host &&
+         (strcmp(cfg->admin_host, srv->cfg->admin_host ? srv->cfg->admin_host : "") != 0 ||
+          cfg->admin_port != srv->cfg->admin_port)))
+        LOG(LOG_LEVEL_WARN, NULL, "reload", "a changed 'admin' takes effect at the next start");
+    if (server_reload(srv, cfg) == 0 && srv->admin)
+        admin_file_reloaded(srv->admin);
 }
 
 int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, bool signals)
@@ -335,10 +349,12 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, 
         return UV_ENOMEM;
     srv->cfg = cfg;
     srv->seed = cfg->has_seed ? cfg->seed : random_seed();
-    if (!cfg->has_seed && has_random_faults(cfg))
+    if (!cfg->has_seed && has_random_faults(cfg)) {
         LOG(LOG_LEVEL_INFO, NULL, "seed",
             "fault decisions use seed %llu (add 'seed: %llu' to the config to repeat them)",
             (unsigned long long)srv->seed, (unsigned long long)srv->seed);
+        srv->seed_logged = true;
+    }
     uv_timer_init(loop, &srv->shutdown_timer);
     srv->shutdown_timer.data = srv;
 
@@ -361,7 +377,16 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, 
             goto fail;
         tail = &(*tail)->next;
     }
+    if (signals && cfg->admin_host) {
+        srv->file = strdup(cfg->path);
+        if (admin_start(&srv->admin, srv, cfg->admin_host, cfg->admin_port) < 0) {
+            r = -1;
+            goto fail;
+        }
+    }
     if (signals) {
+        if (!srv->file)
+            srv->file = strdup(cfg->path);
         uv_signal_init(loop, &srv->sig_int);
         uv_signal_init(loop, &srv->sig_term);
         uv_signal_init(loop, &srv->sig_hup);
@@ -385,6 +410,8 @@ fail:
     uv_run(loop, UV_RUN_DEFAULT); /* let the closes complete */
     cfg_gen_unref(srv->gen);
     srv->gen = NULL;
+    free(srv->file);
+    srv->file = NULL;
     return r;
 }
 
@@ -393,6 +420,8 @@ void server_release(struct server *srv)
     if (srv->gen)
         cfg_gen_unref(srv->gen);
     srv->gen = NULL;
+    free(srv->file);
+    srv->file = NULL;
 }
 
 int server_run(const struct config *cfg)

@@ -13,6 +13,7 @@
 struct listener;
 struct conn;
 struct packet_engine;
+struct admin;
 
 /*
  * A loaded configuration and everything still using it: the server while it is the running
@@ -43,7 +44,10 @@ struct server {
     bool stopping;
     int pending;              /* handles still to close before the loop can end */
     struct packet_engine *pe; /* NULL unless a proxy has packet faults */
+    struct admin *admin;      /* the HTTP API, when the config has `admin` */
+    char *file;               /* the configuration file SIGHUP reads again */
     uint64_t seed;            /* of the fault decisions: the config's, or a random one */
+    bool seed_logged;         /* the random seed was logged (once is enough) */
 };
 
 /*

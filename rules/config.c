@@ -28,6 +28,7 @@ struct ld {
     struct diag *d;
     size_t errors;
     struct config *cfg;
+    yaml_node_t *empty_proxies; /* `proxies: []`, an error unless the admin API is on */
 };
 
 /* --- errors --- */
@@ -570,6 +571,31 @@ const char *fault_type_name(enum fault_type t)
     return t < FAULT_TYPE_COUNT ? types[t].name : "?";
 }
 
+bool fault_type_lookup(const char *name, enum fault_type *out)
+{
+    for (int t = 0; t < FAULT_TYPE_COUNT; t++)
+        if (strcmp(types[t].name, name) == 0) {
+            *out = (enum fault_type)t;
+            return true;
+        }
+    return false;
+}
+
+bool fault_type_has_param(enum fault_type t, const char *name)
+{
+    if (t >= FAULT_TYPE_COUNT)
+        return false;
+    for (size_t i = 0; i < sizeof types[t].params / sizeof types[t].params[0]; i++)
+        if (types[t].params[i].name && strcmp(types[t].params[i].name, name) == 0)
+            return true;
+    return false;
+}
+
+bool fault_type_is_toxic(enum fault_type t)
+{
+    return t < FAULT_TYPE_COUNT && types[t].toxic;
+}
+
 bool fault_type_is_packet(enum fault_type t)
 {
     return t == FAULT_DROP_FINAL_ACK || t == FAULT_DROP_FIN;
@@ -1060,7 +1086,8 @@ static void parse_proxies(struct ld *ld, yaml_node_t *v)
     }
     n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
     if (n == 0) {
-        ERR(ld, v, "no proxies: the list is empty");
+        /* with the admin API, proxies may all come from it, as with Toxiproxy */
+        ld->empty_proxies = v;
         return;
     }
     cfg->proxies = calloc(n, sizeof *cfg->proxies);
@@ -1122,11 +1149,37 @@ static void k_seed(struct ld *ld, yaml_node_t *v, void *obj)
         ld->cfg->has_seed = true;
 }
 
+static void k_admin_listen(struct ld *ld, yaml_node_t *v, void *obj)
+{
+    int r;
+
+    (void)obj;
+    if (!want_scalar(ld, v, "an address like 127.0.0.1:8474"))
+        return;
+    r = parse_hostport(scalar(v), true, true, &ld->cfg->admin_host, &ld->cfg->admin_port);
+    if (r != 0)
+        addr_error(ld, v, r, true);
+}
+
+static const struct key admin_keys[] = {
+    {"listen", k_admin_listen},
+};
+
+static void k_admin(struct ld *ld, yaml_node_t *v, void *obj)
+{
+    uint32_t seen;
+
+    (void)obj;
+    if (!want_mapping(ld, v))
+        return;
+    walk(ld, v, admin_keys, sizeof admin_keys / sizeof admin_keys[0], NULL, &seen, "in admin ");
+    if (!(seen & 1u))
+        ERR(ld, v, "missing required key 'listen'");
+}
+
 static const struct key top_keys[] = {
-    {"proxies", k_proxies},
-    {"log", k_log},
-    {"shutdown_timeout", k_shutdown_timeout},
-    {"seed", k_seed},
+    {"proxies", k_proxies}, {"log", k_log},     {"shutdown_timeout", k_shutdown_timeout},
+    {"seed", k_seed},       {"admin", k_admin},
 };
 
 static void parse_root(struct ld *ld, yaml_node_t *root)
@@ -1141,6 +1194,8 @@ static void parse_root(struct ld *ld, yaml_node_t *root)
     if (root->type == YAML_SEQUENCE_NODE) {
         /* a Toxiproxy config.json: an array of {name, listen, upstream, enabled} */
         parse_proxies(ld, root);
+        if (ld->empty_proxies)
+            ERR(ld, root, "no proxies: the list is empty");
         return;
     }
     if (root->type != YAML_MAPPING_NODE) {
@@ -1148,8 +1203,11 @@ static void parse_root(struct ld *ld, yaml_node_t *root)
         return;
     }
     walk(ld, root, top_keys, sizeof top_keys / sizeof top_keys[0], NULL, &seen, "");
-    if (!(seen & 1u))
-        ERR(ld, root, "missing required key 'proxies'");
+    if (!(seen & 1u) && !ld->cfg->admin_host)
+        ERR(ld, root,
+            "missing required key 'proxies' (or 'admin', to create them through the API)");
+    if (ld->empty_proxies && !ld->cfg->admin_host)
+        ERR(ld, ld->empty_proxies, "no proxies: the list is empty (and no 'admin' API to add any)");
 }
 
 static void free_proxy(struct proxy_cfg *p)
@@ -1170,6 +1228,7 @@ void config_free(struct config *cfg)
         free_proxy(&cfg->proxies[i]);
     free(cfg->proxies);
     free(cfg->path);
+    free(cfg->admin_host);
     free(cfg);
 }
 

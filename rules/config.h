@@ -156,7 +156,9 @@ struct config {
     uint64_t shutdown_timeout_ms; /* default 5000 */
     bool has_seed;
     uint64_t seed;
-    struct proxy_cfg *proxies;
+    char *admin_host;    /* `admin: {listen: ...}`: the HTTP API's address, or NULL for none */
+    uint16_t admin_port; /* 0 = ephemeral */
+    struct proxy_cfg *proxies; /* may be empty when the admin API is on */
     size_t nproxies;
 };
 
@@ -172,6 +174,12 @@ void config_free(struct config *cfg);
 
 /* "delay_fin", "latency", ... */
 const char *fault_type_name(enum fault_type t);
+/* The type called `name`; false if there is none. */
+bool fault_type_lookup(const char *name, enum fault_type *out);
+/* True if faults of type t take the parameter `name` ("direction", "delay", ...). */
+bool fault_type_has_param(enum fault_type t, const char *name);
+/* True for Toxiproxy's toxics: they take `toxicity` and `stream`. */
+bool fault_type_is_toxic(enum fault_type t);
 /* True for drop_final_ack and drop_fin: needs the packet engine (Linux, CAP_NET_ADMIN). */
 bool fault_type_is_packet(enum fault_type t);
 const char *fault_dir_name(enum fault_dir d);

@@ -34,6 +34,13 @@ int main(void)
 {
     expect("", 1, 1, "empty configuration: expected a mapping with 'proxies'");
     expect("proxies: [\n", 2, 1, "YAML syntax error");
+    expect("seed: 1\n", 1, 1, "missing required key 'proxies' (or 'admin'");
+    expect("proxies: []\n", 1, 10, "no proxies: the list is empty (and no 'admin' API");
+    expect("[]\n", 1, 1, "no proxies: the list is empty");
+    expect("admin: {listen: 8474}\n", 1, 17, "invalid address '8474'");
+    expect("admin: {lisen: ':8474'}\n", 1, 9,
+           "unknown key 'lisen' in admin (did you mean 'listen'?)");
+    expect("admin: {}\n", 1, 8, "missing required key 'listen'");
     expect("proxies:\n  - name: a\n    listen: 127.0.0.1:1000\n    upsteam: x:1\n", 4, 5,
            "unknown key 'upsteam' in proxy (did you mean 'upstream'?)");
     expect("proxies:\n  - name: a\n    listen: 127.0.0.1:1000\n    upsteam: x:1\n", 2, 5,

@@ -29,6 +29,17 @@ int main(void)
     struct dirent *e;
     int n = 0;
 
+    /* the admin API on its own: proxies come from it later */
+    cfg = load("admin: {listen: '127.0.0.1:0'}\n");
+    CHECK_STR(cfg->admin_host, "127.0.0.1");
+    CHECK_EQ(cfg->admin_port, 0);
+    CHECK_EQ(cfg->nproxies, 0);
+    config_free(cfg);
+    cfg = load("admin: {listen: ':8474'}\nproxies: []\n");
+    CHECK_STR(cfg->admin_host, "");
+    CHECK_EQ(cfg->admin_port, 8474);
+    config_free(cfg);
+
     dir = opendir(FINWAIT_SOURCE_DIR "/examples");
     CHECK(dir != NULL);
     while ((e = readdir(dir))) {
