@@ -292,6 +292,31 @@ static const struct proxy_cfg *cfg_proxy(const struct admin *a, const char *name
 
 /* --- applying a change --- */
 
+static bool doc_enabled(json_t *p)
+{
+    return p && !json_is_false(json_object_get(p, "enabled"));
+}
+
+/* Toxiproxy cuts a proxy's connections when it is disabled or deleted: those of every proxy
+ * enabled in `before` and gone or disabled in `after`. */
+static void cut_connections(struct admin *a, json_t *before, json_t *after)
+{
+    json_t *p;
+    size_t i;
+
+    json_array_foreach(json_object_get(before, "proxies"), i, p)
+    {
+        const char *name = json_string_value(json_object_get(p, "name"));
+        json_t *q = name ? doc_proxy(after, name, NULL) : NULL;
+        if (!name || !doc_enabled(p) || doc_enabled(q))
+            continue;
+        for (struct conn *c = a->srv->conns; c; c = c->next)
+            if (strcmp(conn_proxy_name(c), name) == 0)
+                conn_abort(c, q ? "proxy disabled through the admin API"
+                                : "proxy deleted through the admin API");
+    }
+}
+
 /* Load `next` as a configuration and make it the running one. On failure `next` is dropped
  * and the reply says what is wrong with the request; on success the API's document is
  * `next`. */
@@ -330,18 +355,11 @@ static bool apply(struct admin *a, json_t *next, const char *what, struct reply 
         json_decref(next);
         return false;
     }
+    LOG(LOG_LEVEL_INFO, NULL, "api", "admin API: %s", what);
+    cut_connections(a, a->doc, next);
     json_decref(a->doc);
     a->doc = next;
-    LOG(LOG_LEVEL_INFO, NULL, "api", "admin API: %s", what);
     return true;
-}
-
-/* Toxiproxy cuts a proxy's connections when it is disabled or deleted. */
-static void abort_connections(struct admin *a, const char *name, const char *why)
-{
-    for (struct conn *c = a->srv->conns; c; c = c->next)
-        if (strcmp(conn_proxy_name(c), name) == 0)
-            conn_abort(c, why);
 }
 
 static const char *str_member(json_t *o, const char *k)
@@ -375,44 +393,53 @@ static struct reply *proxy_fields(json_t *in, json_t *p, struct reply *fail)
     return NULL;
 }
 
-static struct reply create_proxy(struct admin *a, json_t *in, bool populate, json_t **out)
+/* Put the Toxiproxy proxy `in` into the document `next`: a new proxy, or with `populate` the
+ * one of that name updated. Returns NULL, or `fail` filled in. */
+static struct reply *put_proxy(json_t *next, json_t *in, bool populate, struct reply *fail)
 {
     const char *name = str_member(in, "name");
-    json_t *next, *p, *old;
-    struct reply fail;
-    char what[300];
+    json_t *p;
 
-    if (!json_is_object(in))
-        return error_reply(400, "expected a proxy object");
-    if (!name || !*name)
-        return error_reply(400, "missing required field: name");
-    next = json_deep_copy(a->doc);
-    old = doc_proxy(next, name, NULL);
-    if (old && !populate) {
-        json_decref(next);
-        return error_reply(409, "proxy already exists");
+    if (!json_is_object(in)) {
+        *fail = error_reply(400, "expected a proxy object");
+        return fail;
     }
-    p = old ? old : json_object();
-    if (!old) {
+    if (!name || !*name) {
+        *fail = error_reply(400, "missing required field: name");
+        return fail;
+    }
+    p = doc_proxy(next, name, NULL);
+    if (p && !populate) {
+        *fail = error_reply(409, "proxy already exists");
+        return fail;
+    }
+    if (!p) {
+        p = json_object();
         json_object_set_new(p, "enabled", json_true());
         json_array_append_new(json_object_get(next, "proxies"), p);
     }
-    if (proxy_fields(in, p, &fail)) {
+    return proxy_fields(in, p, fail);
+}
+
+static struct reply create_proxy(struct admin *a, json_t *in)
+{
+    json_t *next = json_deep_copy(a->doc);
+    struct reply fail;
+    char what[300];
+
+    if (put_proxy(next, in, false, &fail)) {
         json_decref(next);
         return fail;
     }
-    snprintf(what, sizeof what, "%s proxy '%s'", old ? "updated" : "created", name);
+    snprintf(what, sizeof what, "created proxy '%s'", str_member(in, "name"));
     if (!apply(a, next, what, &fail))
         return fail;
-    if (out)
-        *out = proxy_json(a, cfg_proxy(a, name));
-    return (struct reply){201, NULL};
+    return (struct reply){201, proxy_json(a, cfg_proxy(a, str_member(in, "name")))};
 }
 
 static struct reply update_proxy(struct admin *a, const char *name, json_t *in)
 {
     json_t *next = json_deep_copy(a->doc), *p = doc_proxy(next, name, NULL);
-    bool was_enabled, disabled;
     struct reply fail;
     char what[300];
 
@@ -424,7 +451,6 @@ static struct reply update_proxy(struct admin *a, const char *name, json_t *in)
         json_decref(next);
         return error_reply(400, "expected a proxy object");
     }
-    was_enabled = !json_is_false(json_object_get(p, "enabled"));
     if (str_member(in, "name") && strcmp(str_member(in, "name"), name) != 0) {
         json_decref(next);
         return error_reply(400, "a proxy cannot be renamed: delete it and create it again");
@@ -433,12 +459,9 @@ static struct reply update_proxy(struct admin *a, const char *name, json_t *in)
         json_decref(next);
         return fail;
     }
-    disabled = was_enabled && json_is_false(json_object_get(p, "enabled"));
     snprintf(what, sizeof what, "updated proxy '%s'", name);
     if (!apply(a, next, what, &fail))
         return fail;
-    if (disabled)
-        abort_connections(a, name, "proxy disabled through the admin API");
     return (struct reply){200, proxy_json(a, cfg_proxy(a, name))};
 }
 
@@ -457,7 +480,6 @@ static struct reply delete_proxy(struct admin *a, const char *name)
     snprintf(what, sizeof what, "deleted proxy '%s'", name);
     if (!apply(a, next, what, &fail))
         return fail;
-    abort_connections(a, name, "proxy deleted through the admin API");
     return (struct reply){204, NULL};
 }
 
@@ -625,102 +647,121 @@ static struct reply reset_all(struct admin *a)
     return (struct reply){204, NULL};
 }
 
+/* POST /populate: create or update every proxy of the list, all or none. */
 static struct reply populate(struct admin *a, json_t *in)
 {
-    json_t *list = json_is_object(in) ? json_object_get(in, "proxies") : in, *item, *out;
-    struct reply r;
+    json_t *list = json_is_object(in) ? json_object_get(in, "proxies") : in, *item, *next, *out;
+    struct reply fail;
+    char what[100];
     size_t i;
 
     if (!json_is_array(list))
         return error_reply(400, "expected an array of proxies");
-    out = json_array();
+    next = json_deep_copy(a->doc);
     json_array_foreach(list, i, item)
     {
-        json_t *pj = NULL;
-        r = create_proxy(a, item, true, &pj);
-        if (r.status != 201) {
-            json_decref(out);
-            return r;
+        if (put_proxy(next, item, true, &fail)) {
+            json_decref(next);
+            return fail;
         }
-        json_array_append_new(out, pj);
     }
+    snprintf(what, sizeof what, "populated %zu prox%s", json_array_size(list),
+             json_array_size(list) == 1 ? "y" : "ies");
+    if (!apply(a, next, what, &fail))
+        return fail;
+    out = json_array();
+    json_array_foreach(list, i, item)
+        json_array_append_new(out, proxy_json(a, cfg_proxy(a, str_member(item, "name"))));
     return (struct reply){201, json_pack("{s:o}", "proxies", out)};
 }
 
 /* --- routing --- */
 
+static struct reply get_toxic(struct admin *a, const char *proxy, const char *toxic)
+{
+    const struct proxy_cfg *pc = cfg_proxy(a, proxy);
+    json_t *faults = json_object_get(doc_proxy(a->doc, proxy, NULL), "faults");
+
+    if (!pc)
+        return error_reply(404, "proxy not found");
+    for (size_t i = 0; i < pc->nfaults; i++)
+        if (strcmp(pc->faults[i].name, toxic) == 0)
+            return (struct reply){200, toxic_json(&pc->faults[i], json_array_get(faults, i))};
+    return error_reply(404, "toxic not found");
+}
+
+static struct reply all_proxies(struct admin *a)
+{
+    json_t *all = json_object();
+
+    for (size_t i = 0; i < a->srv->cfg->nproxies; i++)
+        json_object_set_new(all, a->srv->cfg->proxies[i].name,
+                            proxy_json(a, &a->srv->cfg->proxies[i]));
+    return (struct reply){200, all};
+}
+
+/* The path's segments: /proxies/NAME/toxics/TOXIC has 4. Returns how many, or -1 for a
+ * path that is none of the API's. */
+static int split_path(const char *url, char *buf, size_t len, char *seg[4])
+{
+    int n = 0;
+    char *save = NULL;
+
+    if (strlen(url) >= len || url[0] != '/')
+        return -1;
+    strcpy(buf, url);
+    for (char *t = strtok_r(buf, "/", &save); t; t = strtok_r(NULL, "/", &save)) {
+        if (n == 4)
+            return -1;
+        seg[n++] = t;
+    }
+    return n;
+}
+
 static struct reply route(struct admin *a, const char *method, const char *url, json_t *in)
 {
-    char proxy[256], toxic[256], rest[8];
-    bool get = strcmp(method, "GET") == 0, post = strcmp(method, "POST") == 0,
-         patch = strcmp(method, "PATCH") == 0, del = strcmp(method, "DELETE") == 0;
-    const struct proxy_cfg *pc;
-    int n;
+    bool get = strcmp(method, "GET") == 0, del = strcmp(method, "DELETE") == 0;
+    bool post = strcmp(method, "POST") == 0, patch = strcmp(method, "PATCH") == 0;
+    char buf[1024], *seg[4];
+    int n = split_path(url, buf, sizeof buf, seg);
 
-    if (strcmp(url, "/version") == 0 && get)
+    if (n == 1 && strcmp(seg[0], "version") == 0 && get)
         return (struct reply){200, json_pack("{s:s}", "version", FINWAIT_VERSION)};
-    if (strcmp(url, "/reset") == 0 && post)
+    if (n == 1 && strcmp(seg[0], "reset") == 0 && post)
         return reset_all(a);
-    if (strcmp(url, "/populate") == 0 && post)
+    if (n == 1 && strcmp(seg[0], "populate") == 0 && post)
         return populate(a, in);
-    if (strcmp(url, "/proxies") == 0) {
-        if (post) {
-            json_t *out = NULL;
-            struct reply r = create_proxy(a, in, false, &out);
-            if (r.status == 201)
-                r.json = out;
-            return r;
-        }
-        if (get) {
-            json_t *all = json_object();
-            for (size_t i = 0; i < a->srv->cfg->nproxies; i++)
-                json_object_set_new(all, a->srv->cfg->proxies[i].name,
-                                    proxy_json(a, &a->srv->cfg->proxies[i]));
-            return (struct reply){200, all};
-        }
-        return error_reply(405, "method not allowed");
-    }
-    n = sscanf(url, "/proxies/%255[^/]/toxics/%255[^/]%7s", proxy, toxic, rest);
-    if (n == 2) {
-        pc = cfg_proxy(a, proxy);
-        if (get) {
-            if (!pc)
-                return error_reply(404, "proxy not found");
-            for (size_t i = 0; i < pc->nfaults; i++)
-                if (strcmp(pc->faults[i].name, toxic) == 0)
-                    return (struct reply){
-                        200,
-                        toxic_json(
-                            &pc->faults[i],
-                            json_array_get(
-                                json_object_get(doc_proxy(a->doc, proxy, NULL), "faults"), i))};
-            return error_reply(404, "toxic not found");
-        }
-        if (post || patch)
-            return update_toxic(a, proxy, toxic, in);
-        if (del)
-            return delete_toxic(a, proxy, toxic);
-        return error_reply(405, "method not allowed");
-    }
-    if (sscanf(url, "/proxies/%255[^/]%7s", proxy, rest) == 2 && strcmp(rest, "/toxics") == 0) {
-        pc = cfg_proxy(a, proxy);
-        if (get)
-            return pc ? (struct reply){200, toxics_json(pc, doc_proxy(a->doc, proxy, NULL))}
-                      : error_reply(404, "proxy not found");
-        if (post)
-            return create_toxic(a, proxy, in);
-        return error_reply(405, "method not allowed");
-    }
-    if (sscanf(url, "/proxies/%255[^/]%7s", proxy, rest) == 1) {
-        pc = cfg_proxy(a, proxy);
-        if (get)
+    if (n >= 1 && strcmp(seg[0], "proxies") == 0 && (n != 3 || strcmp(seg[2], "toxics") == 0)) {
+        if (n == 1 && get)
+            return all_proxies(a);
+        if (n == 1 && post)
+            return create_proxy(a, in);
+        if (n == 2 && get) {
+            const struct proxy_cfg *pc = cfg_proxy(a, seg[1]);
             return pc ? (struct reply){200, proxy_json(a, pc)}
                       : error_reply(404, "proxy not found");
-        if (post || patch)
-            return update_proxy(a, proxy, in);
-        if (del)
-            return delete_proxy(a, proxy);
-        return error_reply(405, "method not allowed");
+        }
+        if (n == 2 && (post || patch))
+            return update_proxy(a, seg[1], in);
+        if (n == 2 && del)
+            return delete_proxy(a, seg[1]);
+        if (n == 3 && get) {
+            const struct proxy_cfg *pc = cfg_proxy(a, seg[1]);
+            return pc ? (struct reply){200, toxics_json(pc, doc_proxy(a->doc, seg[1], NULL))}
+                      : error_reply(404, "proxy not found");
+        }
+        if (n == 3 && post)
+            return create_toxic(a, seg[1], in);
+        if (n == 4 && strcmp(seg[2], "toxics") == 0) {
+            if (get)
+                return get_toxic(a, seg[1], seg[3]);
+            if (post || patch)
+                return update_toxic(a, seg[1], seg[3], in);
+            if (del)
+                return delete_toxic(a, seg[1], seg[3]);
+        }
+        if (n != 4 || strcmp(seg[2], "toxics") == 0)
+            return error_reply(405, "method %s not allowed on %s", method, url);
     }
     return error_reply(404, "no such endpoint: %s %s", method, url);
 }

@@ -23,7 +23,6 @@ static int http(const char *method, const char *path, const char *body, json_t *
     char req[4096], resp[65536];
     int fd = sk_connect("127.0.0.1", admin_port, 2000), status = 0;
     size_t len = 0;
-    struct sk_read r;
     const char *b;
 
     CHECK_MSG(fd >= 0, "connect to the admin API: %s", strerror(errno));
@@ -38,7 +37,6 @@ static int http(const char *method, const char *path, const char *body, json_t *
             break;
         len += (size_t)n;
     }
-    (void)r;
     resp[len] = '\0';
     close(fd);
     CHECK_MSG(sscanf(resp, "HTTP/1.1 %d", &status) == 1, "not an HTTP response: %s", resp);
@@ -182,11 +180,20 @@ int main(void)
                   "invalid address 'nowhere'"),
              400);
     CHECK_EQ(call("GET", "/nothing", NULL, "no such endpoint"), 404);
+    CHECK_EQ(call("GET", "/proxies/db/toxicsX", NULL, "no such endpoint"), 404);
+    CHECK_EQ(call("POST", "/proxies/db/toxics/a/b", "{}", "no such endpoint"), 404);
+    CHECK_EQ(call("PUT", "/proxies/db", "{}", "not allowed"), 405);
+    snprintf(body, sizeof body,
+             "[{\"name\":\"p1\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%u\"},"
+             "{\"name\":\"p2\",\"listen\":\"127.0.0.1:0\",\"upstrem\":\"127.0.0.1:%u\"}]",
+             up, up);
+    CHECK_EQ(call("POST", "/populate", body, "unknown field 'upstrem'"), 400);
     CHECK_EQ(http("GET", "/proxies", NULL, &j), 200);
     CHECK_EQ(json_object_size(j), 1);
     CHECK_EQ(json_array_size(json_object_get(json_object_get(j, "db"), "toxics")), 0);
     json_decref(j);
-    TEST_PASS("bad requests: Toxiproxy's error body, finwait's message, nothing changed");
+    TEST_PASS("bad requests: Toxiproxy's error body, finwait's message, nothing changed "
+              "(a /populate with one bad proxy creates none)");
 
     /* a finwait teardown fault through the same API: the client's FIN never reaches the
      * server (delay_fin forever), which still gets the data */
