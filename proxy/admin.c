@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stddef.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <stdio.h>
@@ -206,6 +207,24 @@ static json_t *addr_json(const char *host, uint16_t port)
     return json_sprintf("%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
 }
 
+/* Toxiproxy's attributes of each toxic, in its units. */
+static const struct {
+    enum fault_type type;
+    const char *name;
+    size_t offset; /* of a uint64_t in struct fault */
+} toxic_attrs[] = {
+    {FAULT_LATENCY, "latency", offsetof(struct fault, latency_ms)},
+    {FAULT_LATENCY, "jitter", offsetof(struct fault, jitter_ms)},
+    {FAULT_BANDWIDTH, "rate", offsetof(struct fault, rate_kbps)},
+    {FAULT_SLOW_CLOSE, "delay", offsetof(struct fault, delay_ms)},
+    {FAULT_TIMEOUT, "timeout", offsetof(struct fault, timeout_ms)},
+    {FAULT_RESET_PEER, "timeout", offsetof(struct fault, timeout_ms)},
+    {FAULT_SLICER, "average_size", offsetof(struct fault, average_size)},
+    {FAULT_SLICER, "size_variation", offsetof(struct fault, size_variation)},
+    {FAULT_SLICER, "delay", offsetof(struct fault, delay_us)},
+    {FAULT_LIMIT_DATA, "bytes", offsetof(struct fault, bytes)},
+};
+
 /* Toxiproxy's attributes of a toxic, with its defaults filled in as Toxiproxy shows them;
  * finwait's own faults show the parameters they were given. */
 static json_t *toxic_attributes(const struct fault *f, json_t *given)
@@ -215,32 +234,17 @@ static json_t *toxic_attributes(const struct fault *f, json_t *given)
     json_t *a = json_object(), *v;
     const char *k;
 
-    switch (f->type) {
-    case FAULT_LATENCY:
-        json_object_set_new(a, "latency", json_integer((json_int_t)f->latency_ms));
-        json_object_set_new(a, "jitter", json_integer((json_int_t)f->jitter_ms));
-        return a;
-    case FAULT_BANDWIDTH:
-        json_object_set_new(a, "rate", json_integer((json_int_t)f->rate_kbps));
-        return a;
-    case FAULT_SLOW_CLOSE:
-        json_object_set_new(a, "delay", json_integer((json_int_t)f->delay_ms));
-        return a;
-    case FAULT_TIMEOUT:
-    case FAULT_RESET_PEER:
-        json_object_set_new(a, "timeout", json_integer((json_int_t)f->timeout_ms));
-        return a;
-    case FAULT_SLICER:
-        json_object_set_new(a, "average_size", json_integer((json_int_t)f->average_size));
-        json_object_set_new(a, "size_variation", json_integer((json_int_t)f->size_variation));
-        json_object_set_new(a, "delay", json_integer((json_int_t)f->delay_us));
-        return a;
-    case FAULT_LIMIT_DATA:
-        json_object_set_new(a, "bytes", json_integer((json_int_t)f->bytes));
-        return a;
-    default:
-        break;
+    bool toxic = false;
+
+    for (size_t i = 0; i < sizeof toxic_attrs / sizeof toxic_attrs[0]; i++) {
+        if (toxic_attrs[i].type != f->type)
+            continue;
+        uint64_t v64 = *(const uint64_t *)((const char *)f + toxic_attrs[i].offset);
+        json_object_set_new(a, toxic_attrs[i].name, json_integer((json_int_t)v64));
+        toxic = true;
     }
+    if (toxic)
+        return a;
     json_object_foreach(given, k, v)
     {
         bool skip = false;
@@ -393,6 +397,13 @@ static struct reply *proxy_fields(json_t *in, json_t *p, struct reply *fail)
     return NULL;
 }
 
+/* A request that failed before its change was applied: the edited copy goes. */
+static struct reply drop(json_t *next, struct reply r)
+{
+    json_decref(next);
+    return r;
+}
+
 /* Put the Toxiproxy proxy `in` into the document `next`: a new proxy, or with `populate` the
  * one of that name updated. Returns NULL, or `fail` filled in. */
 static struct reply *put_proxy(json_t *next, json_t *in, bool populate, struct reply *fail)
@@ -427,10 +438,8 @@ static struct reply create_proxy(struct admin *a, json_t *in)
     struct reply fail;
     char what[300];
 
-    if (put_proxy(next, in, false, &fail)) {
-        json_decref(next);
-        return fail;
-    }
+    if (put_proxy(next, in, false, &fail))
+        return drop(next, fail);
     snprintf(what, sizeof what, "created proxy '%s'", str_member(in, "name"));
     if (!apply(a, next, what, &fail))
         return fail;
@@ -443,22 +452,15 @@ static struct reply update_proxy(struct admin *a, const char *name, json_t *in)
     struct reply fail;
     char what[300];
 
-    if (!p) {
-        json_decref(next);
-        return error_reply(404, "proxy not found");
-    }
-    if (!json_is_object(in)) {
-        json_decref(next);
-        return error_reply(400, "expected a proxy object");
-    }
-    if (str_member(in, "name") && strcmp(str_member(in, "name"), name) != 0) {
-        json_decref(next);
-        return error_reply(400, "a proxy cannot be renamed: delete it and create it again");
-    }
-    if (proxy_fields(in, p, &fail)) {
-        json_decref(next);
-        return fail;
-    }
+    if (!p)
+        return drop(next, error_reply(404, "proxy not found"));
+    if (!json_is_object(in))
+        return drop(next, error_reply(400, "expected a proxy object"));
+    if (str_member(in, "name") && strcmp(str_member(in, "name"), name) != 0)
+        return drop(next,
+                    error_reply(400, "a proxy cannot be renamed: delete it and create it again"));
+    if (proxy_fields(in, p, &fail))
+        return drop(next, fail);
     snprintf(what, sizeof what, "updated proxy '%s'", name);
     if (!apply(a, next, what, &fail))
         return fail;
@@ -472,10 +474,8 @@ static struct reply delete_proxy(struct admin *a, const char *name)
     char what[300];
     size_t i;
 
-    if (!doc_proxy(next, name, &i)) {
-        json_decref(next);
-        return error_reply(404, "proxy not found");
-    }
+    if (!doc_proxy(next, name, &i))
+        return drop(next, error_reply(404, "proxy not found"));
     json_array_remove(json_object_get(next, "proxies"), i);
     snprintf(what, sizeof what, "deleted proxy '%s'", name);
     if (!apply(a, next, what, &fail))
@@ -532,14 +532,10 @@ static struct reply create_toxic(struct admin *a, const char *proxy, json_t *in)
     struct reply fail;
     char what[600], name[200];
 
-    if (!p) {
-        json_decref(next);
-        return error_reply(404, "proxy not found");
-    }
-    if (!json_is_object(in)) {
-        json_decref(next);
-        return error_reply(400, "expected a toxic object");
-    }
+    if (!p)
+        return drop(next, error_reply(404, "proxy not found"));
+    if (!json_is_object(in))
+        return drop(next, error_reply(400, "expected a toxic object"));
     /* Toxiproxy names a toxic TYPE_STREAM when the client does not. The name goes first so
      * the loader's messages about the other fields can use it. */
     if (str_member(in, "name"))
@@ -582,26 +578,18 @@ static struct reply update_toxic(struct admin *a, const char *proxy, const char 
     size_t i;
 
     f = p ? doc_fault(p, toxic, &i) : NULL;
-    if (!f) {
-        json_decref(next);
-        return error_reply(404, p ? "toxic not found" : "proxy not found");
-    }
-    if (!json_is_object(in)) {
-        json_decref(next);
-        return error_reply(400, "expected a toxic object");
-    }
-    if (str_member(in, "name") && strcmp(str_member(in, "name"), toxic) != 0) {
-        json_decref(next);
-        return error_reply(400, "a toxic cannot be renamed: delete it and add it again");
-    }
-    if (str_member(in, "type") && strcmp(str_member(in, "type"), str_member(f, "type")) != 0) {
-        json_decref(next);
-        return error_reply(400, "a toxic's type cannot change: delete it and add it again");
-    }
-    if (toxic_fields(in, f, false, &fail)) {
-        json_decref(next);
-        return fail;
-    }
+    if (!f)
+        return drop(next, error_reply(404, p ? "toxic not found" : "proxy not found"));
+    if (!json_is_object(in))
+        return drop(next, error_reply(400, "expected a toxic object"));
+    if (str_member(in, "name") && strcmp(str_member(in, "name"), toxic) != 0)
+        return drop(next,
+                    error_reply(400, "a toxic cannot be renamed: delete it and add it again"));
+    if (str_member(in, "type") && strcmp(str_member(in, "type"), str_member(f, "type")) != 0)
+        return drop(next,
+                    error_reply(400, "a toxic's type cannot change: delete it and add it again"));
+    if (toxic_fields(in, f, false, &fail))
+        return drop(next, fail);
     snprintf(what, sizeof what, "updated toxic '%s' of proxy '%s'", toxic, proxy);
     if (!apply(a, next, what, &fail))
         return fail;
@@ -619,10 +607,8 @@ static struct reply delete_toxic(struct admin *a, const char *proxy, const char 
     char what[600];
     size_t i;
 
-    if (!p || !doc_fault(p, toxic, &i)) {
-        json_decref(next);
-        return error_reply(404, p ? "toxic not found" : "proxy not found");
-    }
+    if (!p || !doc_fault(p, toxic, &i))
+        return drop(next, error_reply(404, p ? "toxic not found" : "proxy not found"));
     json_array_remove(json_object_get(p, "faults"), i);
     snprintf(what, sizeof what, "removed toxic '%s' from proxy '%s'", toxic, proxy);
     if (!apply(a, next, what, &fail))
@@ -660,10 +646,8 @@ static struct reply populate(struct admin *a, json_t *in)
     next = json_deep_copy(a->doc);
     json_array_foreach(list, i, item)
     {
-        if (put_proxy(next, item, true, &fail)) {
-            json_decref(next);
-            return fail;
-        }
+        if (put_proxy(next, item, true, &fail))
+            return drop(next, fail);
     }
     snprintf(what, sizeof what, "populated %zu prox%s", json_array_size(list),
              json_array_size(list) == 1 ? "y" : "ies");

@@ -33,6 +33,26 @@ static int64_t server_close(const char *faults, bool expect_fin_wait1)
     return r.end_ms - t0;
 }
 
+/* Through the proxy at host:port to a server accepted from lfd, the server closes first:
+ * returns how long after its FIN the client's read ended, which must be EOF. */
+static int64_t eof_delay(const char *host, uint16_t port, int lfd)
+{
+    int c = sk_connect(host, port, 2000), s;
+    struct sk_read r;
+    int64_t t0;
+
+    CHECK(c >= 0);
+    s = sk_accept(lfd, 2000);
+    CHECK(s >= 0);
+    t0 = now_ms();
+    sk_shut_wr(s);
+    r = sk_read_until_end(c, 5000, false, 0);
+    CHECK_STR(sk_end_name(r.end), "EOF");
+    close(c);
+    close(s);
+    return r.end_ms - t0;
+}
+
 int main(void)
 {
     int64_t plain, dropped;
@@ -66,24 +86,14 @@ int main(void)
     /* IPv6: the same through ip6tables */
     {
         uint16_t up = 0;
-        int lfd = sk_listen("::1", &up), c, s;
+        int lfd = sk_listen("::1", &up);
         struct fwp *fw = fwp_start("proxies:\n  - name: v6\n    listen: '[::1]:0'\n"
                                    "    upstream: '[::1]:%u'\n"
                                    "    faults: [{type: drop_fin, leg: server, from: peer, "
                                    "count: 2}]\n",
                                    up);
-        c = sk_connect("::1", fwp_port(fw, "v6"), 2000);
-        CHECK(c >= 0);
-        s = sk_accept(lfd, 2000);
-        CHECK(s >= 0);
-        t0 = now_ms();
-        sk_shut_wr(s);
-        r = sk_read_until_end(c, 5000, false, 0);
-        CHECK_STR(sk_end_name(r.end), "EOF");
-        CHECK_INT(r.end_ms - t0, >=, 380);
+        CHECK_INT(eof_delay("::1", fwp_port(fw, "v6"), lfd), >=, 380);
         CHECK(fwp_wait_log(fw, "dropped FIN (retransmission)", 1000));
-        close(c);
-        close(s);
         close(lfd);
         CHECK_EQ(fwp_stop(fw, SIGTERM, 8000), 0);
     }
@@ -92,7 +102,7 @@ int main(void)
     /* A reload brings the packet engine and the client-leg mark to a proxy that had neither. */
     {
         uint16_t up = 0, port;
-        int lfd = sk_listen("127.0.0.1", &up), c, s;
+        int lfd = sk_listen("127.0.0.1", &up);
         struct fwp *fw = fwp_start("proxies:\n  - {name: r, listen: 127.0.0.1:0, "
                                    "upstream: 127.0.0.1:%u}\n",
                                    up);
@@ -103,18 +113,8 @@ int main(void)
                          "     faults: [{type: drop_fin, leg: client, from: finwait, count: 1}]}\n",
                          up));
         CHECK_INT(netns_finwait_rules(), >, 0);
-        c = sk_connect("127.0.0.1", port, 2000);
-        CHECK(c >= 0);
-        s = sk_accept(lfd, 2000);
-        CHECK(s >= 0);
-        t0 = now_ms();
-        sk_shut_wr(s);
-        r = sk_read_until_end(c, 5000, false, 0);
-        CHECK_STR(sk_end_name(r.end), "EOF");
-        CHECK_INT(r.end_ms - t0, >=, 190);
+        CHECK_INT(eof_delay("127.0.0.1", port, lfd), >=, 190);
         CHECK(fwp_wait_log(fw, "passed FIN (retransmission)", 2000));
-        close(c);
-        close(s);
         close(lfd);
         CHECK_EQ(fwp_stop(fw, SIGTERM, 8000), 0);
         CHECK_EQ(netns_finwait_rules(), 0);
