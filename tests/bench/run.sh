@@ -40,12 +40,14 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
-# A free pair of ports (p, p+1) on loopback.
+# A free pair of ports (p, p+1) on loopback, below the ephemeral range so that no client socket
+# of the benchmark itself can be holding one, and used by no socket in any state.
+eph_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
 free_pair() {
   local p
   while :; do
-    p=$(( 20000 + RANDOM % 30000 ))
-    ss -ltnH "( sport = :$p or sport = :$((p+1)) )" | grep -q . || { echo $p; return; }
+    p=$(( 10000 + RANDOM % (eph_low - 10002) ))
+    ss -tanH "( sport = :$p or sport = :$((p+1)) )" | grep -q . || { echo $p; return; }
   done
 }
 wait_port() {
@@ -116,19 +118,27 @@ rss_of() { [ -z "$1" ] && { echo 0; return; }
 median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 spread() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END{printf "%s-%s", lo, hi}'; }
 
+# Run a peer measurement of contender $1; if it fails, say which one and show its log.
+measure() {
+  local n=$1; shift
+  "$peer" "$@" || { echo "bench: '$*' failed through $n; its log:" >&2
+                    tail -n 20 "$work/$n".*log "$work/$n.log" 2>/dev/null >&2; exit 1; }
+}
+
 declare -A R
 echo "measuring ${#names[@]} contenders, $reps repetitions each (bulk ${bulk_mib} MiB, rr $rr_count, conns ${conn_secs}s, idle $idle_n)" >&2
 for rep in $(seq "$reps"); do
   for i in "${!names[@]}"; do
     n=${names[$i]} p=${ports[$i]} pid=${procs[$i]}
     c0=$(cpu_of "$pid")
-    R[$n,bulk1]+="$("$peer" bulk 127.0.0.1 "$p" "$bulk_mib" 1) "
+    R[$n,bulk1]+="$(measure "$n" bulk 127.0.0.1 "$p" "$bulk_mib" 1) "
     c1=$(cpu_of "$pid")
     R[$n,cpu]+="$(awk -v a="$c0" -v b="$c1" -v g="$bulk_mib" 'BEGIN{printf "%.3f", (b-a)/(g*1048576/1e9)}') "
-    R[$n,bulk4]+="$("$peer" bulk 127.0.0.1 "$p" $(( bulk_mib / 4 )) 4) "
-    read -r p50 p99 < <("$peer" rr 127.0.0.1 $((p+1)) "$rr_count")
+    R[$n,bulk4]+="$(measure "$n" bulk 127.0.0.1 "$p" $(( bulk_mib / 4 )) 4) "
+    rr_out=$(measure "$n" rr 127.0.0.1 $((p+1)) "$rr_count")
+    read -r p50 p99 <<< "$rr_out"
     R[$n,p50]+="$p50 " R[$n,p99]+="$p99 "
-    R[$n,conns]+="$("$peer" conns 127.0.0.1 $((p+1)) "$conn_secs") "
+    R[$n,conns]+="$(measure "$n" conns 127.0.0.1 $((p+1)) "$conn_secs") "
   done
   echo "  repetition $rep done" >&2
 done
