@@ -351,11 +351,9 @@ static bool apply(struct admin *a, json_t *next, const char *what, struct reply 
     }
     diag_free(&d);
     free(text);
-    if (server_reload(a->srv, cfg) != 0) {
-        *fail = error_reply(409,
-                            "%s: cannot be applied (a listen address in use?); see finwait's "
-                            "log; nothing changed",
-                            what);
+    if (server_reload(a->srv, cfg, msg, sizeof msg) != 0) {
+        /* the request was valid; what it asks for cannot be had (an address in use) */
+        *fail = error_reply(409, "%s; nothing changed", msg);
         json_decref(next);
         return false;
     }

@@ -191,7 +191,7 @@ static struct listener *reusable(struct listener *old, bool *taken, const struct
     return NULL;
 }
 
-int server_reload(struct server *srv, struct config *cfg)
+int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
 {
     struct cfg_gen *gen = NULL;
     struct listener **next_of = NULL, **olds = NULL, *old = srv->listeners, *head = NULL;
@@ -202,7 +202,11 @@ int server_reload(struct server *srv, struct config *cfg)
     char err[512];
     int r = -1;
 
+    if (why && len)
+        why[0] = '\0';
     if (srv->stopping) {
+        if (why)
+            snprintf(why, len, "finwait is stopping");
         config_free(cfg);
         return -1;
     }
@@ -221,6 +225,8 @@ int server_reload(struct server *srv, struct config *cfg)
     if (config_has_packet_faults(cfg) && !srv->pe &&
         packet_engine_open(srv->loop, &srv->pe, err, sizeof err) < 0) {
         LOG(LOG_LEVEL_ERROR, NULL, "reload", "reload failed: %s", err);
+        if (why)
+            snprintf(why, len, "%s", err);
         goto out;
     }
     /* A changed seed restarts the decisions of every proxy from it, new ones included. */
@@ -237,6 +243,10 @@ int server_reload(struct server *srv, struct config *cfg)
             LOG(LOG_LEVEL_ERROR, NULL, "reload",
                 "reload failed: proxy '%s' cannot start; the running configuration is kept",
                 p->name);
+            if (why)
+                snprintf(why, len, "proxy '%s' cannot listen on %s%s%s:%u: %s", p->name,
+                         strchr(p->listen_host, ':') ? "[" : "", p->listen_host,
+                         strchr(p->listen_host, ':') ? "]" : "", p->listen_port, uv_strerror(r));
             for (size_t j = 0; j < i; j++)
                 if (next_of[j])
                     listener_stop(next_of[j]);
@@ -332,7 +342,7 @@ static void on_sighup(uv_signal_t *s, int signum)
          (strcmp(cfg->admin_host, srv->cfg->admin_host ? srv->cfg->admin_host : "") != 0 ||
           cfg->admin_port != srv->cfg->admin_port)))
         LOG(LOG_LEVEL_WARN, NULL, "reload", "a changed 'admin' takes effect at the next start");
-    if (server_reload(srv, cfg) == 0 && srv->admin)
+    if (server_reload(srv, cfg, NULL, 0) == 0 && srv->admin)
         admin_file_reloaded(srv->admin);
 }
 

@@ -66,9 +66,10 @@ void server_stop(struct server *srv);
  * proxies (same name and listen address, or the same fixed address under a new name) keep
  * their socket, added ones start listening, removed or disabled ones stop; open connections
  * finish under the configuration they started with. If anything of `cfg` cannot start (a
- * listen address in use, the packet engine), nothing changes and -1 is returned.
+ * listen address in use, the packet engine), nothing changes and -1 is returned with the
+ * reason in `why` (which may be NULL).
  */
-int server_reload(struct server *srv, struct config *cfg);
+int server_reload(struct server *srv, struct config *cfg, char *why, size_t len);
 
 /* After the loop has ended: let go of the running configuration (the one given to
  * server_start stays the caller's to free). */

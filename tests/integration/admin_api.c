@@ -179,6 +179,18 @@ int main(void)
                   "{\"name\":\"x\",\"listen\":\"nowhere\",\"upstream\":\"a:1\"}",
                   "invalid address 'nowhere'"),
              400);
+    {
+        uint16_t busy_port = 0;
+        int busy = sk_listen("127.0.0.1", &busy_port);
+        char want[100];
+        snprintf(body, sizeof body,
+                 "{\"name\":\"x\",\"listen\":\"127.0.0.1:%u\",\"upstream\":\"127.0.0.1:%u\"}",
+                 busy_port, up);
+        snprintf(want, sizeof want,
+                 "proxy 'x' cannot listen on 127.0.0.1:%u: address already in use", busy_port);
+        CHECK_EQ(call("POST", "/proxies", body, want), 409);
+        close(busy);
+    }
     CHECK_EQ(call("GET", "/nothing", NULL, "no such endpoint"), 404);
     CHECK_EQ(call("GET", "/proxies/db/toxicsX", NULL, "no such endpoint"), 404);
     CHECK_EQ(call("POST", "/proxies/db/toxics/a/b", "{}", "no such endpoint"), 404);
