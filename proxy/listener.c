@@ -91,9 +91,9 @@ static void on_handle_closed(uv_handle_t *h)
 
 /*
  * A client-leg packet fault must see the whole close, including a FIN the client sends before
- * finwait sent anything marked. With the listener marked, the SYN-ACK already carries the mark
- * and the connection is tagged from its handshake; accepted sockets inherit the mark, and
- * connections the fault does not apply to drop it (conn_accept).
+ * finwait sent anything marked. With the listener marked, the connection is tagged from its
+ * handshake (whose segments themselves bypass the queue); accepted sockets inherit the mark,
+ * and connections the fault does not apply to drop it (conn_accept).
  */
 static void mark_listener(struct listener *l)
 {

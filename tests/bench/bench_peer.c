@@ -111,8 +111,12 @@ static void *accept_loop(void *arg)
         pthread_t t;
         if (fd < 0)
             continue;
-        if (pthread_create(&t, &at, a->fn, (void *)(intptr_t)fd) != 0)
+        int r = pthread_create(&t, &at, a->fn, (void *)(intptr_t)fd);
+        if (r != 0) {
+            /* closing it would look like the proxy's doing to the client: say so */
+            fprintf(stderr, "bench_peer: serve: no thread for a connection: %s\n", strerror(r));
             close(fd);
+        }
     }
     return NULL;
 }
