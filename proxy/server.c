@@ -358,6 +358,8 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, 
     if (!srv->gen)
         return UV_ENOMEM;
     srv->cfg = cfg;
+    if (signals) /* a real run, not the demo: SIGHUP and the admin API read the file again */
+        srv->file = strdup(cfg->path);
     srv->seed = cfg->has_seed ? cfg->seed : random_seed();
     if (!cfg->has_seed && has_random_faults(cfg)) {
         LOG(LOG_LEVEL_INFO, NULL, "seed",
@@ -387,16 +389,12 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, 
             goto fail;
         tail = &(*tail)->next;
     }
-    if (signals && cfg->admin_host) {
-        srv->file = strdup(cfg->path);
-        if (admin_start(&srv->admin, srv, cfg->admin_host, cfg->admin_port) < 0) {
-            r = -1;
-            goto fail;
-        }
+    if (srv->file && cfg->admin_host &&
+        admin_start(&srv->admin, srv, cfg->admin_host, cfg->admin_port) < 0) {
+        r = -1;
+        goto fail;
     }
     if (signals) {
-        if (!srv->file)
-            srv->file = strdup(cfg->path);
         uv_signal_init(loop, &srv->sig_int);
         uv_signal_init(loop, &srv->sig_term);
         uv_signal_init(loop, &srv->sig_hup);

@@ -51,9 +51,10 @@ struct server {
 };
 
 /*
- * Start every enabled proxy of `cfg` on `loop` (cfg must outlive the server). With
- * `signals`, SIGINT/SIGTERM start a graceful stop. Returns 0, or a negative code after
- * logging why (e.g. a listen address in use); then nothing is left running.
+ * Start every enabled proxy of `cfg` on `loop` (cfg must outlive the server). With `signals`
+ * (a real run, not the demo), SIGINT/SIGTERM start a graceful stop, SIGHUP reloads cfg->path,
+ * and `admin` starts the HTTP API. Returns 0, or a negative code after logging why (e.g. a
+ * listen address in use); then nothing is left running.
  */
 int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, bool signals);
 
