@@ -55,7 +55,8 @@ static int check_only(const struct config *cfg)
                    fault_type_name(f->type));
             packet++;
         }
-    printf("%s: ok (%zu prox%s%s)\n", cfg->path, cfg->nproxies, cfg->nproxies == 1 ? "y" : "ies",
+    printf("%s: ok (%zu prox%s%s%s)\n", cfg->path, cfg->nproxies, cfg->nproxies == 1 ? "y" : "ies",
+           cfg->admin_host ? ", admin API" : "",
            packet ? ", packet-level faults need CAP_NET_ADMIN" : "");
     return 0;
 }

@@ -54,7 +54,13 @@ int main(void)
     snprintf(yaml, sizeof yaml, "web: cannot listen on 127.0.0.1:%u: address already in use", port);
     CHECK_CONTAINS(out, yaml);
     free(out);
+    snprintf(yaml, sizeof yaml, "admin: {listen: '127.0.0.1:%u'}\n", port);
+    good = fwp_tmpfile(3, "busy-admin.yaml", yaml);
+    CHECK_EQ(fwp_run((const char *[]){"-c", good, NULL}, &out, 5000), 1);
+    snprintf(yaml, sizeof yaml, "admin API: cannot listen on 127.0.0.1:%u", port);
+    CHECK_CONTAINS(out, yaml);
+    free(out);
     close(busy);
-    TEST_PASS("listen address in use: one line naming proxy and address, exit 1");
+    TEST_PASS("listen address in use: one line naming proxy (or admin API) and address, exit 1");
     return 0;
 }
