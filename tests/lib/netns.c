@@ -101,3 +101,19 @@ int netns_finwait_rules(void)
     pclose(p);
     return n;
 }
+
+long netns_queue_packets(unsigned queue)
+{
+    FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "r");
+    unsigned q, portid, total, mode, range, dropped, udropped, seq, one;
+    long found = -1;
+
+    if (!f)
+        return -1;
+    while (fscanf(f, "%u %u %u %u %u %u %u %u %u", &q, &portid, &total, &mode, &range, &dropped,
+                  &udropped, &seq, &one) == 9)
+        if (q == queue)
+            found = seq;
+    fclose(f);
+    return found;
+}

@@ -17,6 +17,9 @@ void netns_enter(int orphan_retries);
 bool netns_try_enter(void);
 /* Sockets in /proc/net/tcp{,6} with local port `port` in kernel state `state` (TCP_*). */
 int netns_count_state(uint16_t port, int state);
+/* Packets NFQUEUE `queue` has handed to its listener so far (id_sequence in
+ * /proc/net/netfilter/nfnetlink_queue), or -1 if the queue is not bound. */
+long netns_queue_packets(unsigned queue);
 /* Lines of `iptables-save -t mangle` (and ip6tables) that mention FINWAIT. */
 int netns_finwait_rules(void);
 
