@@ -257,7 +257,10 @@ static int install_rules(struct packet_engine *pe, const char *tool, char *err, 
 
     /* Segments with SYN set never go to the queue: the faults judge only the close, and
      * queueing the handshakes a marked listener sees made about one unfaulted connection in
-     * 50,000 fail (its first bytes never reached the server, its client got a reset). */
+     * 50,000 fail (its first bytes never reached the server, its client got a reset).
+     * INPUT borrows the packet mark to carry the socket's: a packet someone else marked is
+     * left alone, and one that is not queued leaves with the 0 it came with, so the host's own
+     * mark-based rules see what they would without finwait. */
     snprintf(script, sizeof script,
              "*mangle\n"
              ":%s - [0:0]\n"
@@ -266,12 +269,15 @@ static int install_rules(struct packet_engine *pe, const char *tool, char *err, 
              "-I INPUT 1 -j %s\n"
              "-A %s -p tcp --tcp-flags SYN NONE -m mark --mark 0x%x"
              " -j NFQUEUE --queue-num %u --queue-bypass\n"
+             "-A %s -p tcp -m mark ! --mark 0x0 -j RETURN\n"
              "-A %s -p tcp -m socket --restore-skmark\n"
              "-A %s -p tcp --tcp-flags SYN NONE -m mark --mark 0x%x"
              " -j NFQUEUE --queue-num %u --queue-bypass\n"
+             "-A %s -p tcp -j MARK --set-mark 0x0\n"
              "COMMIT\n",
              pe->chain_out, pe->chain_in, pe->chain_out, pe->chain_in, pe->chain_out, pe->mark,
-             pe->queue, pe->chain_in, pe->chain_in, pe->mark, pe->queue);
+             pe->queue, pe->chain_in, pe->chain_in, pe->chain_in, pe->mark, pe->queue,
+             pe->chain_in);
     if (restore(tool, script, out, sizeof out) != 0) {
         snprintf(err, errlen, "%s failed to install finwait's rules: %s", tool, out);
         return UV_EIO;
