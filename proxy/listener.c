@@ -192,6 +192,8 @@ struct listener *listener_start(struct server *srv, struct cfg_gen *gen, const s
 void listener_update(struct listener *l, struct cfg_gen *gen, const struct proxy_cfg *p,
                      bool reseed)
 {
+    bool same = strcmp(l->p->name, p->name) == 0 && proxy_cfg_same(l->p, p);
+
     cfg_gen_ref(gen);
     cfg_gen_unref(l->gen);
     l->gen = gen;
@@ -200,7 +202,9 @@ void listener_update(struct listener *l, struct cfg_gen *gen, const struct proxy
         fault_rng_seed(&l->rng, l->srv->seed, p->name);
     set_upstream(l);
     mark_listener(l);
-    log_listening(l, "reloaded", "reloaded: ");
+    /* an API call changes one proxy: the others need not say anything */
+    if (!same)
+        log_listening(l, "reloaded", "reloaded: ");
 }
 
 bool listener_same_address(const struct listener *l, const struct proxy_cfg *p)

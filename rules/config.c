@@ -571,6 +571,30 @@ const char *fault_type_name(enum fault_type t)
     return t < FAULT_TYPE_COUNT ? types[t].name : "?";
 }
 
+static bool fault_same(const struct fault *a, const struct fault *b)
+{
+    struct fault x, y;
+
+    /* the loader callocs faults, so their padding is zero and memcmp compares values */
+    memcpy(&x, a, sizeof x);
+    memcpy(&y, b, sizeof y);
+    x.name = y.name = NULL;
+    x.pos = y.pos = (struct src_pos){0, 0};
+    return strcmp(a->name, b->name) == 0 && memcmp(&x, &y, sizeof x) == 0;
+}
+
+bool proxy_cfg_same(const struct proxy_cfg *a, const struct proxy_cfg *b)
+{
+    if (strcmp(a->upstream_host, b->upstream_host) != 0 || a->upstream_port != b->upstream_port ||
+        a->enabled != b->enabled || a->connect_timeout_ms != b->connect_timeout_ms ||
+        a->idle_timeout_ms != b->idle_timeout_ms || a->nfaults != b->nfaults)
+        return false;
+    for (size_t i = 0; i < a->nfaults; i++)
+        if (!fault_same(&a->faults[i], &b->faults[i]))
+            return false;
+    return true;
+}
+
 bool fault_type_lookup(const char *name, enum fault_type *out)
 {
     for (int t = 0; t < FAULT_TYPE_COUNT; t++)

@@ -35,7 +35,8 @@ int main(void)
                           "proxies:\n  - {name: j, listen: 127.0.0.1:0, upsteam: x}\n"));
     CHECK(fwp_reload(fw,
                      "log: {format: json}\n"
-                     "proxies:\n  - {name: j, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u}\n",
+                     "proxies:\n  - {name: j, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u,\n"
+                     "     idle_timeout: 1m}\n",
                      up));
     log = fwp_log(fw);
     for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {

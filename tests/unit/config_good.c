@@ -106,5 +106,21 @@ int main(void)
     CHECK(config_has_packet_faults(cfg));
     config_free(cfg);
     TEST_PASS("values, units and defaults");
+    {
+        /* what a reload compares: the same proxy written elsewhere in a file is the same */
+        struct config *a = load("proxies:\n  - {name: a, listen: ':1', upstream: 'x:2',\n"
+                                "     faults: [{type: latency, latency: 10}]}\n");
+        struct config *b = load("seed: 3\nproxies:\n  - name: a\n    listen: ':1'\n"
+                                "    upstream: 'x:2'\n    faults:\n      - {type: latency, "
+                                "latency: 10ms}\n");
+        struct config *c = load("proxies:\n  - {name: a, listen: ':1', upstream: 'x:2',\n"
+                                "     faults: [{type: latency, latency: 11}]}\n");
+        CHECK(proxy_cfg_same(&a->proxies[0], &b->proxies[0]));
+        CHECK(!proxy_cfg_same(&a->proxies[0], &c->proxies[0]));
+        config_free(a);
+        config_free(b);
+        config_free(c);
+    }
+    TEST_PASS("a proxy compares the same wherever it is written, not with another latency");
     return 0;
 }
