@@ -74,15 +74,6 @@ static uint16_t port_of(const char *listen)
     return (uint16_t)atoi(colon + 1);
 }
 
-/* A client through the proxy on `port` and the server side of it, accepted from lfd. */
-static void open_pair(uint16_t port, int lfd, int *c, int *s)
-{
-    *c = sk_connect("127.0.0.1", port, 2000);
-    CHECK_MSG(*c >= 0, "connect to %u: %s", port, strerror(errno));
-    *s = sk_accept(lfd, 2000);
-    CHECK(*s >= 0);
-}
-
 /* A round trip through `c` to server `s`: milliseconds from the client's write to the
  * echo's arrival. */
 static int64_t round_trip(int c, int s)
@@ -122,7 +113,7 @@ int main(void)
     CHECK(db != 0); /* the bound port, not the 0 asked for */
     json_decref(j);
     CHECK_EQ(call("POST", "/proxies", body, "proxy already exists"), 409);
-    open_pair(db, lfd, &c0, &s0);
+    sk_pair(NULL, "127.0.0.1", db, lfd, &c0, &s0);
     fast = round_trip(c0, s0);
     TEST_PASS("POST /proxies: a proxy on the port it reports, relaying");
 
@@ -135,7 +126,7 @@ int main(void)
     CHECK_EQ(json_integer_value(json_object_get(json_object_get(j, "attributes"), "latency")), 300);
     CHECK_EQ(json_integer_value(json_object_get(json_object_get(j, "attributes"), "jitter")), 0);
     json_decref(j);
-    open_pair(db, lfd, &c1, &s1);
+    sk_pair(NULL, "127.0.0.1", db, lfd, &c1, &s1);
     slow = round_trip(c1, s1);
     old = round_trip(c0, s0);
     fprintf(stderr,
@@ -156,7 +147,7 @@ int main(void)
     CHECK_EQ(http("GET", "/proxies/db/toxics", NULL, &j), 200);
     CHECK_EQ(json_array_size(j), 0);
     json_decref(j);
-    open_pair(db, lfd, &c1, &s1);
+    sk_pair(NULL, "127.0.0.1", db, lfd, &c1, &s1);
     CHECK_INT(round_trip(c1, s1), <, 250);
     close(c1);
     close(s1);
@@ -214,7 +205,7 @@ int main(void)
                   "\"forever\"}}",
                   NULL),
              200);
-    open_pair(db, lfd, &c1, &s1);
+    sk_pair(NULL, "127.0.0.1", db, lfd, &c1, &s1);
     CHECK_EQ(sk_write_all(c1, "req", 3, 1000), 0);
     sk_shut_wr(c1);
     CHECK_UINT(sk_read_n(s1, 3, 2000).bytes, ==, 3);
@@ -235,7 +226,7 @@ int main(void)
     CHECK_EQ(json_array_size(json_object_get(j, "toxics")), 0);
     db = port_of(json_string_value(json_object_get(j, "listen")));
     json_decref(j);
-    open_pair(db, lfd, &c1, &s1);
+    sk_pair(NULL, "127.0.0.1", db, lfd, &c1, &s1);
     CHECK_INT(round_trip(c1, s1), <, 250);
     TEST_PASS("disable cuts open connections and refuses new ones; /reset brings it back bare");
 

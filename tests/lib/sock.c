@@ -119,6 +119,14 @@ fail:
     return -1;
 }
 
+void sk_pair(const char *src, const char *host, uint16_t port, int lfd, int *c, int *s)
+{
+    *c = sk_connect_from(src, host, port, 2000);
+    CHECK_MSG(*c >= 0, "connect to %s:%u: %s", host, port, strerror(errno));
+    *s = sk_accept(lfd, 2000);
+    CHECK_MSG(*s >= 0, "the server did not get the connection through port %u", port);
+}
+
 int sk_connect(const char *host, uint16_t port, int timeout_ms)
 {
     return sk_connect_from(NULL, host, port, timeout_ms);

@@ -20,6 +20,9 @@ int sk_accept(int lfd, int timeout_ms);
 /* Connect within timeout_ms; -1 (errno set) on failure. `src` may bind a source address. */
 int sk_connect(const char *host, uint16_t port, int timeout_ms);
 int sk_connect_from(const char *src, const char *host, uint16_t port, int timeout_ms);
+/* Connect (from src, if not NULL) to host:port, a proxy in front of the server listening on
+ * lfd, and accept the server's side: both ends of one proxied connection, or the test fails. */
+void sk_pair(const char *src, const char *host, uint16_t port, int lfd, int *c, int *s);
 /* Write everything (pattern bytes from offset `off` when buf is NULL). 0, or -errno. */
 int sk_write_all(int fd, const void *buf, size_t len, int timeout_ms);
 int sk_write_pattern(int fd, uint64_t off, uint64_t len, int timeout_ms);
