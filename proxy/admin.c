@@ -99,32 +99,28 @@ static json_t *node_json(yaml_document_t *doc, yaml_node_t *n, int depth)
     }
 }
 
-/* The file the running configuration came from, as a document with a `proxies` array (a
- * Toxiproxy config.json, a bare array, becomes its `proxies`). The file was just loaded and
- * validated, so it parses. */
-static json_t *doc_from_file(const char *path)
+/* The running configuration as a document with a `proxies` array (a Toxiproxy config.json,
+ * a bare array, becomes its `proxies`), from the very text it was loaded from: no second read
+ * of a file that may have changed since. */
+static json_t *doc_from_config(const struct config *cfg)
 {
     yaml_parser_t parser;
     yaml_document_t ydoc;
     json_t *doc = NULL, *root;
-    FILE *f = fopen(path, "rb");
 
-    if (f) {
-        yaml_parser_initialize(&parser);
-        yaml_parser_set_input_file(&parser, f);
-        if (yaml_parser_load(&parser, &ydoc)) {
-            root = node_json(&ydoc, yaml_document_get_root_node(&ydoc), 0);
-            if (json_is_array(root))
-                doc = json_pack("{s:o}", "proxies", root);
-            else if (json_is_object(root))
-                doc = root;
-            else
-                json_decref(root);
-            yaml_document_delete(&ydoc);
-        }
-        yaml_parser_delete(&parser);
-        fclose(f);
+    yaml_parser_initialize(&parser);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)cfg->source, cfg->source_len);
+    if (yaml_parser_load(&parser, &ydoc)) {
+        root = node_json(&ydoc, yaml_document_get_root_node(&ydoc), 0);
+        if (json_is_array(root))
+            doc = json_pack("{s:o}", "proxies", root);
+        else if (json_is_object(root))
+            doc = root;
+        else
+            json_decref(root);
+        yaml_document_delete(&ydoc);
     }
+    yaml_parser_delete(&parser);
     if (!doc)
         doc = json_object();
     if (!json_is_array(json_object_get(doc, "proxies")))
@@ -202,9 +198,9 @@ static const struct listener *listener_of(const struct server *srv, const char *
 
 static json_t *addr_json(const char *host, uint16_t port)
 {
-    bool v6 = strchr(host, ':') != NULL;
+    char buf[300];
 
-    return json_sprintf("%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    return json_string(hostport_text(host, port, buf, sizeof buf));
 }
 
 /* Toxiproxy's attributes of each toxic, in its units. */
@@ -286,7 +282,7 @@ static json_t *proxy_json(const struct admin *a, const struct proxy_cfg *p)
 
 static const struct proxy_cfg *cfg_proxy(const struct admin *a, const char *name)
 {
-    const struct config *cfg = a->srv->cfg;
+    const struct config *cfg = a->srv->gen->cfg;
 
     for (size_t i = 0; i < cfg->nproxies; i++)
         if (strcmp(cfg->proxies[i].name, name) == 0)
@@ -676,9 +672,9 @@ static struct reply all_proxies(struct admin *a)
 {
     json_t *all = json_object();
 
-    for (size_t i = 0; i < a->srv->cfg->nproxies; i++)
-        json_object_set_new(all, a->srv->cfg->proxies[i].name,
-                            proxy_json(a, &a->srv->cfg->proxies[i]));
+    for (size_t i = 0; i < a->srv->gen->cfg->nproxies; i++)
+        json_object_set_new(all, a->srv->gen->cfg->proxies[i].name,
+                            proxy_json(a, &a->srv->gen->cfg->proxies[i]));
     return (struct reply){200, all};
 }
 
@@ -898,17 +894,16 @@ int admin_start(struct admin **out, struct server *srv, const char *host, uint16
         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)30, MHD_OPTION_END);
     if (!a->mhd) {
-        LOG(LOG_LEVEL_ERROR, NULL, "admin", "admin API: cannot listen on %s%s%s:%u",
-            ss.ss_family == AF_INET6 ? "[" : "", host, ss.ss_family == AF_INET6 ? "]" : "", port);
+        LOG(LOG_LEVEL_ERROR, NULL, "admin", "admin API: cannot listen on %s",
+            hostport_text(host, port, addr, sizeof addr));
         free(a);
         return -1;
     }
     info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_BIND_PORT);
     if (info)
         port = info->port;
-    snprintf(addr, sizeof addr, "%s%s%s:%u", ss.ss_family == AF_INET6 ? "[" : "", host,
-             ss.ss_family == AF_INET6 ? "]" : "", port);
-    a->doc = doc_from_file(srv->file);
+    hostport_text(host, port, addr, sizeof addr);
+    a->doc = doc_from_config(srv->gen->cfg);
     info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     uv_poll_init(srv->loop, &a->poll, info->epoll_fd);
     uv_timer_init(srv->loop, &a->timer);
@@ -928,7 +923,7 @@ int admin_start(struct admin **out, struct server *srv, const char *host, uint16
 void admin_file_reloaded(struct admin *a)
 {
     json_decref(a->doc);
-    a->doc = doc_from_file(a->srv->file);
+    a->doc = doc_from_config(a->srv->gen->cfg);
 }
 
 static void on_closed(uv_handle_t *h)

@@ -776,11 +776,11 @@ void conn_accept(struct listener *l)
     uv_tcp_nodelay(&c->legs[LEG_CLIENT].tcp, 1);
     memset(&ss, 0, sizeof ss);
     uv_tcp_getpeername(&c->legs[LEG_CLIENT].tcp, (struct sockaddr *)&ss, &len);
-    if (LOG_ENABLED(LOG_LEVEL_INFO) || srv->cfg->log_timeline) {
+    if (LOG_ENABLED(LOG_LEVEL_INFO) || srv->gen->cfg->log_timeline) {
         sockaddr_text((struct sockaddr *)&ss, addr, sizeof addr);
         struct log_kv kv[] = {{"client", addr, 0}};
         /* the first event creates the timeline: want_events() is true from here on */
-        if (srv->cfg->log_timeline)
+        if (srv->gen->cfg->log_timeline)
             timeline_add(&c->tl, 0, TL_SYN, LEG_CLIENT, true, 0, "ESTABLISHED", addr);
         if (LOG_ENABLED(LOG_LEVEL_INFO))
             log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, conn_elapsed_ms(c), "accepted",

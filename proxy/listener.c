@@ -29,6 +29,14 @@ const char *sockaddr_text(const struct sockaddr *sa, char *buf, size_t len)
     return buf;
 }
 
+const char *hostport_text(const char *host, uint16_t port, char *buf, size_t len)
+{
+    bool v6 = strchr(host, ':') != NULL;
+
+    snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    return buf;
+}
+
 /* A literal address, or NULL-terminated failure: no name lookups here. */
 static int parse_literal(const char *host, uint16_t port, struct sockaddr_storage *ss)
 {
@@ -117,12 +125,9 @@ static void log_listening(const struct listener *l, const char *event, const cha
 {
     const struct proxy_cfg *p = l->p;
     struct log_kv kv[] = {{"addr", l->addr_text, 0}, {"upstream", NULL, 0}, {"faults", NULL, 0}};
-    bool v6 = strchr(p->upstream_host, ':') != NULL;
     char up[300];
 
-    snprintf(up, sizeof up, "%s%s%s:%u", v6 ? "[" : "", p->upstream_host, v6 ? "]" : "",
-             p->upstream_port);
-    kv[1].str = up;
+    kv[1].str = hostport_text(p->upstream_host, p->upstream_port, up, sizeof up);
     kv[2].num = p->nfaults;
     log__event(LOG_LEVEL_INFO, p->name, event, kv, 3, "%slistening on %s -> upstream %s", what,
                l->addr_text, up);

@@ -53,5 +53,7 @@ void listener_unref(struct listener *l);
 
 /* "127.0.0.1:80" or "[::1]:80". Returns buf. */
 const char *sockaddr_text(const struct sockaddr *sa, char *buf, size_t len);
+/* The same from a host as written ("localhost", "::1", "" for all interfaces) and a port. */
+const char *hostport_text(const char *host, uint16_t port, char *buf, size_t len);
 
 #endif

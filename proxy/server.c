@@ -137,9 +137,9 @@ void server_stop(struct server *srv)
         return;
     }
     LOG(LOG_LEVEL_INFO, NULL, "shutdown", "stopping: %zu open connection(s), up to %llu ms",
-        srv->nconns, (unsigned long long)srv->cfg->shutdown_timeout_ms);
+        srv->nconns, (unsigned long long)srv->gen->cfg->shutdown_timeout_ms);
     srv->shutdown_timer.data = srv;
-    uv_timer_start(&srv->shutdown_timer, on_shutdown_timer, srv->cfg->shutdown_timeout_ms, 0);
+    uv_timer_start(&srv->shutdown_timer, on_shutdown_timer, srv->gen->cfg->shutdown_timeout_ms, 0);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -244,9 +244,9 @@ int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
                 "reload failed: proxy '%s' cannot start; the running configuration is kept",
                 p->name);
             if (why)
-                snprintf(why, len, "proxy '%s' cannot listen on %s%s%s:%u: %s", p->name,
-                         strchr(p->listen_host, ':') ? "[" : "", p->listen_host,
-                         strchr(p->listen_host, ':') ? "]" : "", p->listen_port, uv_strerror(r));
+                snprintf(why, len, "proxy '%s' cannot listen on %s: %s", p->name,
+                         hostport_text(p->listen_host, p->listen_port, err, sizeof err),
+                         uv_strerror(r));
             for (size_t j = 0; j < i; j++)
                 if (next_of[j])
                     listener_stop(next_of[j]);
@@ -290,7 +290,6 @@ int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
     srv->listeners = head;
     cfg_gen_unref(srv->gen);
     srv->gen = cfg_gen_ref(gen);
-    srv->cfg = cfg;
     log_init(log_out(), cfg->log_format, cfg->log_level);
     if (!cfg->has_seed && !srv->seed_logged && has_random_faults(cfg)) {
         LOG(LOG_LEVEL_INFO, NULL, "seed", "fault decisions use seed %llu",
@@ -339,8 +338,9 @@ static void on_sighup(uv_signal_t *s, int signum)
     diag_free(&d);
     if ((cfg->admin_host != NULL) != (srv->admin != NULL) ||
         (cfg->admin_host &&
-         (strcmp(cfg->admin_host, srv->cfg->admin_host ? srv->cfg->admin_host : "") != 0 ||
-          cfg->admin_port != srv->cfg->admin_port)))
+         (strcmp(cfg->admin_host, srv->gen->cfg->admin_host ? srv->gen->cfg->admin_host : "") !=
+              0 ||
+          cfg->admin_port != srv->gen->cfg->admin_port)))
         LOG(LOG_LEVEL_WARN, NULL, "reload", "a changed 'admin' takes effect at the next start");
     if (server_reload(srv, cfg, NULL, 0) == 0 && srv->admin)
         admin_file_reloaded(srv->admin);
@@ -357,7 +357,6 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, 
     srv->gen = cfg_gen_new(cfg, NULL);
     if (!srv->gen)
         return UV_ENOMEM;
-    srv->cfg = cfg;
     if (signals) /* a real run, not the demo: SIGHUP and the admin API read the file again */
         srv->file = strdup(cfg->path);
     srv->seed = cfg->has_seed ? cfg->seed : random_seed();

@@ -31,8 +31,7 @@ void cfg_gen_unref(struct cfg_gen *g);
 
 struct server {
     uv_loop_t *loop;
-    struct cfg_gen *gen;        /* the running configuration */
-    const struct config *cfg;   /* gen->cfg */
+    struct cfg_gen *gen;        /* the running configuration (gen->cfg) */
     struct listener *listeners; /* accepting, in the order of the config's proxies */
     struct conn *conns;         /* open connections, newest first */
     size_t nconns;

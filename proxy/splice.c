@@ -24,8 +24,7 @@ struct splicer {
     int closing; /* handles still to close */
 };
 
-static void on_src(uv_poll_t *h, int status, int events);
-static void on_dst(uv_poll_t *h, int status, int events);
+static void on_poll(uv_poll_t *h, int status, int events);
 
 /* Move what is in the pipe to dst. Returns 1 when empty, 0 when dst is full, <0 on error. */
 static int drain(struct splicer *sp)
@@ -67,7 +66,7 @@ static void pump(struct splicer *sp)
         }
         if (r == 0) { /* dst full: wait until it can take more, stop reading meanwhile */
             uv_poll_stop(&sp->src_poll);
-            uv_poll_start(&sp->dst_poll, UV_WRITABLE, on_dst);
+            uv_poll_start(&sp->dst_poll, UV_WRITABLE, on_poll);
             return;
         }
         if (sp->eof) {
@@ -84,7 +83,7 @@ static void pump(struct splicer *sp)
         if (n < 0) {
             if (errno == EAGAIN) {
                 uv_poll_stop(&sp->dst_poll);
-                uv_poll_start(&sp->src_poll, UV_READABLE | UV_DISCONNECT, on_src);
+                uv_poll_start(&sp->src_poll, UV_READABLE | UV_DISCONNECT, on_poll);
                 return;
             }
             fail(sp, dir_src(sp->d), -errno);
@@ -99,7 +98,8 @@ static void pump(struct splicer *sp)
     }
 }
 
-static void on_src(uv_poll_t *h, int status, int events)
+/* The source became readable or the destination writable: move what can move. */
+static void on_poll(uv_poll_t *h, int status, int events)
 {
     struct splicer *sp = h->data;
 
@@ -107,21 +107,7 @@ static void on_src(uv_poll_t *h, int status, int events)
     if (sp->c->closing)
         return;
     if (status < 0) {
-        fail(sp, dir_src(sp->d), status);
-        return;
-    }
-    pump(sp);
-}
-
-static void on_dst(uv_poll_t *h, int status, int events)
-{
-    struct splicer *sp = h->data;
-
-    (void)events;
-    if (sp->c->closing)
-        return;
-    if (status < 0) {
-        fail(sp, dir_dst(sp->d), status);
+        fail(sp, h == &sp->src_poll ? dir_src(sp->d) : dir_dst(sp->d), status);
         return;
     }
     pump(sp);
@@ -150,7 +136,7 @@ int splice_start(struct conn *c, enum dir d)
     uv_poll_init(c->timer.loop, &sp->dst_poll, sp->dst);
     sp->src_poll.data = sp->dst_poll.data = sp;
     c->splice[d] = sp;
-    uv_poll_start(&sp->src_poll, UV_READABLE | UV_DISCONNECT, on_src);
+    uv_poll_start(&sp->src_poll, UV_READABLE | UV_DISCONNECT, on_poll);
     return 0;
 
 fail_fds:

@@ -1252,6 +1252,7 @@ void config_free(struct config *cfg)
         free_proxy(&cfg->proxies[i]);
     free(cfg->proxies);
     free(cfg->path);
+    free(cfg->source);
     free(cfg->admin_host);
     free(cfg);
 }
@@ -1287,10 +1288,15 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
     parse_root(&ld, yaml_document_get_root_node(&ld.doc));
     yaml_document_delete(&ld.doc);
     yaml_parser_delete(&parser);
-    if (ld.errors == 0) {
+    if (ld.errors == 0 && (ld.cfg->source = malloc(len + 1)) != NULL) {
+        memcpy(ld.cfg->source, text, len);
+        ld.cfg->source[len] = '\0';
+        ld.cfg->source_len = len;
         *out = ld.cfg;
         rc = 0;
     } else {
+        if (ld.errors == 0)
+            diag_add(d, name, 0, 0, NULL, "out of memory");
         config_free(ld.cfg);
     }
     return rc;

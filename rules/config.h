@@ -149,7 +149,9 @@ struct proxy_cfg {
 };
 
 struct config {
-    char *path; /* the file it was loaded from (or the name given to config_load_string) */
+    char *path;        /* the file it was loaded from (or the name given to config_load_string) */
+    char *source;      /* the text it was loaded from, NUL-terminated (the admin API edits it) */
+    size_t source_len; /* without the NUL */
     enum log_format log_format;   /* default text */
     enum log_level log_level;     /* default info */
     bool log_timeline;            /* default false */
