@@ -212,12 +212,6 @@ void listener_update(struct listener *l, struct cfg_gen *gen, const struct proxy
         log_listening(l, "reloaded", "reloaded: ");
 }
 
-bool listener_same_address(const struct listener *l, const struct proxy_cfg *p)
-{
-    return (l->p->listen_port == p->listen_port || l->port == p->listen_port) &&
-           strcmp(l->p->listen_host, p->listen_host) == 0;
-}
-
 void listener_stop(struct listener *l)
 {
     if (!l->open)

@@ -43,9 +43,6 @@ struct listener *listener_start(struct server *srv, struct cfg_gen *gen, const s
  * restart the proxy's fault decisions from it. */
 void listener_update(struct listener *l, struct cfg_gen *gen, const struct proxy_cfg *p,
                      bool reseed);
-/* True if l listens where p asks to: the same host text, and the same port or the one l was
- * given for port 0 (so a reload may pin the ephemeral port it got). */
-bool listener_same_address(const struct listener *l, const struct proxy_cfg *p);
 /* Stop accepting. The listener is freed when its last connection is gone. */
 void listener_stop(struct listener *l);
 void listener_ref(struct listener *l);

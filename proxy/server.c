@@ -1,5 +1,6 @@
 #include "proxy/server.h"
 
+#include <assert.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "proxy/log.h"
 #include "proxy/packet.h"
 #include "rules/diag.h"
+#include "rules/plan.h"
 
 struct cfg_gen *cfg_gen_ref(struct cfg_gen *g)
 {
@@ -169,35 +171,22 @@ static bool has_random_faults(const struct config *cfg)
     return false;
 }
 
-/* The listener of the running config that proxy p takes over: the one of the same name at the
- * same address, else (a renamed proxy) the one at the same fixed address. */
-static struct listener *reusable(struct listener *old, bool *taken, const struct proxy_cfg *p)
+/* Stop the listeners a failed reload had started. */
+static void stop_started(struct listener **started, size_t n)
 {
-    size_t i = 0;
-    struct listener *l;
-
-    for (l = old, i = 0; l; l = l->next, i++)
-        if (!taken[i] && strcmp(l->p->name, p->name) == 0 && listener_same_address(l, p)) {
-            taken[i] = true;
-            return l;
-        }
-    if (p->listen_port == 0)
-        return NULL;
-    for (l = old, i = 0; l; l = l->next, i++)
-        if (!taken[i] && listener_same_address(l, p)) {
-            taken[i] = true;
-            return l;
-        }
-    return NULL;
+    for (size_t j = 0; j < n; j++)
+        if (started[j])
+            listener_stop(started[j]);
 }
 
 int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
 {
+    const struct config *old = srv->gen->cfg;
     struct cfg_gen *gen = NULL;
-    struct listener **next_of = NULL, **olds = NULL, *old = srv->listeners, *head = NULL;
-    struct listener **tail = &head;
-    size_t nold = 0, kept = 0, added = 0, removed = 0, i;
-    bool *taken = NULL, reseed;
+    struct listener **running = NULL, **next_l = NULL, **tail;
+    uint16_t *bound = NULL;
+    struct plan plan = {0};
+    bool reseed;
     uint64_t old_seed = srv->seed;
     char err[512];
     int r = -1;
@@ -210,18 +199,24 @@ int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
         config_free(cfg);
         return -1;
     }
-    for (struct listener *l = old; l; l = l->next)
-        nold++;
     gen = cfg_gen_new(cfg, cfg);
-    taken = calloc(nold + 1, sizeof *taken);
-    next_of = calloc(cfg->nproxies + 1, sizeof *next_of);
-    olds = calloc(nold + 1, sizeof *olds);
-    if (!gen || !taken || !next_of || !olds) {
-        LOG(LOG_LEVEL_ERROR, NULL, "reload", "reload failed: out of memory");
+    running = calloc(old->nproxies + 1, sizeof *running);
+    bound = calloc(old->nproxies + 1, sizeof *bound);
+    next_l = calloc(cfg->nproxies + 1, sizeof *next_l);
+    if (!gen || !running || !bound || !next_l) {
         if (!gen)
             config_free(cfg);
-        goto out;
+        goto oom;
     }
+    /* Every running listener serves one enabled proxy of the running configuration. */
+    for (struct listener *l = srv->listeners; l; l = l->next) {
+        size_t i = (size_t)(l->p - old->proxies);
+        assert(i < old->nproxies && !running[i]);
+        running[i] = l;
+        bound[i] = l->port;
+    }
+    if (plan_make(old, bound, cfg, &plan) < 0)
+        goto oom;
     if (config_has_packet_faults(cfg) && !srv->pe &&
         packet_engine_open(srv->loop, &srv->pe, err, sizeof err) < 0) {
         LOG(LOG_LEVEL_ERROR, NULL, "reload", "reload failed: %s", err);
@@ -233,61 +228,49 @@ int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
     reseed = cfg->has_seed && cfg->seed != srv->seed;
     if (reseed)
         srv->seed = cfg->seed;
-    /* Start everything new before touching what runs, so a failure leaves it as it was. */
-    for (i = 0; i < cfg->nproxies; i++) {
-        const struct proxy_cfg *p = &cfg->proxies[i];
-        if (!p->enabled || reusable(old, taken, p))
+
+    /* Start everything new before touching what runs, so a failure leaves it as it was
+     * (the plan lists the starts first). */
+    for (size_t k = 0; k < plan.n && plan.steps[k].action == PLAN_START; k++) {
+        const struct proxy_cfg *p = &cfg->proxies[plan.steps[k].new_index];
+        next_l[plan.steps[k].new_index] = listener_start(srv, gen, p, &r);
+        if (next_l[plan.steps[k].new_index])
             continue;
-        next_of[i] = listener_start(srv, gen, p, &r);
-        if (!next_of[i]) {
-            LOG(LOG_LEVEL_ERROR, NULL, "reload",
-                "reload failed: proxy '%s' cannot start; the running configuration is kept",
-                p->name);
-            if (why)
-                snprintf(why, len, "proxy '%s' cannot listen on %s: %s", p->name,
-                         hostport_text(p->listen_host, p->listen_port, err, sizeof err),
-                         uv_strerror(r));
-            for (size_t j = 0; j < i; j++)
-                if (next_of[j])
-                    listener_stop(next_of[j]);
-            srv->seed = old_seed;
-            r = -1;
-            goto out;
-        }
-        added++;
+        LOG(LOG_LEVEL_ERROR, NULL, "reload",
+            "reload failed: proxy '%s' cannot start; the running configuration is kept", p->name);
+        if (why)
+            snprintf(why, len, "proxy '%s' cannot listen on %s: %s", p->name,
+                     hostport_text(p->listen_host, p->listen_port, err, sizeof err),
+                     uv_strerror(r));
+        stop_started(next_l, cfg->nproxies);
+        srv->seed = old_seed;
+        r = -1;
+        goto out;
     }
 
-    /* Commit: from here nothing fails. Relinking the kept listeners below rewrites the old
-     * list's links, so remember it first. */
-    i = 0;
-    for (struct listener *l = old; l; l = l->next)
-        olds[i++] = l;
-    memset(taken, 0, (nold + 1) * sizeof *taken);
-    for (i = 0; i < cfg->nproxies; i++) {
-        const struct proxy_cfg *p = &cfg->proxies[i];
-        struct listener *l = next_of[i];
-        if (!p->enabled) {
-            LOG(LOG_LEVEL_INFO, p->name, "disabled", "disabled (enabled: false): not listening");
-            continue;
+    /* Commit: from here nothing fails. */
+    for (size_t k = 0; k < plan.n; k++) {
+        const struct plan_step *st = &plan.steps[k];
+        struct listener *l = st->old_index != PLAN_NONE ? running[st->old_index] : NULL;
+        if (st->action == PLAN_KEEP) {
+            listener_update(l, gen, &cfg->proxies[st->new_index], reseed);
+            next_l[st->new_index] = l;
+        } else if (st->action == PLAN_STOP) {
+            LOG(LOG_LEVEL_INFO, l->p->name, "removed", "no longer listening on %s", l->addr_text);
+            listener_stop(l); /* may free l */
         }
-        if (!l) {
-            l = reusable(old, taken, p);
-            listener_update(l, gen, p, reseed);
-            kept++;
-        }
-        *tail = l;
-        tail = &l->next;
     }
-    for (i = 0; i < nold; i++) {
-        if (taken[i])
+    tail = &srv->listeners;
+    for (size_t j = 0; j < cfg->nproxies; j++) {
+        if (!cfg->proxies[j].enabled)
+            LOG(LOG_LEVEL_INFO, cfg->proxies[j].name, "disabled",
+                "disabled (enabled: false): not listening");
+        if (!next_l[j])
             continue;
-        LOG(LOG_LEVEL_INFO, olds[i]->p->name, "removed", "no longer listening on %s",
-            olds[i]->addr_text);
-        listener_stop(olds[i]);
-        removed++;
+        *tail = next_l[j];
+        tail = &next_l[j]->next;
     }
     *tail = NULL;
-    srv->listeners = head;
     cfg_gen_unref(srv->gen);
     srv->gen = cfg_gen_ref(gen);
     log_init(log_out(), cfg->log_format, cfg->log_level);
@@ -300,12 +283,18 @@ int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
     log__event(LOG_LEVEL_INFO, NULL, "reloaded", NULL, 0,
                "reloaded %s: %zu prox%s kept, %zu added, %zu removed; open connections keep "
                "their configuration",
-               cfg->path, kept, kept == 1 ? "y" : "ies", added, removed);
+               cfg->path, plan.nkeep, plan.nkeep == 1 ? "y" : "ies", plan.nstart, plan.nstop);
     r = 0;
+    goto out;
+oom:
+    LOG(LOG_LEVEL_ERROR, NULL, "reload", "reload failed: out of memory");
+    if (why)
+        snprintf(why, len, "out of memory");
 out:
-    free(taken);
-    free(next_of);
-    free(olds);
+    plan_free(&plan);
+    free(running);
+    free(bound);
+    free(next_l);
     if (gen)
         cfg_gen_unref(gen);
     return r;

@@ -1,0 +1,57 @@
+/*
+ * A reload as a plan: what changes between the running configuration and the next one.
+ *
+ * Pure C, computed before anything runs is touched, so proxy/ only carries it out. Proxies
+ * are matched by name, never by position: a list that gains, loses or reorders proxies
+ * matches the same way.
+ */
+#ifndef FINWAIT_RULES_PLAN_H
+#define FINWAIT_RULES_PLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+/* No proxy on that side. */
+#define PLAN_NONE SIZE_MAX
+
+/* What happens to one listening socket. */
+enum plan_action {
+    PLAN_KEEP,  /* a running socket serves a proxy of the next configuration (its settings
+                   may change; open connections stay) */
+    PLAN_START, /* a proxy of the next configuration needs a new socket */
+    PLAN_STOP,  /* a running socket serves nothing any more: removed, disabled, or moved to
+                   another address */
+};
+
+struct plan_step {
+    enum plan_action action;
+    size_t old_index; /* index in the running config's proxies (KEEP, STOP), else PLAN_NONE */
+    size_t new_index; /* index in the next config's proxies (KEEP, START), else PLAN_NONE */
+    bool renamed;     /* KEEP: the socket passes to a proxy of another name at its address */
+};
+
+/*
+ * Steps in the order to carry them out: every START first (so a failure to bind leaves what
+ * runs untouched), then KEEP in the next configuration's order, then STOP.
+ */
+struct plan {
+    struct plan_step *steps;
+    size_t n;
+    size_t nkeep, nstart, nstop;
+};
+
+/*
+ * The plan from `old` to `next`. `bound_port[i]` is the port old->proxies[i] listens on now
+ * (the ephemeral one it was given for port 0), or 0 when it does not listen (disabled).
+ * A proxy keeps its socket when it keeps its name and address (the same host text, and the
+ * same port or the one it was given for port 0); a proxy that is new by name takes over the
+ * socket at its fixed address that no proxy of the same name kept (a rename). Returns 0, or
+ * -1 when out of memory (then *out is empty).
+ */
+int plan_make(const struct config *old, const uint16_t *bound_port, const struct config *next,
+              struct plan *out);
+void plan_free(struct plan *p);
+
+#endif
