@@ -571,7 +571,7 @@ const char *fault_type_name(enum fault_type t)
     return t < FAULT_TYPE_COUNT ? types[t].name : "?";
 }
 
-static bool fault_same(const struct fault *a, const struct fault *b)
+bool fault_same(const struct fault *a, const struct fault *b)
 {
     struct fault x, y;
 

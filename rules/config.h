@@ -185,6 +185,9 @@ bool fault_type_is_toxic(enum fault_type t);
 /* True for drop_final_ack and drop_fin: needs the packet engine (Linux, CAP_NET_ADMIN). */
 bool fault_type_is_packet(enum fault_type t);
 const char *fault_dir_name(enum fault_dir d);
+/* True if faults a and b are the same: name, type and every parameter (where they were
+ * written aside). */
+bool fault_same(const struct fault *a, const struct fault *b);
 /* True if a and b would run the same: the same upstream, timeouts and faults (names and
  * positions in the file aside). */
 bool proxy_cfg_same(const struct proxy_cfg *a, const struct proxy_cfg *b);

@@ -25,11 +25,31 @@ enum plan_action {
                    another address */
 };
 
+/* What happens to one fault of a kept proxy, on the connections that are open. */
+enum plan_fault_action {
+    PLAN_FAULT_SAME,   /* unchanged: open connections keep it as it is */
+    PLAN_FAULT_CHANGE, /* same name, other settings: open connections take the new ones */
+    PLAN_FAULT_ATTACH, /* new: it reaches the open connections (subject to its probability) */
+    PLAN_FAULT_DETACH, /* gone: it leaves the open connections */
+};
+
+struct plan_fault {
+    enum plan_fault_action action;
+    size_t old_fault; /* index in the running proxy's faults (SAME, CHANGE, DETACH) */
+    size_t new_fault; /* index in the next proxy's faults (SAME, CHANGE, ATTACH) */
+};
+
 struct plan_step {
     enum plan_action action;
-    size_t old_index; /* index in the running config's proxies (KEEP, STOP), else PLAN_NONE */
-    size_t new_index; /* index in the next config's proxies (KEEP, START), else PLAN_NONE */
-    bool renamed;     /* KEEP: the socket passes to a proxy of another name at its address */
+    size_t old_index;      /* index in the running config's proxies (KEEP, STOP), else PLAN_NONE */
+    size_t new_index;      /* index in the next config's proxies (KEEP, START), else PLAN_NONE */
+    bool renamed;          /* KEEP: the socket passes to a proxy of another name at its address */
+    bool upstream_changed; /* KEEP: the proxy relays to another upstream from now on */
+    /* KEEP of the same proxy (not renamed): its faults matched by name (the n-th fault of a
+     * name with the n-th of that name), DETACH first, then the next proxy's faults in order */
+    struct plan_fault *faults;
+    size_t nfaults;
+    size_t nchanged; /* faults that are not SAME */
 };
 
 /*

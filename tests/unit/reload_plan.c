@@ -35,6 +35,8 @@ static void build(struct side *s, const char *spec)
         p->name = name;
         p->listen_host = "127.0.0.1";
         p->listen_port = (uint16_t)port;
+        p->upstream_host = "127.0.0.1";
+        p->upstream_port = 8080;
         p->enabled = !disabled;
         s->bound[s->cfg.nproxies] = disabled ? 0 : port ? (uint16_t)port : 40000 + s->cfg.nproxies;
         s->cfg.nproxies++;
@@ -70,8 +72,88 @@ static const char *plan_text(const char *old_spec, const char *next_spec)
     return out;
 }
 
+/* The fault steps of a kept proxy "web" going from faults `o` to faults `n`, as text:
+ * "detach x, same a, change b, attach c". */
+static const char *fault_plan(struct fault *o, size_t no, struct fault *n, size_t nn)
+{
+    static char out[512];
+    struct proxy_cfg po = {.name = "web",
+                           .listen_host = "",
+                           .listen_port = 1,
+                           .upstream_host = "h",
+                           .upstream_port = 1,
+                           .enabled = true,
+                           .faults = o,
+                           .nfaults = no};
+    struct proxy_cfg pn = po;
+    struct config co = {.proxies = &po, .nproxies = 1}, cn = {.proxies = &pn, .nproxies = 1};
+    uint16_t bound = 1;
+    struct plan plan;
+    size_t len = 0;
+    static const char *names[] = {"same", "change", "attach", "detach"};
+
+    pn.faults = n;
+    pn.nfaults = nn;
+    CHECK_EQ(plan_make(&co, &bound, &cn, &plan), 0);
+    CHECK_EQ(plan.n, 1);
+    CHECK_EQ(plan.steps[0].action, PLAN_KEEP);
+    out[0] = '\0';
+    for (size_t k = 0; k < plan.steps[0].nfaults; k++) {
+        const struct plan_fault *f = &plan.steps[0].faults[k];
+        const struct fault *which =
+            f->action == PLAN_FAULT_DETACH ? &o[f->old_fault] : &n[f->new_fault];
+        if (f->action == PLAN_FAULT_SAME || f->action == PLAN_FAULT_CHANGE)
+            CHECK_STR(o[f->old_fault].name, n[f->new_fault].name);
+        len += (size_t)snprintf(out + len, sizeof out - len, "%s%s %s", k ? ", " : "",
+                                names[f->action], which->name);
+    }
+    plan_free(&plan);
+    return out;
+}
+
+static void fault_plans(void)
+{
+    struct fault lat = {.type = FAULT_LATENCY,
+                        .name = "lat",
+                        .latency_ms = 50,
+                        .direction = FAULT_DIR_DOWNSTREAM,
+                        .probability = 1};
+    struct fault lat300 = lat, fin = {.type = FAULT_DELAY_FIN,
+                                      .name = "fin",
+                                      .delay_ms = DURATION_FOREVER,
+                                      .direction = FAULT_DIR_UPSTREAM,
+                                      .probability = 1};
+    struct fault up = lat;
+
+    lat300.latency_ms = 300;
+    up.direction = FAULT_DIR_UPSTREAM;
+    {
+        struct fault o[] = {lat}, n[] = {lat, fin};
+        CHECK_STR(fault_plan(o, 1, n, 2), "same lat, attach fin");
+    }
+    {
+        struct fault o[] = {lat, fin}, n[] = {fin};
+        CHECK_STR(fault_plan(o, 2, n, 1), "detach lat, same fin");
+    }
+    {
+        struct fault o[] = {lat, fin}, n[] = {fin, lat300};
+        CHECK_STR(fault_plan(o, 2, n, 2), "same fin, change lat");
+    }
+    {
+        /* two faults of one name: the n-th matches the n-th */
+        struct fault o[] = {lat, up}, n[] = {lat300, up};
+        CHECK_STR(fault_plan(o, 2, n, 2), "change lat, same lat");
+    }
+    {
+        struct fault o[] = {lat}, n[] = {0};
+        CHECK_STR(fault_plan(o, 1, n, 0), "detach lat");
+    }
+    TEST_PASS("faults are matched by name: attach, change, detach, same");
+}
+
 int main(void)
 {
+    fault_plans();
     CHECK_STR(plan_text("a:1 b:2 c:3 d:4", "a:1 c:3 d:4"), "keep a>a keep c>c keep d>d stop b");
     TEST_PASS("a proxy removed with two after it");
     CHECK_STR(plan_text("a:1 b:2 c:3 d:4", "a:1 -b:2 c:3 d:4"),
