@@ -288,9 +288,9 @@ void resolver_close(struct resolver *r)
 {
     assert(!r->closing);
     r->closing = true;
-    /* ends every query (their callbacks free them) and closes c-ares' sockets, which calls
-     * sock_state for each; the channel itself is destroyed with r */
-    ares_cancel(r->ch);
+    /* The channel is destroyed with r, from a close callback: c-ares 1.18 frees a query twice
+     * when ares_cancel() runs inside one of its callbacks, as this function may. Its pending
+     * queries then end with ARES_EDESTRUCTION, which frees them without calling back. */
     while (r->ready) {
         struct resolve_req *q = r->ready;
         r->ready = q->next;
