@@ -659,9 +659,8 @@ static void on_dial_socket(void *arg, unsigned i, int fd, const struct sockaddr 
     struct conn *c = arg;
     char addr[80];
 
-    if (LOG_ENABLED(LOG_LEVEL_DEBUG))
-        LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "connect_attempt", "#%llu: attempt %u: %s",
-            (unsigned long long)c->id, i + 1, sockaddr_text(sa, addr, sizeof addr));
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "connect_attempt", "#%llu: attempt %u: %s",
+        (unsigned long long)c->id, i + 1, sockaddr_text(sa, addr, sizeof addr));
     /* A server-leg packet fault watches the first attempt's flow only (the engine takes one
      * flow per leg): with a single address, as with a literal upstream, that is the one. */
     if (c->inj && i == 0)
@@ -673,10 +672,8 @@ static void on_dial_failed(void *arg, unsigned i, const struct sockaddr *sa, int
     struct conn *c = arg;
     char addr[80];
 
-    if (LOG_ENABLED(LOG_LEVEL_DEBUG))
-        LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "connect_attempt_failed",
-            "#%llu: attempt %u: %s: %s", (unsigned long long)c->id, i + 1,
-            sockaddr_text(sa, addr, sizeof addr), uv_strerror(err));
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "connect_attempt_failed", "#%llu: attempt %u: %s: %s",
+        (unsigned long long)c->id, i + 1, sockaddr_text(sa, addr, sizeof addr), uv_strerror(err));
 }
 
 static void on_dialed(void *arg, int status, unsigned i, int fd, const struct sockaddr *sa)
@@ -691,10 +688,8 @@ static void on_dialed(void *arg, int status, unsigned i, int fd, const struct so
         upstream_failed(c, "connect", status);
         return;
     }
-    if (LOG_ENABLED(LOG_LEVEL_DEBUG))
-        LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "connect_attempt",
-            "#%llu: attempt %u: %s: connected", (unsigned long long)c->id, i + 1,
-            sockaddr_text(sa, addr, sizeof addr));
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "connect_attempt", "#%llu: attempt %u: %s: connected",
+        (unsigned long long)c->id, i + 1, sockaddr_text(sa, addr, sizeof addr));
     uv_tcp_init(c->timer.loop, &g->tcp);
     g->tcp.data = c;
     g->open = true;
@@ -730,9 +725,8 @@ static void on_resolved(void *arg, int status, const struct sockaddr_storage *ad
         upstream_failed(c, "resolve", status);
         return;
     }
-    if (LOG_ENABLED(LOG_LEVEL_DEBUG))
-        LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "resolved", "#%llu: %s: %zu address(es)",
-            (unsigned long long)c->id, c->p->upstream_host, n);
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "resolved", "#%llu: %s: %zu address(es)",
+        (unsigned long long)c->id, c->p->upstream_host, n);
     connect_to(c, addrs, n);
 }
 
