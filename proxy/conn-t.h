@@ -15,6 +15,8 @@ struct proxy_cfg;
 struct inject;
 struct timeline;
 struct splicer;
+struct resolve_req;
+struct dial;
 
 /* The two TCP connections finwait holds for one proxied connection. */
 enum leg_id {
@@ -87,8 +89,8 @@ struct conn {
     struct leg legs[2];        /* enum leg_id */
     struct dirstate dirs[2];   /* enum dir */
     uv_timer_t timer;          /* connect_timeout, then idle_timeout */
-    uv_connect_t connect_req;
-    uv_getaddrinfo_t *gai;     /* name resolution in flight, or NULL */
+    struct resolve_req *dns;   /* the upstream name's lookup (hosts file, DNS), or NULL */
+    struct dial *dial;         /* connection attempts to the server in flight, or NULL */
     struct inject *inj;        /* faults that apply, or NULL */
     struct splicer *splice[2]; /* per direction, when its bytes move by splice(2) */
     struct timeline *tl;       /* recorded events, or NULL when log.timeline is off */

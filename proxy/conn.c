@@ -18,11 +18,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include "proxy/bufpool.h"
+#include "proxy/dial.h"
 #include "proxy/inject.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
+#include "proxy/resolve.h"
 #include "proxy/server.h"
 #include "proxy/splice.h"
 #include "proxy/tcpinfo.h"
@@ -238,6 +241,8 @@ static void leg_close(struct conn *c, enum leg_id l)
     uv_close((uv_handle_t *)&c->legs[l].tcp, on_handle_closed);
 }
 
+static void connect_cancel(struct conn *c);
+
 /* Close every handle of c; c is freed when the last one has called back. */
 static void conn_close(struct conn *c)
 {
@@ -251,8 +256,7 @@ static void conn_close(struct conn *c)
     c->closing = true;
     if (want_events(c))
         conn_event(c, -1, "closed", TL_NOTE, false, 0, kv, 2, "connection closed");
-    if (c->gai)
-        uv_cancel((uv_req_t *)c->gai); /* its callback frees it and releases c */
+    connect_cancel(c);
     inject_close(c);
     leg_close(c, LEG_CLIENT);
     leg_close(c, LEG_SERVER);
@@ -549,8 +553,7 @@ void conn__abandon_server(struct conn *c, const char *why)
         return;
     }
     uv_timer_stop(&c->timer);
-    if (c->gai)
-        uv_cancel((uv_req_t *)c->gai);
+    connect_cancel(c);
     /* A connect in progress is cancelled by the close; no RST is owed to a server that never
      * got the connection. */
     g->flags |= LEG_RST_SENT;
@@ -613,20 +616,14 @@ static void start_idle_timer(struct conn *c)
         uv_timer_start(&c->timer, on_timer, idle, 0);
 }
 
-static void on_connect(uv_connect_t *req, int status)
+/* The server leg is established on g->tcp: start relaying. */
+static void server_connected(struct conn *c)
 {
-    struct conn *c = req->data;
     char addr[80];
     struct sockaddr_storage ss;
     int len = sizeof ss;
 
-    if (status == UV_ECANCELED || c->closing)
-        return;
     uv_timer_stop(&c->timer);
-    if (status < 0) {
-        upstream_failed(c, "connect", status);
-        return;
-    }
     c->connected = true;
     uv_tcp_nodelay(&c->legs[LEG_SERVER].tcp, 1);
     if (want_events(c)) {
@@ -646,72 +643,114 @@ static void on_connect(uv_connect_t *req, int status)
     conn__resume(c, DIR_UPSTREAM, PAUSE_CONNECTING);
 }
 
-static void connect_to(struct conn *c, const struct sockaddr *sa)
+/* Resolving or connecting is over (cancelled): neither calls back any more. */
+static void connect_cancel(struct conn *c)
 {
+    if (c->dns)
+        resolve_cancel(c->dns);
+    c->dns = NULL;
+    if (c->dial)
+        dial_cancel(c->dial);
+    c->dial = NULL;
+}
+
+static void on_dial_socket(void *arg, unsigned i, int fd, const struct sockaddr *sa)
+{
+    struct conn *c = arg;
+    char addr[80];
+
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "connect_attempt", "#%llu: attempt %u: %s",
+        (unsigned long long)c->id, i + 1, sockaddr_text(sa, addr, sizeof addr));
+    /* A server-leg packet fault watches the first attempt's flow only (the engine takes one
+     * flow per leg): with a single address, as with a literal upstream, that is the one. */
+    if (c->inj && i == 0)
+        inject_on_socket(c, LEG_SERVER, fd, sa);
+}
+
+static void on_dial_failed(void *arg, unsigned i, const struct sockaddr *sa, int err)
+{
+    struct conn *c = arg;
+    char addr[80];
+
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "connect_attempt_failed", "#%llu: attempt %u: %s: %s",
+        (unsigned long long)c->id, i + 1, sockaddr_text(sa, addr, sizeof addr), uv_strerror(err));
+}
+
+static void on_dialed(void *arg, int status, unsigned i, int fd, const struct sockaddr *sa)
+{
+    struct conn *c = arg;
     struct leg *g = &c->legs[LEG_SERVER];
-    uv_os_fd_t fd;
+    char addr[80];
     int r;
 
-    r = uv_tcp_init_ex(c->timer.loop, &g->tcp, sa->sa_family);
-    if (r < 0) {
-        upstream_failed(c, "socket", r);
+    c->dial = NULL;
+    if (status < 0) {
+        upstream_failed(c, "connect", status);
         return;
     }
-    g->open = true;
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "connect_attempt", "#%llu: attempt %u: %s: connected",
+        (unsigned long long)c->id, i + 1, sockaddr_text(sa, addr, sizeof addr));
+    uv_tcp_init(c->timer.loop, &g->tcp);
     g->tcp.data = c;
-    if (c->inj && uv_fileno((uv_handle_t *)&g->tcp, &fd) == 0)
-        inject_on_socket(c, LEG_SERVER, fd, sa);
-    c->connect_req.data = c;
-    r = uv_tcp_connect(&c->connect_req, &g->tcp, sa, on_connect);
+    g->open = true;
+    r = uv_tcp_open(&g->tcp, fd);
+    if (r < 0) {
+        close(fd);
+        upstream_failed(c, "connect", r);
+        return;
+    }
+    server_connected(c);
+}
+
+static const struct dial_ops dial_ops = {
+    .on_socket = on_dial_socket,
+    .on_attempt_failed = on_dial_failed,
+    .on_done = on_dialed,
+};
+
+static void connect_to(struct conn *c, const struct sockaddr_storage *addrs, size_t n)
+{
+    int r = dial_start(c->timer.loop, addrs, n, &dial_ops, c, &c->dial);
+
     if (r < 0)
         upstream_failed(c, "connect", r);
 }
 
-static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+static void on_resolved(void *arg, int status, const struct sockaddr_storage *addrs, size_t n)
 {
-    struct conn *c = req->data;
+    struct conn *c = arg;
 
-    c->gai = NULL;
-    free(req);
-    if (status == UV_EAI_CANCELED || c->closing || (c->legs[LEG_SERVER].flags & LEG_DEAD)) {
-        uv_freeaddrinfo(res);
-        conn__release(c);
-        return;
-    }
+    c->dns = NULL;
     if (status < 0) {
         upstream_failed(c, "resolve", status);
-    } else {
-        connect_to(c, res->ai_addr);
+        return;
     }
-    uv_freeaddrinfo(res);
-    conn__release(c);
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "resolved", "#%llu: %s: %zu address(es)",
+        (unsigned long long)c->id, c->p->upstream_host, n);
+    connect_to(c, addrs, n);
 }
 
+/*
+ * connect_timeout covers the whole: the lookup and every attempt. A name is looked up for each
+ * connection (c-ares reads /etc/hosts each time, DNS answers are not cached), so a changed
+ * address is used from the next connection on.
+ */
 static void connect_upstream(struct conn *c)
 {
+    struct server *srv = c->l->srv;
     const struct proxy_cfg *p = c->p;
-    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_ADDRCONFIG};
-    char port[8];
     int r;
 
     uv_timer_start(&c->timer, on_timer, p->connect_timeout_ms, 0);
     if (c->l->upstream_literal) {
-        connect_to(c, (const struct sockaddr *)&c->l->upstream_addr);
+        connect_to(c, &c->l->upstream_addr, 1);
         return;
     }
-    c->gai = malloc(sizeof *c->gai);
-    if (!c->gai) {
-        upstream_failed(c, "resolve", UV_ENOMEM);
-        return;
-    }
-    c->gai->data = c;
-    snprintf(port, sizeof port, "%u", p->upstream_port);
-    c->pending++; /* released by on_resolved */
-    r = uv_getaddrinfo(c->timer.loop, c->gai, on_resolved, p->upstream_host, port, &hints);
+    r = srv->dns ? 0 : resolver_open(srv->loop, &srv->dns);
+    if (r == 0)
+        r = resolve_start(srv->dns, p->upstream_host, p->upstream_port, on_resolved, c, &c->dns);
     if (r < 0) {
-        free(c->gai);
-        c->gai = NULL;
-        c->pending--;
+        c->dns = NULL;
         upstream_failed(c, "resolve", r);
     }
 }

@@ -11,6 +11,7 @@
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/packet.h"
+#include "proxy/resolve.h"
 #include "rules/diag.h"
 #include "rules/plan.h"
 
@@ -66,6 +67,9 @@ static void server_finish(struct server *srv)
         close_handle(srv, (uv_handle_t *)&srv->sig_hup);
     }
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
+    if (srv->dns)
+        resolver_close(srv->dns);
+    srv->dns = NULL;
     if (srv->pe) {
         struct packet_engine *pe = srv->pe;
         srv->pe = NULL; /* closing it releases flows, which may bring us back here */

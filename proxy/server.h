@@ -14,6 +14,7 @@ struct listener;
 struct conn;
 struct packet_engine;
 struct admin;
+struct resolver;
 
 /*
  * A loaded configuration and everything still using it: the server while it is the running
@@ -44,6 +45,7 @@ struct server {
     int pending;              /* handles still to close before the loop can end */
     struct packet_engine *pe; /* NULL unless a proxy has packet faults */
     struct admin *admin;      /* the HTTP API, when the config has `admin` */
+    struct resolver *dns;     /* upstream names (c-ares), opened at the first lookup */
     char *file;               /* the configuration file SIGHUP reads again */
     uint64_t seed;            /* of the fault decisions: the config's, or a random one */
     bool seed_logged;         /* the random seed was logged (once is enough) */
