@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "names.h"
 #include "proc.h"
 #include "sock.h"
 
@@ -42,6 +43,10 @@ int main(void)
     struct fwp *fw;
     struct sk_read r;
     int64_t t0;
+
+    /* A name that does not resolve, answered by no DNS server but the test's own namespace's
+     * (nothing listens on its 127.0.0.1:53): no query leaves the machine. */
+    names_enter("127.0.0.1 localhost\n", "nameserver 127.0.0.1\n");
 
     /* Bound but not listening: connect is refused, and the port cannot be handed to anyone
      * else (finwait's own ephemeral listener included) while the test runs. */
