@@ -11,6 +11,7 @@
  */
 #include "proxy/inject.h"
 
+#include <assert.h>
 #include <linux/sockios.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,9 @@ struct fault_ops {
     bool (*on_fin)(struct fault_rt *ft, enum dir d);
     /* timer[i] fired */
     void (*on_timer)(struct fault_rt *ft, int i);
-    /* shaping: turn the queued pieces from `first` on into pieces with due times */
+    /* shaping: turn the queued pieces from `first` on into pieces with due times; it may
+     * split pieces (pieces_split) but never moves the queue, so `first` stays valid for the
+     * next shaping fault */
     void (*shape)(struct fault_rt *ft, enum dir d, size_t first);
 };
 
@@ -496,23 +499,17 @@ static const struct fault_ops refuse_ops = {
 
 static struct shaper *shaper_of(struct fault_rt *ft, enum dir d);
 
-static int pieces_reserve(struct shaper *s, size_t more)
+/*
+ * Room for `more` pieces at the end of s->v. It may move the array but never the pieces
+ * within it: a shaping fault holds the index of the piece it is splitting across this call.
+ */
+static int pieces_grow(struct shaper *s, size_t more)
 {
     struct piece *v;
     size_t cap;
 
-    if (s->head > 0 && s->head == s->n) {
-        s->head = s->n = 0;
-    }
     if (s->n + more <= s->cap)
         return 0;
-    if (s->head > 0) {
-        memmove(s->v, s->v + s->head, (s->n - s->head) * sizeof *s->v);
-        s->n -= s->head;
-        s->head = 0;
-        if (s->n + more <= s->cap)
-            return 0;
-    }
     cap = s->cap ? s->cap : 16;
     while (cap < s->n + more)
         cap *= 2;
@@ -524,10 +521,29 @@ static int pieces_reserve(struct shaper *s, size_t more)
     return 0;
 }
 
+/*
+ * Drop the written pieces v[0..head) when they are at least half of a full array, so that
+ * the array is reused instead of growing with every chunk. Indices into the queue change:
+ * only for shaper_push, before it queues a chunk, when no one holds one.
+ */
+static void pieces_compact(struct shaper *s)
+{
+    if (s->head == s->n) {
+        s->head = s->n = 0;
+        return;
+    }
+    if (s->n < s->cap || s->head < s->n / 2)
+        return;
+    memmove(s->v, s->v + s->head, (s->n - s->head) * sizeof *s->v);
+    s->n -= s->head;
+    s->head = 0;
+}
+
 /* Insert `k` empty pieces after index i (i is the piece being split). */
 static int pieces_split(struct shaper *s, size_t i, size_t k)
 {
-    if (pieces_reserve(s, k) < 0)
+    assert(i >= s->head && i < s->n);
+    if (pieces_grow(s, k) < 0)
         return UV_ENOMEM;
     memmove(s->v + i + 1 + k, s->v + i + 1, (s->n - i - 1) * sizeof *s->v);
     s->n += k;
@@ -607,13 +623,14 @@ static void slicer_shape(struct fault_rt *ft, enum dir d, size_t first)
         uint32_t sizes_len = 0;
         left = p->len;
         while (left > 0) {
-            uint64_t sz = f->average_size;
+            /* signed: Toxiproxy accepts a size_variation larger than average_size */
+            int64_t sz = (int64_t)f->average_size;
             if (f->size_variation)
-                sz = sz - f->size_variation +
-                     fault_rng_below(&ft->c->l->rng, 2 * f->size_variation + 1);
-            if (sz == 0)
+                sz += (int64_t)fault_rng_below(&ft->c->l->rng, 2 * f->size_variation + 1) -
+                      (int64_t)f->size_variation;
+            if (sz < 1)
                 sz = 1;
-            if (sz > left)
+            if (sz > (int64_t)left)
                 sz = left;
             sizes[sizes_len++] = (uint32_t)sz;
             left -= (uint32_t)sz;
@@ -706,7 +723,8 @@ static void shaper_push(struct conn *c, enum dir d, struct buf *b, size_t len)
     struct shaper *s = inj->shape[d];
     size_t first;
 
-    if (pieces_reserve(s, 1) < 0) {
+    pieces_compact(s);
+    if (pieces_grow(s, 1) < 0) {
         if (b)
             buf_unref(b);
         conn_abort(c, "out of memory");
