@@ -268,13 +268,41 @@ static bool leg_finished(const struct conn *c, enum leg_id l)
 
     if (g->flags & LEG_DEAD)
         return true;
-    if (!(g->flags & LEG_FIN_RECEIVED))
-        return false;
-    return (g->flags & LEG_FIN_SENT) || g->fin_held_forever;
+    return (g->flags & LEG_FIN_RECEIVED) && (g->flags & LEG_FIN_SENT);
+}
+
+/*
+ * Once both peers have sent their FIN the connection is over, whatever a fault withholds: a
+ * FIN held "forever" (delay_fin forever, blackhole, timeout) goes out now, after the bytes
+ * already queued for its peer. That peer closed its side itself, so it sees the ordinary end
+ * of such a connection (EOF, its socket in TIME_WAIT) rather than a reset; finwait's leg does
+ * not sit in CLOSE_WAIT holding its descriptor until shutdown.
+ */
+static void release_held_fins(struct conn *c)
+{
+    if (!(c->legs[LEG_CLIENT].flags & LEG_FIN_RECEIVED) ||
+        !(c->legs[LEG_SERVER].flags & LEG_FIN_RECEIVED))
+        return;
+    for (int l = 0; l < 2 && !c->closing; l++) {
+        struct leg *g = &c->legs[l];
+
+        if (!g->fin_held_forever)
+            continue;
+        g->fin_held_forever = false;
+        if (g->flags & (LEG_SHUT_PENDING | LEG_FIN_SENT | LEG_DEAD))
+            continue;
+        if (want_events(c))
+            conn_event(c, l, "fin_released", TL_NOTE, false, 0, NULL, 0,
+                       "both peers have closed: sending the FIN held from this peer");
+        conn__shut_leg(c, (enum leg_id)l);
+    }
 }
 
 void conn__maybe_finish(struct conn *c)
 {
+    if (c->closing)
+        return;
+    release_held_fins(c);
     if (!c->closing && leg_finished(c, LEG_CLIENT) && leg_finished(c, LEG_SERVER))
         conn_close(c);
 }

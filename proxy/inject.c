@@ -120,12 +120,12 @@ static void on_rt_timer(uv_timer_t *t)
     ft->ops->on_timer(ft, i);
 }
 
-/* Never send the FIN owed to leg l. If its peer has not sent its own FIN yet, the connection
- * ends when it does (the other side closed); if it already has, only a reset, idle_timeout or
- * shutdown ends it. */
+/* Withhold the FIN owed to leg l for as long as the connection lives: a reset, idle_timeout
+ * or shutdown ends it, and so does l's peer sending its own FIN, since both peers have then
+ * closed (conn__maybe_finish sends the held FIN then). */
 static void hold_fin_forever(struct conn *c, enum leg_id l)
 {
-    c->legs[l].fin_held_forever = !(c->legs[l].flags & LEG_FIN_RECEIVED);
+    c->legs[l].fin_held_forever = true;
 }
 
 static const char *fin_towards(enum dir d)
