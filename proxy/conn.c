@@ -33,6 +33,7 @@
 struct wreq {
     uv_write_t req;
     struct buf *b;
+    size_t len; /* bytes it carries: counted as delivered when it completes */
     struct wreq *next_free;
 };
 
@@ -434,14 +435,37 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
     }
     if (c->inj && inject_on_data(c, d, b, (size_t)nread))
         return;
-    if (c->tl)
-        timeline_add(&c->tl, conn_elapsed_ms(c), TL_DATA, l, true, (uint64_t)nread, NULL, NULL);
     conn__write(c, d, b, 0, (size_t)nread);
     if (nread == BUF_SIZE)
         maybe_splice(c, d);
 }
 
 /* --- writing --- */
+
+/*
+ * len bytes of d were handed to the destination's kernel (or, not_delivered, never will be).
+ * The timeline draws and the log counts only the former: bytes a fault or a FIN stopped at
+ * finwait are drawn as stopped there, with the reason.
+ */
+void conn__delivered(struct conn *c, enum dir d, size_t len)
+{
+    c->dirs[d].bytes_out += len;
+    if (c->tl && len > 0)
+        timeline_add(&c->tl, conn_elapsed_ms(c), TL_DATA, dir_src(d), true, len, NULL, NULL);
+}
+
+static void not_delivered(struct conn *c, enum dir d, size_t len, bool after_fin)
+{
+    char text[80];
+
+    if (!c->tl || len == 0)
+        return;
+    snprintf(text, sizeof text,
+             after_fin ? "not relayed: FIN already sent to the %s"
+                       : "not relayed: the connection to the %s ended first",
+             leg_name(dir_dst(d)));
+    timeline_add(&c->tl, conn_elapsed_ms(c), TL_DROP, dir_src(d), true, len, NULL, text);
+}
 
 static void on_write(uv_write_t *req, int status)
 {
@@ -451,6 +475,10 @@ static void on_write(uv_write_t *req, int status)
     enum leg_id dst = (uv_tcp_t *)s == &c->legs[LEG_CLIENT].tcp ? LEG_CLIENT : LEG_SERVER;
     enum dir d = leg_out_dir(dst) == DIR_UPSTREAM ? DIR_DOWNSTREAM : DIR_UPSTREAM;
 
+    if (status == 0)
+        conn__delivered(c, d, w->len);
+    else
+        not_delivered(c, d, w->len, false);
     buf_unref(w->b);
     wreq_put(w);
     if (c->closing)
@@ -474,6 +502,7 @@ void conn__write(struct conn *c, enum dir d, struct buf *b, size_t off, size_t l
     /* Nothing can be written after our FIN or a reset: what a fault lets through late is
      * dropped, as the kernel would. */
     if (c->closing || (dst->flags & (LEG_SHUT_PENDING | LEG_FIN_SENT | LEG_DEAD))) {
+        not_delivered(c, d, len, !c->closing && !(dst->flags & LEG_DEAD));
         buf_unref(b);
         return;
     }
@@ -481,17 +510,18 @@ void conn__write(struct conn *c, enum dir d, struct buf *b, size_t off, size_t l
     if (s->write_queue_size == 0) {
         r = uv_try_write(s, &ub, 1);
         if (r == (int)len) {
-            c->dirs[d].bytes_out += len;
+            conn__delivered(c, d, len);
             buf_unref(b);
             return;
         }
         if (r < 0 && r != UV_EAGAIN) {
+            not_delivered(c, d, len, false);
             buf_unref(b);
             on_peer_reset(c, dir_dst(d), r);
             return;
         }
         if (r > 0) {
-            c->dirs[d].bytes_out += (uint64_t)r;
+            conn__delivered(c, d, (size_t)r);
             ub.base += r;
             ub.len -= (unsigned)r;
         }
@@ -503,14 +533,15 @@ void conn__write(struct conn *c, enum dir d, struct buf *b, size_t off, size_t l
         return;
     }
     w->b = b;
+    w->len = ub.len;
     r = uv_write(&w->req, s, &ub, 1, on_write);
     if (r < 0) {
+        not_delivered(c, d, ub.len, false);
         buf_unref(b);
         wreq_put(w);
         on_peer_reset(c, dir_dst(d), r);
         return;
     }
-    c->dirs[d].bytes_out += ub.len; /* counted when handed over; a reset loses it anyway */
     if (s->write_queue_size > CONN_WRITE_QUEUE_LIMIT)
         conn__pause(c, d, PAUSE_BACKPRESSURE);
 }

@@ -381,6 +381,9 @@ static bool end_on_data(struct fault_rt *ft, enum dir d, struct buf *b, size_t l
     ft->counted[d] = limit;
     if (room > 0)
         conn__write(ft->c, d, buf_ref(b), 0, (size_t)room);
+    if (ft->c->tl && len > room)
+        timeline_add(&ft->c->tl, conn_elapsed_ms(ft->c), TL_DROP, dir_src(d), true, len - room,
+                     NULL, NULL);
     buf_unref(b);
     snprintf(why, sizeof why, "after %llu bytes %s", (unsigned long long)limit, dir_name(d));
     end_fire(ft, why);
@@ -697,8 +700,6 @@ static void shaper_run(struct conn *c, enum dir d)
             continue;
         }
         s->bytes -= p->len;
-        if (c->tl)
-            timeline_add(&c->tl, conn_elapsed_ms(c), TL_DATA, dir_src(d), true, p->len, NULL, NULL);
         conn__write(c, d, p->b, p->off, p->len);
     }
     if (s->bytes < SHAPE_QUEUE_LIMIT / 2 && (c->dirs[d].paused & PAUSE_SHAPING) && !c->closing)

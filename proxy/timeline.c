@@ -29,10 +29,11 @@ void timeline_add(struct timeline **tlp, double t_ms, enum tl_kind k, enum leg_i
     struct timeline *tl = *tlp;
     struct tl_event *e;
 
-    /* consecutive bursts in one direction are one arrow */
+    /* consecutive bursts in one direction are one arrow (dropped ones: for the same reason) */
     if (tl && tl->n > 0 && (k == TL_DATA || k == TL_DROP)) {
         e = &tl->ev[tl->n - 1];
-        if (e->kind == k && e->leg == leg) {
+        if (e->kind == k && e->leg == leg &&
+            (e->text && text ? strcmp(e->text, text) == 0 : e->text == text)) {
             e->bytes += bytes;
             return;
         }
@@ -163,7 +164,7 @@ static void print_event(FILE *out, const struct tl_event *e)
         arrow(line, up ? COL_C : COL_S, COL_F, label, e->kind == TL_DROP ? 'X' : 0);
         if (e->kind == TL_DATA)
             arrow(line, COL_F, up ? COL_S : COL_C, label, 0);
-        else
+        else if (!note)
             note = "dropped by a fault";
         break;
     }
