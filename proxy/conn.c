@@ -200,8 +200,10 @@ static void conn_free(struct conn *c)
     char title[200];
 
     if (c->tl) {
+        /* the time of the last event, not of this call: packet flows may keep c a while
+         * after its close is over (the engine lets a flow go at its next sweep) */
         snprintf(title, sizeof title, "%s#%llu  client <-> finwait <-> server  (%.3f ms)",
-                 conn_proxy_name(c), (unsigned long long)c->id, conn_elapsed_ms(c));
+                 conn_proxy_name(c), (unsigned long long)c->id, timeline_end_ms(c->tl));
         timeline_print(c->tl, log_out(), title);
         timeline_free(c->tl);
     }

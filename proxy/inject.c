@@ -760,6 +760,8 @@ static void packet_on_event(void *ctx, const struct packet_event *ev)
     struct fault_rt *ft = ctx;
     struct conn *c = ft->c;
     enum leg_id l = packet_leg(ft->f);
+    /* stamped by the engine when it read the segment, on the connection's clock */
+    double t = (double)(ev->t_ns - c->t0_ns) / 1e6;
     char text[200];
 
     snprintf(text, sizeof text, "%s %s%s [%s] Seq=%u Ack=%u from %s%s",
@@ -777,11 +779,11 @@ static void packet_on_event(void *ctx, const struct packet_event *ev)
             {"from", ev->from_finwait ? "finwait" : "peer", 0},
             {"nth", NULL, ev->nth},
         };
-        log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, conn_elapsed_ms(c), "packet",
-                  leg_name(l), NULL, text, kv, 8);
+        log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, t, "packet", leg_name(l), NULL, text,
+                  kv, 8);
     }
     if (c->tl)
-        timeline_add(&c->tl, conn_elapsed_ms(c), TL_PACKET, l, !ev->from_finwait, 0, NULL, text);
+        timeline_add(&c->tl, t, TL_PACKET, l, !ev->from_finwait, 0, NULL, text);
 }
 
 static void packet_on_done(void *ctx)

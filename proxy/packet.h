@@ -35,6 +35,8 @@ struct packet_event {
     uint32_t seq_rel;  /* sequence number relative to the sender's ISN (as in textbooks) */
     uint32_t ack_rel;  /* acknowledgement relative to the receiver's ISN */
     unsigned nth;      /* 1 for the first time this segment was seen, 2 for its retransmission... */
+    uint64_t t_ns;     /* uv_hrtime() when the engine took the segment from the queue: the
+                          clock of the connection's other events */
 };
 
 typedef void (*packet_event_cb)(void *ctx, const struct packet_event *ev);
