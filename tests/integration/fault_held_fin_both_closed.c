@@ -1,9 +1,9 @@
-/* A FIN a fault holds "forever" (delay_fin forever, blackhole) is held while the connection
- * lives; once both peers have sent their FIN the connection is over. Over 100 connections per
- * fault, half closed by the client first and half by the server first: the peer whose FIN was
- * held from it reads EOF after it closed its own side, and finwait keeps no socket in
- * CLOSE_WAIT and no descriptor (it once kept both legs of every connection whose client
- * closed first, until SIGTERM). */
+/* A FIN a fault holds "forever" (delay_fin forever, blackhole, timeout 0) is held while the
+ * connection lives; once both peers have sent their FIN the connection is over. Over 100
+ * connections per fault, half closed by the client first and half by the server first: the
+ * peer the FIN was withheld from reads EOF once it has closed its own side, and finwait keeps
+ * no socket in CLOSE_WAIT and no descriptor (it once kept both legs of every connection whose
+ * client closed first, until SIGTERM). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -150,5 +150,8 @@ int main(void)
     run("[{type: blackhole, direction: downstream}]",
         (struct flow){.up_bytes = true, .up_fin = true}, "blackhole downstream");
     run("[{type: blackhole}]", (struct flow){0}, "blackhole both ways");
+    /* Toxiproxy's timeout with 0: finwait never closes it, the peers do */
+    run("[{type: timeout, timeout: 0, stream: downstream}]",
+        (struct flow){.up_bytes = true, .up_fin = true}, "timeout 0 downstream");
     return 0;
 }
