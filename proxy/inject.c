@@ -59,16 +59,20 @@ struct fault_rt {
     struct conn *c;
     uv_timer_t timer[2]; /* per direction where the fault needs one, else [0] */
     bool timer_open[2];
-    uint64_t counted[2];         /* bytes seen per direction (after_bytes, limit_data) */
-    uint64_t last_due[2];        /* shaping: due time (us) of the last piece, to keep order */
-    bool active;                 /* blackhole/timeout: dropping */
-    bool fired;                  /* a one-shot fault has acted */
+    uint64_t counted[2];  /* bytes seen per direction (after_bytes, limit_data) */
+    uint64_t last_due[2]; /* shaping: due time (us) of the last piece, to keep order */
+    bool active;          /* blackhole/timeout: dropping */
+    bool ending[2];       /* after_bytes/limit_data, per direction: its limit is reached and the end
+                             is queued behind the shaped bytes before it; what comes later is dropped */
+    bool fired;           /* a one-shot fault has acted */
     struct packet_flow *flow[2]; /* packet faults, per leg */
 };
 
-/* A piece of a chunk waiting for its due time; b == NULL marks the FIN. */
+/* A piece of a chunk waiting for its due time; b == NULL marks the FIN, or with `end` the
+ * point where that fault ends the connection (its byte limit). */
 struct piece {
     struct buf *b;
+    struct fault_rt *end;
     uint32_t off;
     uint32_t len;
     uint64_t due_us;
@@ -289,6 +293,9 @@ static unsigned end_targets(const struct fault *f)
     return FAULT_TO_BOTH;
 }
 
+static void shaper_push(struct conn *c, enum dir d, struct buf *b, size_t len,
+                        struct fault_rt *end);
+
 static void end_fire(struct fault_rt *ft, const char *why)
 {
     struct conn *c = ft->c;
@@ -363,30 +370,57 @@ static void end_on_timer(struct fault_rt *ft, int i)
     end_fire(ft, why);
 }
 
+static uint64_t end_limit(const struct fault *f)
+{
+    return f->type == FAULT_LIMIT_DATA ? f->bytes : f->after_bytes;
+}
+
+/* The byte limit of d was reached and every byte before it has been handed over. */
+static void end_after_bytes(struct fault_rt *ft, enum dir d)
+{
+    char why[64];
+
+    snprintf(why, sizeof why, "after %llu bytes %s", (unsigned long long)end_limit(ft->f),
+             dir_name(d));
+    end_fire(ft, why);
+}
+
 static bool end_on_data(struct fault_rt *ft, enum dir d, struct buf *b, size_t len)
 {
     const struct fault *f = ft->f;
-    uint64_t limit = f->type == FAULT_LIMIT_DATA ? f->bytes : f->after_bytes;
+    struct conn *c = ft->c;
     uint64_t room;
-    char why[64];
 
     if (ft->fired || !applies(f, d) || (f->type != FAULT_LIMIT_DATA && !f->has_after_bytes))
         return false;
-    room = limit - ft->counted[d];
+    room = ft->ending[d] ? 0 : end_limit(f) - ft->counted[d];
     if (len < room) {
         ft->counted[d] += len;
         return false;
     }
     /* Exactly `limit` bytes pass, then the end. */
-    ft->counted[d] = limit;
+    ft->counted[d] = end_limit(f);
+    if (c->tl && len > room)
+        timeline_add(&c->tl, conn_elapsed_ms(c), TL_DROP, dir_src(d), true, len - room, NULL, NULL);
+    if (ft->ending[d]) {
+        buf_unref(b);
+        return true;
+    }
+    if (c->inj->shape[d]) {
+        /* a shaping fault still holds earlier bytes of d: these go behind them, and so does
+         * the end, or it would overtake (and cut off) bytes within the limit */
+        ft->ending[d] = true;
+        if (room > 0)
+            shaper_push(c, d, buf_ref(b), (size_t)room, NULL);
+        buf_unref(b);
+        if (!c->closing)
+            shaper_push(c, d, NULL, 0, ft);
+        return true;
+    }
     if (room > 0)
-        conn__write(ft->c, d, buf_ref(b), 0, (size_t)room);
-    if (ft->c->tl && len > room)
-        timeline_add(&ft->c->tl, conn_elapsed_ms(ft->c), TL_DROP, dir_src(d), true, len - room,
-                     NULL, NULL);
+        conn__write(c, d, buf_ref(b), 0, (size_t)room);
     buf_unref(b);
-    snprintf(why, sizeof why, "after %llu bytes %s", (unsigned long long)limit, dir_name(d));
-    end_fire(ft, why);
+    end_after_bytes(ft, d);
     return true;
 }
 
@@ -695,6 +729,10 @@ static void shaper_run(struct conn *c, enum dir d)
             break;
         }
         s->head++;
+        if (!p->b && p->end) {
+            end_after_bytes(p->end, d);
+            continue;
+        }
         if (!p->b) {
             fin_after_shaping(c, d);
             continue;
@@ -716,9 +754,9 @@ static void on_shaper_timer(uv_timer_t *t)
     shaper_run(c, up && t == &up->timer ? DIR_UPSTREAM : DIR_DOWNSTREAM);
 }
 
-/* Queue a chunk (b != NULL) or the FIN (b == NULL) and shape it with every shaping fault of d
- * in configuration order. */
-static void shaper_push(struct conn *c, enum dir d, struct buf *b, size_t len)
+/* Queue a chunk (b != NULL), the FIN (b == NULL) or the end of fault `end` (b == NULL), and
+ * shape it with every shaping fault of d in configuration order. */
+static void shaper_push(struct conn *c, enum dir d, struct buf *b, size_t len, struct fault_rt *end)
 {
     struct inject *inj = c->inj;
     struct shaper *s = inj->shape[d];
@@ -732,7 +770,8 @@ static void shaper_push(struct conn *c, enum dir d, struct buf *b, size_t len)
         return;
     }
     first = s->n;
-    s->v[s->n++] = (struct piece){.b = b, .off = 0, .len = (uint32_t)len, .due_us = now_us(c)};
+    s->v[s->n++] =
+        (struct piece){.b = b, .end = end, .off = 0, .len = (uint32_t)len, .due_us = now_us(c)};
     s->bytes += len;
     for (size_t i = 0; i < inj->n; i++) {
         struct fault_rt *ft = &inj->rt[i];
@@ -960,7 +999,7 @@ bool inject_on_data(struct conn *c, enum dir d, struct buf *b, size_t len)
     }
     if (!inj->shape[d])
         return false;
-    shaper_push(c, d, b, len);
+    shaper_push(c, d, b, len, NULL);
     return true;
 }
 
@@ -982,7 +1021,7 @@ static void fin_after_shaping(struct conn *c, enum dir d)
 bool inject_on_fin(struct conn *c, enum dir d)
 {
     if (c->inj->shape[d])
-        shaper_push(c, d, NULL, 0);
+        shaper_push(c, d, NULL, 0, NULL);
     else
         fin_after_shaping(c, d);
     return true;
