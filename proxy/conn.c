@@ -23,6 +23,7 @@
 #include "proxy/inject.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
+#include "proxy/packet.h"
 #include "proxy/server.h"
 #include "proxy/splice.h"
 #include "proxy/tcpinfo.h"
@@ -125,8 +126,15 @@ static bool want_events(const struct conn *c)
 static void conn_event(struct conn *c, int leg, const char *event, enum tl_kind k, bool inbound,
                        uint64_t bytes, const struct log_kv *kv, int nkv, const char *text)
 {
-    const char *state = leg >= 0 ? leg_state(c, (enum leg_id)leg) : NULL;
-    double t = conn_elapsed_ms(c);
+    const char *state;
+    double t;
+
+    /* Segments of a packet fault's flow that the engine has not judged yet came before this
+     * event (a FIN shutdown() just sent waits in the queue): their events first. */
+    if (c->inj && c->l->srv->pe)
+        packet_engine_poll(c->l->srv->pe);
+    state = leg >= 0 ? leg_state(c, (enum leg_id)leg) : NULL;
+    t = conn_elapsed_ms(c);
 
     if (LOG_ENABLED(LOG_LEVEL_INFO))
         log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, t, event,

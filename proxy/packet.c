@@ -99,6 +99,7 @@ struct packet_engine {
     bool v6_rules;
     struct packet_flow *flows;
     uint64_t read_ns; /* uv_hrtime() when the batch being judged was read from the queue */
+    bool draining;    /* drain_queue() is running: its buffer is in use */
     char chain_out[32], chain_in[32];
 };
 
@@ -584,14 +585,14 @@ out:
     return MNL_CB_OK;
 }
 
-static void on_readable(uv_poll_t *h, int status, int events)
+/* Judge every segment the queue holds now. */
+static void drain_queue(struct packet_engine *pe)
 {
-    struct packet_engine *pe = h->data;
     static char buf[65536 + 8192];
 
-    (void)events;
-    if (status < 0)
-        return;
+    if (pe->draining || pe->closing_handles)
+        return; /* an event callback recording an event: the outer call judges the rest */
+    pe->draining = true;
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(pe->nl, buf, sizeof buf);
         /* the kernel gives no time of its own for these segments (no NFQA_TIMESTAMP on
@@ -600,10 +601,24 @@ static void on_readable(uv_poll_t *h, int status, int events)
         if (n < 0) {
             if (errno != EAGAIN && errno != EINTR && errno != ENOBUFS)
                 LOG(LOG_LEVEL_WARN, NULL, "packet", "queue read failed: %s", strerror(errno));
-            return;
+            break;
         }
         mnl_cb_run(buf, (size_t)n, 0, pe->portid, on_packet, pe);
     }
+    pe->draining = false;
+}
+
+static void on_readable(uv_poll_t *h, int status, int events)
+{
+    (void)events;
+    if (status < 0)
+        return;
+    drain_queue(h->data);
+}
+
+void packet_engine_poll(struct packet_engine *pe)
+{
+    drain_queue(pe);
 }
 
 /* Let go of flows whose close is over: done, or quiet long enough after both FINs. */

@@ -66,6 +66,14 @@ int packet_flow_add(struct packet_engine *pe, int fd, const struct sockaddr *pee
                     struct packet_flow **out);
 
 /*
+ * Judge the segments the queue holds now, without waiting for the loop to poll it: a caller
+ * about to record an event of its own calls this first, so that the events of segments that
+ * came before are recorded before it, in the order things happened (and those segments are
+ * held no longer than that).
+ */
+void packet_engine_poll(struct packet_engine *pe);
+
+/*
  * Remove the rules, release held packets (accept), call done_cb of every flow still
  * tracked, stop polling and free the engine once its handles are closed.
  */

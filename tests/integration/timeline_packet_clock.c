@@ -1,7 +1,8 @@
 /* The drop_final_ack demo's timeline is on one clock: its lines are in time order, packet
  * events among the others, and the heading's duration is the time of its last line. The
  * heading once gave the time the packet engine let the flows go (~860 ms) while the last
- * event was at ~420 ms. In a network namespace of its own (root). */
+ * event was at ~420 ms, and finwait's FIN was drawn after "connection closed" though
+ * shutdown() sent it before. In a network namespace of its own (root). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 int main(void)
 {
     char *out = NULL;
-    const char *p, *line;
+    const char *p, *line, *fin, *closed;
     double heading, t, last = -1;
     int events = 0, packets = 0;
 
@@ -37,6 +38,12 @@ int main(void)
     fprintf(stderr, "%d events, %d final ACK segments, heading %.3f ms, last event %.3f ms\n",
             events, packets, heading, last);
     CHECK_INT(packets, >=, 3); /* dropped twice, then passed */
+    /* finwait's FIN, sent by shutdown() before the connection closed, is judged before that
+     * too: its segment waits in the queue only until finwait's next event */
+    fin = strstr(p, "passed FIN [FA] Seq=4097");
+    closed = strstr(p, "connection closed");
+    CHECK(fin != NULL && closed != NULL);
+    CHECK_MSG(fin < closed, "finwait's FIN drawn after the connection closed:\n%s", p);
     CHECK_MSG(heading >= last - 0.0005 && heading <= last + 0.0005,
               "heading %.3f ms, last event %.3f ms:\n%s", heading, last, p);
     free(out);
