@@ -62,9 +62,10 @@ struct fault_rt {
     uint64_t counted[2];  /* bytes seen per direction (after_bytes, limit_data) */
     uint64_t last_due[2]; /* shaping: due time (us) of the last piece, to keep order */
     bool active;          /* blackhole/timeout: dropping */
-    bool ending[2];       /* after_bytes/limit_data, per direction: its limit is reached and the end
-                             is queued behind the shaped bytes before it; what comes later is dropped */
-    bool fired;           /* a one-shot fault has acted */
+    /* after_bytes/limit_data, per direction: the limit is reached and the end is queued
+     * behind the shaped bytes before it; what comes later is dropped */
+    bool ending[2];
+    bool fired;                  /* a one-shot fault has acted */
     struct packet_flow *flow[2]; /* packet faults, per leg */
 };
 
