@@ -60,8 +60,8 @@ struct leg {
     unsigned flags;        /* enum leg_flag */
     bool open;             /* tcp was initialised and not closed yet */
     bool reading;          /* uv_read_start() is in effect */
-    bool fin_held_forever; /* the FIN owed to this leg's peer will never be sent, and the
-                              leg is done when the peer's own FIN arrives */
+    bool fin_held_forever; /* a fault withholds the FIN owed to this leg's peer for as long
+                              as the connection lives: until both peers have sent their FIN */
     bool discard;          /* data read on this leg is thrown away (it is being closed) */
     bool fin_sent_first;   /* finwait closed this leg first: it ends in TIME_WAIT */
 };

@@ -25,6 +25,7 @@
 #include "proxy/inject.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
+#include "proxy/packet.h"
 #include "proxy/resolve.h"
 #include "proxy/server.h"
 #include "proxy/splice.h"
@@ -36,6 +37,7 @@
 struct wreq {
     uv_write_t req;
     struct buf *b;
+    size_t len; /* bytes it carries: counted as delivered when it completes */
     struct wreq *next_free;
 };
 
@@ -127,8 +129,15 @@ static bool want_events(const struct conn *c)
 static void conn_event(struct conn *c, int leg, const char *event, enum tl_kind k, bool inbound,
                        uint64_t bytes, const struct log_kv *kv, int nkv, const char *text)
 {
-    const char *state = leg >= 0 ? leg_state(c, (enum leg_id)leg) : NULL;
-    double t = conn_elapsed_ms(c);
+    const char *state;
+    double t;
+
+    /* Segments of a packet fault's flow that the engine has not judged yet came before this
+     * event (a FIN shutdown() just sent waits in the queue): their events first. */
+    if (c->inj && c->l->srv->pe)
+        packet_engine_poll(c->l->srv->pe);
+    state = leg >= 0 ? leg_state(c, (enum leg_id)leg) : NULL;
+    t = conn_elapsed_ms(c);
 
     if (LOG_ENABLED(LOG_LEVEL_INFO))
         log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, t, event,
@@ -202,8 +211,10 @@ static void conn_free(struct conn *c)
     char title[200];
 
     if (c->tl) {
+        /* the time of the last event, not of this call: packet flows may keep c a while
+         * after its close is over (the engine lets a flow go at its next sweep) */
         snprintf(title, sizeof title, "%s#%llu  client <-> finwait <-> server  (%.3f ms)",
-                 conn_proxy_name(c), (unsigned long long)c->id, conn_elapsed_ms(c));
+                 conn_proxy_name(c), (unsigned long long)c->id, timeline_end_ms(c->tl));
         timeline_print(c->tl, log_out(), title);
         timeline_free(c->tl);
     }
@@ -272,13 +283,41 @@ static bool leg_finished(const struct conn *c, enum leg_id l)
 
     if (g->flags & LEG_DEAD)
         return true;
-    if (!(g->flags & LEG_FIN_RECEIVED))
-        return false;
-    return (g->flags & LEG_FIN_SENT) || g->fin_held_forever;
+    return (g->flags & LEG_FIN_RECEIVED) && (g->flags & LEG_FIN_SENT);
+}
+
+/*
+ * Once both peers have sent their FIN the connection is over, whatever a fault withholds: a
+ * FIN held "forever" (delay_fin forever, blackhole, timeout) goes out now, after the bytes
+ * already queued for its peer. That peer closed its side itself, so it sees the ordinary end
+ * of such a connection (EOF, its socket in TIME_WAIT) rather than a reset; finwait's leg does
+ * not sit in CLOSE_WAIT holding its descriptor until shutdown.
+ */
+static void release_held_fins(struct conn *c)
+{
+    if (!(c->legs[LEG_CLIENT].flags & LEG_FIN_RECEIVED) ||
+        !(c->legs[LEG_SERVER].flags & LEG_FIN_RECEIVED))
+        return;
+    for (int l = 0; l < 2 && !c->closing; l++) {
+        struct leg *g = &c->legs[l];
+
+        if (!g->fin_held_forever)
+            continue;
+        g->fin_held_forever = false;
+        if (g->flags & (LEG_SHUT_PENDING | LEG_FIN_SENT | LEG_DEAD))
+            continue;
+        if (want_events(c))
+            conn_event(c, l, "fin_released", TL_NOTE, false, 0, NULL, 0,
+                       "both peers have closed: sending the FIN held from this peer");
+        conn__shut_leg(c, (enum leg_id)l);
+    }
 }
 
 void conn__maybe_finish(struct conn *c)
 {
+    if (c->closing)
+        return;
+    release_held_fins(c);
     if (!c->closing && leg_finished(c, LEG_CLIENT) && leg_finished(c, LEG_SERVER))
         conn_close(c);
 }
@@ -410,14 +449,37 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
     }
     if (c->inj && inject_on_data(c, d, b, (size_t)nread))
         return;
-    if (c->tl)
-        timeline_add(&c->tl, conn_elapsed_ms(c), TL_DATA, l, true, (uint64_t)nread, NULL, NULL);
     conn__write(c, d, b, 0, (size_t)nread);
     if (nread == BUF_SIZE)
         maybe_splice(c, d);
 }
 
 /* --- writing --- */
+
+/*
+ * len bytes of d were handed to the destination's kernel (or, not_delivered, never will be).
+ * The timeline draws and the log counts only the former: bytes a fault or a FIN stopped at
+ * finwait are drawn as stopped there, with the reason.
+ */
+void conn__delivered(struct conn *c, enum dir d, size_t len)
+{
+    c->dirs[d].bytes_out += len;
+    if (c->tl && len > 0)
+        timeline_add(&c->tl, conn_elapsed_ms(c), TL_DATA, dir_src(d), true, len, NULL, NULL);
+}
+
+static void not_delivered(struct conn *c, enum dir d, size_t len, bool after_fin)
+{
+    char text[80];
+
+    if (!c->tl || len == 0)
+        return;
+    snprintf(text, sizeof text,
+             after_fin ? "not relayed: FIN already sent to the %s"
+                       : "not relayed: the connection to the %s ended first",
+             leg_name(dir_dst(d)));
+    timeline_add(&c->tl, conn_elapsed_ms(c), TL_DROP, dir_src(d), true, len, NULL, text);
+}
 
 static void on_write(uv_write_t *req, int status)
 {
@@ -427,6 +489,10 @@ static void on_write(uv_write_t *req, int status)
     enum leg_id dst = (uv_tcp_t *)s == &c->legs[LEG_CLIENT].tcp ? LEG_CLIENT : LEG_SERVER;
     enum dir d = leg_out_dir(dst) == DIR_UPSTREAM ? DIR_DOWNSTREAM : DIR_UPSTREAM;
 
+    if (status == 0)
+        conn__delivered(c, d, w->len);
+    else
+        not_delivered(c, d, w->len, false);
     buf_unref(w->b);
     wreq_put(w);
     if (c->closing)
@@ -450,6 +516,7 @@ void conn__write(struct conn *c, enum dir d, struct buf *b, size_t off, size_t l
     /* Nothing can be written after our FIN or a reset: what a fault lets through late is
      * dropped, as the kernel would. */
     if (c->closing || (dst->flags & (LEG_SHUT_PENDING | LEG_FIN_SENT | LEG_DEAD))) {
+        not_delivered(c, d, len, !c->closing && !(dst->flags & LEG_DEAD));
         buf_unref(b);
         return;
     }
@@ -457,17 +524,18 @@ void conn__write(struct conn *c, enum dir d, struct buf *b, size_t off, size_t l
     if (s->write_queue_size == 0) {
         r = uv_try_write(s, &ub, 1);
         if (r == (int)len) {
-            c->dirs[d].bytes_out += len;
+            conn__delivered(c, d, len);
             buf_unref(b);
             return;
         }
         if (r < 0 && r != UV_EAGAIN) {
+            not_delivered(c, d, len, false);
             buf_unref(b);
             on_peer_reset(c, dir_dst(d), r);
             return;
         }
         if (r > 0) {
-            c->dirs[d].bytes_out += (uint64_t)r;
+            conn__delivered(c, d, (size_t)r);
             ub.base += r;
             ub.len -= (unsigned)r;
         }
@@ -479,14 +547,15 @@ void conn__write(struct conn *c, enum dir d, struct buf *b, size_t off, size_t l
         return;
     }
     w->b = b;
+    w->len = ub.len;
     r = uv_write(&w->req, s, &ub, 1, on_write);
     if (r < 0) {
+        not_delivered(c, d, ub.len, false);
         buf_unref(b);
         wreq_put(w);
         on_peer_reset(c, dir_dst(d), r);
         return;
     }
-    c->dirs[d].bytes_out += ub.len; /* counted when handed over; a reset loses it anyway */
     if (s->write_queue_size > CONN_WRITE_QUEUE_LIMIT)
         conn__pause(c, d, PAUSE_BACKPRESSURE);
 }

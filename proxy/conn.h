@@ -60,6 +60,10 @@ int conn__release(struct conn *c);
 
 /* --- for the splice path (splice.c) --- */
 
+/* len bytes of d reached the destination's kernel: counted in the log, drawn in the
+ * timeline (conn__write does this for the bytes it writes). */
+void conn__delivered(struct conn *c, enum dir d, size_t len);
+
 /* d's source sent its FIN and every byte before it was written. */
 void conn__splice_fin(struct conn *c, enum dir d);
 /* Moving d's bytes failed on leg l (its peer reset, or the socket broke). */

@@ -11,6 +11,7 @@
  */
 #include "proxy/inject.h"
 
+#include <assert.h>
 #include <linux/sockios.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,7 +46,9 @@ struct fault_ops {
     bool (*on_fin)(struct fault_rt *ft, enum dir d);
     /* timer[i] fired */
     void (*on_timer)(struct fault_rt *ft, int i);
-    /* shaping: turn the queued pieces from `first` on into pieces with due times */
+    /* shaping: turn the queued pieces from `first` on into pieces with due times; it may
+     * split pieces (pieces_split) but never moves the queue, so `first` stays valid for the
+     * next shaping fault */
     void (*shape)(struct fault_rt *ft, enum dir d, size_t first);
 };
 
@@ -56,16 +59,21 @@ struct fault_rt {
     struct conn *c;
     uv_timer_t timer[2]; /* per direction where the fault needs one, else [0] */
     bool timer_open[2];
-    uint64_t counted[2];         /* bytes seen per direction (after_bytes, limit_data) */
-    uint64_t last_due[2];        /* shaping: due time (us) of the last piece, to keep order */
-    bool active;                 /* blackhole/timeout: dropping */
+    uint64_t counted[2];  /* bytes seen per direction (after_bytes, limit_data) */
+    uint64_t last_due[2]; /* shaping: due time (us) of the last piece, to keep order */
+    bool active;          /* blackhole/timeout: dropping */
+    /* after_bytes/limit_data, per direction: the limit is reached and the end is queued
+     * behind the shaped bytes before it; what comes later is dropped */
+    bool ending[2];
     bool fired;                  /* a one-shot fault has acted */
     struct packet_flow *flow[2]; /* packet faults, per leg */
 };
 
-/* A piece of a chunk waiting for its due time; b == NULL marks the FIN. */
+/* A piece of a chunk waiting for its due time; b == NULL marks the FIN, or with `end` the
+ * point where that fault ends the connection (its byte limit). */
 struct piece {
     struct buf *b;
+    struct fault_rt *end;
     uint32_t off;
     uint32_t len;
     uint64_t due_us;
@@ -117,12 +125,12 @@ static void on_rt_timer(uv_timer_t *t)
     ft->ops->on_timer(ft, i);
 }
 
-/* Never send the FIN owed to leg l. If its peer has not sent its own FIN yet, the connection
- * ends when it does (the other side closed); if it already has, only a reset, idle_timeout or
- * shutdown ends it. */
+/* Withhold the FIN owed to leg l for as long as the connection lives: a reset, idle_timeout
+ * or shutdown ends it, and so does l's peer sending its own FIN, since both peers have then
+ * closed (conn__maybe_finish sends the held FIN then). */
 static void hold_fin_forever(struct conn *c, enum leg_id l)
 {
-    c->legs[l].fin_held_forever = !(c->legs[l].flags & LEG_FIN_RECEIVED);
+    c->legs[l].fin_held_forever = true;
 }
 
 static const char *fin_towards(enum dir d)
@@ -286,6 +294,9 @@ static unsigned end_targets(const struct fault *f)
     return FAULT_TO_BOTH;
 }
 
+static void shaper_push(struct conn *c, enum dir d, struct buf *b, size_t len,
+                        struct fault_rt *end);
+
 static void end_fire(struct fault_rt *ft, const char *why)
 {
     struct conn *c = ft->c;
@@ -360,27 +371,57 @@ static void end_on_timer(struct fault_rt *ft, int i)
     end_fire(ft, why);
 }
 
+static uint64_t end_limit(const struct fault *f)
+{
+    return f->type == FAULT_LIMIT_DATA ? f->bytes : f->after_bytes;
+}
+
+/* The byte limit of d was reached and every byte before it has been handed over. */
+static void end_after_bytes(struct fault_rt *ft, enum dir d)
+{
+    char why[64];
+
+    snprintf(why, sizeof why, "after %llu bytes %s", (unsigned long long)end_limit(ft->f),
+             dir_name(d));
+    end_fire(ft, why);
+}
+
 static bool end_on_data(struct fault_rt *ft, enum dir d, struct buf *b, size_t len)
 {
     const struct fault *f = ft->f;
-    uint64_t limit = f->type == FAULT_LIMIT_DATA ? f->bytes : f->after_bytes;
+    struct conn *c = ft->c;
     uint64_t room;
-    char why[64];
 
     if (ft->fired || !applies(f, d) || (f->type != FAULT_LIMIT_DATA && !f->has_after_bytes))
         return false;
-    room = limit - ft->counted[d];
+    room = ft->ending[d] ? 0 : end_limit(f) - ft->counted[d];
     if (len < room) {
         ft->counted[d] += len;
         return false;
     }
     /* Exactly `limit` bytes pass, then the end. */
-    ft->counted[d] = limit;
+    ft->counted[d] = end_limit(f);
+    if (c->tl && len > room)
+        timeline_add(&c->tl, conn_elapsed_ms(c), TL_DROP, dir_src(d), true, len - room, NULL, NULL);
+    if (ft->ending[d]) {
+        buf_unref(b);
+        return true;
+    }
+    if (c->inj->shape[d]) {
+        /* a shaping fault still holds earlier bytes of d: these go behind them, and so does
+         * the end, or it would overtake (and cut off) bytes within the limit */
+        ft->ending[d] = true;
+        if (room > 0)
+            shaper_push(c, d, buf_ref(b), (size_t)room, NULL);
+        buf_unref(b);
+        if (!c->closing)
+            shaper_push(c, d, NULL, 0, ft);
+        return true;
+    }
     if (room > 0)
-        conn__write(ft->c, d, buf_ref(b), 0, (size_t)room);
+        conn__write(c, d, buf_ref(b), 0, (size_t)room);
     buf_unref(b);
-    snprintf(why, sizeof why, "after %llu bytes %s", (unsigned long long)limit, dir_name(d));
-    end_fire(ft, why);
+    end_after_bytes(ft, d);
     return true;
 }
 
@@ -496,23 +537,17 @@ static const struct fault_ops refuse_ops = {
 
 static struct shaper *shaper_of(struct fault_rt *ft, enum dir d);
 
-static int pieces_reserve(struct shaper *s, size_t more)
+/*
+ * Room for `more` pieces at the end of s->v. It may move the array but never the pieces
+ * within it: a shaping fault holds the index of the piece it is splitting across this call.
+ */
+static int pieces_grow(struct shaper *s, size_t more)
 {
     struct piece *v;
     size_t cap;
 
-    if (s->head > 0 && s->head == s->n) {
-        s->head = s->n = 0;
-    }
     if (s->n + more <= s->cap)
         return 0;
-    if (s->head > 0) {
-        memmove(s->v, s->v + s->head, (s->n - s->head) * sizeof *s->v);
-        s->n -= s->head;
-        s->head = 0;
-        if (s->n + more <= s->cap)
-            return 0;
-    }
     cap = s->cap ? s->cap : 16;
     while (cap < s->n + more)
         cap *= 2;
@@ -524,10 +559,29 @@ static int pieces_reserve(struct shaper *s, size_t more)
     return 0;
 }
 
+/*
+ * Drop the written pieces v[0..head) when they are at least half of a full array, so that
+ * the array is reused instead of growing with every chunk. Indices into the queue change:
+ * only for shaper_push, before it queues a chunk, when no one holds one.
+ */
+static void pieces_compact(struct shaper *s)
+{
+    if (s->head == s->n) {
+        s->head = s->n = 0;
+        return;
+    }
+    if (s->n < s->cap || s->head < s->n / 2)
+        return;
+    memmove(s->v, s->v + s->head, (s->n - s->head) * sizeof *s->v);
+    s->n -= s->head;
+    s->head = 0;
+}
+
 /* Insert `k` empty pieces after index i (i is the piece being split). */
 static int pieces_split(struct shaper *s, size_t i, size_t k)
 {
-    if (pieces_reserve(s, k) < 0)
+    assert(i >= s->head && i < s->n);
+    if (pieces_grow(s, k) < 0)
         return UV_ENOMEM;
     memmove(s->v + i + 1 + k, s->v + i + 1, (s->n - i - 1) * sizeof *s->v);
     s->n += k;
@@ -607,13 +661,14 @@ static void slicer_shape(struct fault_rt *ft, enum dir d, size_t first)
         uint32_t sizes_len = 0;
         left = p->len;
         while (left > 0) {
-            uint64_t sz = f->average_size;
+            /* signed: Toxiproxy accepts a size_variation larger than average_size */
+            int64_t sz = (int64_t)f->average_size;
             if (f->size_variation)
-                sz = sz - f->size_variation +
-                     fault_rng_below(&ft->c->l->rng, 2 * f->size_variation + 1);
-            if (sz == 0)
+                sz += (int64_t)fault_rng_below(&ft->c->l->rng, 2 * f->size_variation + 1) -
+                      (int64_t)f->size_variation;
+            if (sz < 1)
                 sz = 1;
-            if (sz > left)
+            if (sz > (int64_t)left)
                 sz = left;
             sizes[sizes_len++] = (uint32_t)sz;
             left -= (uint32_t)sz;
@@ -675,13 +730,15 @@ static void shaper_run(struct conn *c, enum dir d)
             break;
         }
         s->head++;
+        if (!p->b && p->end) {
+            end_after_bytes(p->end, d);
+            continue;
+        }
         if (!p->b) {
             fin_after_shaping(c, d);
             continue;
         }
         s->bytes -= p->len;
-        if (c->tl)
-            timeline_add(&c->tl, conn_elapsed_ms(c), TL_DATA, dir_src(d), true, p->len, NULL, NULL);
         conn__write(c, d, p->b, p->off, p->len);
     }
     if (s->bytes < SHAPE_QUEUE_LIMIT / 2 && (c->dirs[d].paused & PAUSE_SHAPING) && !c->closing)
@@ -698,22 +755,24 @@ static void on_shaper_timer(uv_timer_t *t)
     shaper_run(c, up && t == &up->timer ? DIR_UPSTREAM : DIR_DOWNSTREAM);
 }
 
-/* Queue a chunk (b != NULL) or the FIN (b == NULL) and shape it with every shaping fault of d
- * in configuration order. */
-static void shaper_push(struct conn *c, enum dir d, struct buf *b, size_t len)
+/* Queue a chunk (b != NULL), the FIN (b == NULL) or the end of fault `end` (b == NULL), and
+ * shape it with every shaping fault of d in configuration order. */
+static void shaper_push(struct conn *c, enum dir d, struct buf *b, size_t len, struct fault_rt *end)
 {
     struct inject *inj = c->inj;
     struct shaper *s = inj->shape[d];
     size_t first;
 
-    if (pieces_reserve(s, 1) < 0) {
+    pieces_compact(s);
+    if (pieces_grow(s, 1) < 0) {
         if (b)
             buf_unref(b);
         conn_abort(c, "out of memory");
         return;
     }
     first = s->n;
-    s->v[s->n++] = (struct piece){.b = b, .off = 0, .len = (uint32_t)len, .due_us = now_us(c)};
+    s->v[s->n++] =
+        (struct piece){.b = b, .end = end, .off = 0, .len = (uint32_t)len, .due_us = now_us(c)};
     s->bytes += len;
     for (size_t i = 0; i < inj->n; i++) {
         struct fault_rt *ft = &inj->rt[i];
@@ -741,6 +800,8 @@ static void packet_on_event(void *ctx, const struct packet_event *ev)
     struct fault_rt *ft = ctx;
     struct conn *c = ft->c;
     enum leg_id l = packet_leg(ft->f);
+    /* stamped by the engine when it read the segment, on the connection's clock */
+    double t = (double)(ev->t_ns - c->t0_ns) / 1e6;
     char text[200];
 
     snprintf(text, sizeof text, "%s %s%s [%s] Seq=%u Ack=%u from %s%s",
@@ -758,11 +819,11 @@ static void packet_on_event(void *ctx, const struct packet_event *ev)
             {"from", ev->from_finwait ? "finwait" : "peer", 0},
             {"nth", NULL, ev->nth},
         };
-        log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, conn_elapsed_ms(c), "packet",
-                  leg_name(l), NULL, text, kv, 8);
+        log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, t, "packet", leg_name(l), NULL, text,
+                  kv, 8);
     }
     if (c->tl)
-        timeline_add(&c->tl, conn_elapsed_ms(c), TL_PACKET, l, !ev->from_finwait, 0, NULL, text);
+        timeline_add(&c->tl, t, TL_PACKET, l, !ev->from_finwait, 0, NULL, text);
 }
 
 static void packet_on_done(void *ctx)
@@ -939,7 +1000,7 @@ bool inject_on_data(struct conn *c, enum dir d, struct buf *b, size_t len)
     }
     if (!inj->shape[d])
         return false;
-    shaper_push(c, d, b, len);
+    shaper_push(c, d, b, len, NULL);
     return true;
 }
 
@@ -961,7 +1022,7 @@ static void fin_after_shaping(struct conn *c, enum dir d)
 bool inject_on_fin(struct conn *c, enum dir d)
 {
     if (c->inj->shape[d])
-        shaper_push(c, d, NULL, 0);
+        shaper_push(c, d, NULL, 0, NULL);
     else
         fin_after_shaping(c, d);
     return true;

@@ -98,6 +98,8 @@ struct packet_engine {
     int closing_handles;
     bool v6_rules;
     struct packet_flow *flows;
+    uint64_t read_ns; /* uv_hrtime() when the batch being judged was read from the queue */
+    bool draining;    /* drain_queue() is running: its buffer is in use */
     char chain_out[32], chain_in[32];
 };
 
@@ -364,11 +366,10 @@ static void verdict(struct packet_engine *pe, uint32_t id, int v)
 
 /* --- flows --- */
 
+/* The connections' clock (uv_hrtime), in ms: one clock for the engine and the relay. */
 static uint64_t mono_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return uv_hrtime() / 1000000;
 }
 
 /* done_cb may free the connection and even close the engine: it is only called from the
@@ -422,8 +423,11 @@ static void tcp_flags_text(uint8_t fl, char *buf)
 static void report(struct packet_flow *fl, enum side from, bool dropped, const char *what,
                    uint8_t flags, uint32_t seq, uint32_t ack, unsigned nth)
 {
-    struct packet_event ev = {
-        .dropped = dropped, .from_finwait = from == SIDE_FINWAIT, .what = what, .nth = nth};
+    struct packet_event ev = {.dropped = dropped,
+                              .from_finwait = from == SIDE_FINWAIT,
+                              .what = what,
+                              .nth = nth,
+                              .t_ns = fl->pe->read_ns};
     enum side to = from == SIDE_FINWAIT ? SIDE_PEER : SIDE_FINWAIT;
 
     tcp_flags_text(flags, ev.flags);
@@ -581,23 +585,40 @@ out:
     return MNL_CB_OK;
 }
 
-static void on_readable(uv_poll_t *h, int status, int events)
+/* Judge every segment the queue holds now. */
+static void drain_queue(struct packet_engine *pe)
 {
-    struct packet_engine *pe = h->data;
     static char buf[65536 + 8192];
 
-    (void)events;
-    if (status < 0)
-        return;
+    if (pe->draining || pe->closing_handles)
+        return; /* an event callback recording an event: the outer call judges the rest */
+    pe->draining = true;
     for (;;) {
         ssize_t n = mnl_socket_recvfrom(pe->nl, buf, sizeof buf);
+        /* the kernel gives no time of its own for these segments (no NFQA_TIMESTAMP on
+         * loopback): the moment they are read is the earliest finwait knows of them */
+        pe->read_ns = uv_hrtime();
         if (n < 0) {
             if (errno != EAGAIN && errno != EINTR && errno != ENOBUFS)
                 LOG(LOG_LEVEL_WARN, NULL, "packet", "queue read failed: %s", strerror(errno));
-            return;
+            break;
         }
         mnl_cb_run(buf, (size_t)n, 0, pe->portid, on_packet, pe);
     }
+    pe->draining = false;
+}
+
+static void on_readable(uv_poll_t *h, int status, int events)
+{
+    (void)events;
+    if (status < 0)
+        return;
+    drain_queue(h->data);
+}
+
+void packet_engine_poll(struct packet_engine *pe)
+{
+    drain_queue(pe);
 }
 
 /* Let go of flows whose close is over: done, or quiet long enough after both FINs. */

@@ -35,6 +35,8 @@ struct packet_event {
     uint32_t seq_rel;  /* sequence number relative to the sender's ISN (as in textbooks) */
     uint32_t ack_rel;  /* acknowledgement relative to the receiver's ISN */
     unsigned nth;      /* 1 for the first time this segment was seen, 2 for its retransmission... */
+    uint64_t t_ns;     /* uv_hrtime() when the engine took the segment from the queue: the
+                          clock of the connection's other events */
 };
 
 typedef void (*packet_event_cb)(void *ctx, const struct packet_event *ev);
@@ -62,6 +64,14 @@ uint32_t packet_engine_mark(const struct packet_engine *pe);
 int packet_flow_add(struct packet_engine *pe, int fd, const struct sockaddr *peer,
                     const struct fault *f, packet_event_cb ev_cb, packet_done_cb done_cb, void *ctx,
                     struct packet_flow **out);
+
+/*
+ * Judge the segments the queue holds now, without waiting for the loop to poll it: a caller
+ * about to record an event of its own calls this first, so that the events of segments that
+ * came before are recorded before it, in the order things happened (and those segments are
+ * held no longer than that).
+ */
+void packet_engine_poll(struct packet_engine *pe);
 
 /*
  * Remove the rules, release held packets (accept), call done_cb of every flow still

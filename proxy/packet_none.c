@@ -32,6 +32,11 @@ int packet_flow_add(struct packet_engine *pe, int fd, const struct sockaddr *pee
     return UV_ENOTSUP;
 }
 
+void packet_engine_poll(struct packet_engine *pe)
+{
+    (void)pe;
+}
+
 void packet_engine_close(struct packet_engine *pe)
 {
     (void)pe;

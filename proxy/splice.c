@@ -6,7 +6,6 @@
 #include <unistd.h>
 
 #include "proxy/conn.h"
-#include "proxy/timeline.h"
 
 /* Bytes moved per splice call: a pipe holds 64 KiB by default; larger pipes mean fewer
  * calls per byte. */
@@ -35,7 +34,7 @@ static int drain(struct splicer *sp)
         if (n < 0)
             return errno == EAGAIN ? 0 : -errno;
         sp->in_pipe -= (size_t)n;
-        sp->c->dirs[sp->d].bytes_out += (uint64_t)n;
+        conn__delivered(sp->c, sp->d, (size_t)n);
     }
     return 1;
 }
@@ -92,9 +91,6 @@ static void pump(struct splicer *sp)
         sp->in_pipe += (size_t)n;
         c->dirs[sp->d].bytes_in += (uint64_t)n;
         c->last_activity_ms = uv_now(sp->src_poll.loop);
-        if (c->tl)
-            timeline_add(&c->tl, conn_elapsed_ms(c), TL_DATA, dir_src(sp->d), true, (uint64_t)n,
-                         NULL, NULL);
     }
 }
 

@@ -19,7 +19,8 @@ struct tl_event {
 
 struct timeline {
     size_t n, cap;
-    size_t lost; /* events past TL_MAX_EVENTS */
+    size_t lost;   /* events past TL_MAX_EVENTS */
+    double end_ms; /* time of the latest event, drawn or lost */
     struct tl_event ev[];
 };
 
@@ -29,10 +30,13 @@ void timeline_add(struct timeline **tlp, double t_ms, enum tl_kind k, enum leg_i
     struct timeline *tl = *tlp;
     struct tl_event *e;
 
-    /* consecutive bursts in one direction are one arrow */
+    if (tl && t_ms > tl->end_ms)
+        tl->end_ms = t_ms;
+    /* consecutive bursts in one direction are one arrow (dropped ones: for the same reason) */
     if (tl && tl->n > 0 && (k == TL_DATA || k == TL_DROP)) {
         e = &tl->ev[tl->n - 1];
-        if (e->kind == k && e->leg == leg) {
+        if (e->kind == k && e->leg == leg &&
+            (e->text && text ? strcmp(e->text, text) == 0 : e->text == text)) {
             e->bytes += bytes;
             return;
         }
@@ -49,6 +53,7 @@ void timeline_add(struct timeline **tlp, double t_ms, enum tl_kind k, enum leg_i
         if (!*tlp) {
             tl->n = 0;
             tl->lost = 0;
+            tl->end_ms = t_ms;
         }
         tl->cap = cap;
         *tlp = tl;
@@ -163,7 +168,7 @@ static void print_event(FILE *out, const struct tl_event *e)
         arrow(line, up ? COL_C : COL_S, COL_F, label, e->kind == TL_DROP ? 'X' : 0);
         if (e->kind == TL_DATA)
             arrow(line, COL_F, up ? COL_S : COL_C, label, 0);
-        else
+        else if (!note)
             note = "dropped by a fault";
         break;
     }
@@ -184,12 +189,32 @@ static void print_event(FILE *out, const struct tl_event *e)
     fprintf(out, "%*.3f %s%s%s\n", COL_TIME - 1, e->t_ms, line, note ? "  " : "", note ? note : "");
 }
 
+double timeline_end_ms(const struct timeline *tl)
+{
+    return tl ? tl->end_ms : 0;
+}
+
 void timeline_print(const struct timeline *tl, FILE *out, const char *title)
 {
     char head[LINE_LEN + 1];
+    const struct tl_event **order;
 
     if (!tl)
         return;
+    /* In the order they happened: an event is recorded when finwait learns of it, stamped
+     * with when it happened (a segment the packet engine judged), so the two orders may
+     * differ. Insertion sort: stable, and the list is short and nearly sorted. */
+    order = malloc(tl->n * sizeof *order + 1);
+    if (!order)
+        return;
+    for (size_t i = 0; i < tl->n; i++) {
+        size_t j = i;
+        while (j > 0 && order[j - 1]->t_ms > tl->ev[i].t_ms) {
+            order[j] = order[j - 1];
+            j--;
+        }
+        order[j] = &tl->ev[i];
+    }
     memset(head, ' ', LINE_LEN);
     head[LINE_LEN] = '\0';
     memcpy(head + COL_C - 3, "client", 6);
@@ -198,10 +223,11 @@ void timeline_print(const struct timeline *tl, FILE *out, const char *title)
     flockfile(out);
     fprintf(out, "\n%s\n%*s %s\n", title, COL_TIME - 1, "ms", head);
     for (size_t i = 0; i < tl->n; i++)
-        print_event(out, &tl->ev[i]);
+        print_event(out, order[i]);
     if (tl->lost)
         fprintf(out, "%*s ... %zu more events not shown\n", COL_TIME - 1, "", tl->lost);
     fputc('\n', out);
     funlockfile(out);
     fflush(out);
+    free(order);
 }

@@ -32,7 +32,10 @@ struct timeline;
  */
 void timeline_add(struct timeline **tl, double t_ms, enum tl_kind k, enum leg_id leg, bool inbound,
                   uint64_t bytes, const char *state, const char *text);
-/* Print the diagram. `title` is the first line. */
+/* The time of the latest event recorded (also of those past the size limit): where the
+ * diagram ends, on the events' clock. */
+double timeline_end_ms(const struct timeline *tl);
+/* Print the diagram, events in time order. `title` is the first line. */
 void timeline_print(const struct timeline *tl, FILE *out, const char *title);
 void timeline_free(struct timeline *tl);
 
