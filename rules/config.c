@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "rules/fault.h"
@@ -1157,9 +1158,17 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &ld.doc)) {
-        yaml_mark_t m = parser.problem_mark;
-        err_at(&ld, m, "YAML syntax error: %s%s%s", parser.problem ? parser.problem : "invalid",
-               parser.context ? " " : "", parser.context ? parser.context : "");
+        const char *problem = parser.problem ? parser.problem : "invalid";
+        yaml_mark_t at = parser.problem_mark, ctx = parser.context_mark;
+
+        /* An unclosed quote or bracket is noticed where the file ends: the place to fix is
+         * where it opened, which libyaml keeps as the context mark. */
+        if (parser.context && ctx.index < at.index)
+            err_at(&ld, ctx, "YAML syntax error: %s at %zu:%zu, %s that starts here", problem,
+                   at.line + 1, at.column + 1, parser.context);
+        else
+            err_at(&ld, at, "YAML syntax error: %s%s%s", problem, parser.context ? " " : "",
+                   parser.context ? parser.context : "");
         yaml_parser_delete(&parser);
         config_free(ld.cfg);
         return -1;
@@ -1184,6 +1193,7 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
 int config_load_file(const char *path, struct config **out, struct diag *d)
 {
     FILE *fp = fopen(path, "rb");
+    struct stat st;
     char *text = NULL;
     size_t len = 0, cap = 0;
     int rc;
@@ -1191,6 +1201,12 @@ int config_load_file(const char *path, struct config **out, struct diag *d)
     *out = NULL;
     if (!fp) {
         diag_add(d, path, 0, 0, NULL, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    /* fopen opens a directory on Linux and reads nothing from it: not an empty file */
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        diag_add(d, path, 0, 0, NULL, "is a directory, not a configuration file");
+        fclose(fp);
         return -1;
     }
     for (;;) {
@@ -1210,6 +1226,12 @@ int config_load_file(const char *path, struct config **out, struct diag *d)
         len += n;
         if (n == 0)
             break;
+    }
+    if (ferror(fp)) {
+        diag_add(d, path, 0, 0, NULL, "cannot read: %s", strerror(errno));
+        free(text);
+        fclose(fp);
+        return -1;
     }
     fclose(fp);
     rc = config_load_string(path, text ? text : "", len, out, d);
