@@ -1161,9 +1161,11 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
         const char *problem = parser.problem ? parser.problem : "invalid";
         yaml_mark_t at = parser.problem_mark, ctx = parser.context_mark;
 
-        /* An unclosed quote or bracket is noticed where the file ends: the place to fix is
-         * where it opened, which libyaml keeps as the context mark. */
-        if (parser.context && ctx.index < at.index)
+        /* An unclosed quote or bracket is noticed where the file (or the next key) is: the
+         * place to fix is where it opened, which libyaml keeps as the context mark. A block
+         * mapping's context is only where the mapping starts; there the problem is the line
+         * libyaml stopped at (indentation). */
+        if (parser.context && ctx.index < at.index && !strstr(parser.context, "block"))
             err_at(&ld, ctx, "YAML syntax error: %s at %zu:%zu, %s that starts here", problem,
                    at.line + 1, at.column + 1, parser.context);
         else

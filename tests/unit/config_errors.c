@@ -39,6 +39,8 @@ int main(void)
            "YAML syntax error: found unexpected end of stream at 5:1, while scanning a quoted "
            "scalar that starts here");
     expect("log: {format: 'json}\n" P, 1, 15, "while scanning a quoted scalar that starts here");
+    expect("log: {format: json\n" P, 1, 6, "while parsing a flow mapping that starts here");
+    expect("a:\n  - b\n c\n", 3, 2, "did not find expected key while parsing a block mapping");
     expect("seed: 1\n", 1, 1, "missing required key 'proxies' (or 'admin'");
     expect("proxies: []\n", 1, 10, "no proxies: the list is empty (and no 'admin' API");
     expect("[]\n", 1, 1, "no proxies: the list is empty");
