@@ -122,6 +122,14 @@ static void walk_config(const struct config *cfg)
     }
 }
 
+/* Undefined behaviour is a finding, also when the binary is run by hand on one input (the
+ * FINWAIT_FUZZ build lets UBSan recover, which would only print it). */
+const char *__ubsan_default_options(void);
+const char *__ubsan_default_options(void)
+{
+    return "halt_on_error=1:print_stacktrace=1";
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static FILE *devnull;

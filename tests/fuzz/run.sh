@@ -41,6 +41,9 @@ if ! cmake -S . -B "$build" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithD
   exit 2
 fi
 
+# UBSan's findings are only printed unless it halts: make each one a crash with its input
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+
 work=${FUZZ_WORK:-$(mktemp -d /tmp/finwait-fuzz.XXXXXX)}
 mkdir -p "$work"
 failed=0
