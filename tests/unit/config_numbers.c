@@ -60,6 +60,9 @@ int main(void)
     expect(F "{type: delay_fin, delay: 0x10ms}\n", 6, 34, "expected a duration");
     expect(F "{type: delay_fin, delay: 18446744073709551615}\n", 6, 34, "too large");
     expect(F "{type: slicer, average_size: 10, delay: 18446744073709551616}\n", 6, 49, "too large");
+    /* what fuzz_config found in the unfixed loader after 420,000 inputs (float-cast-overflow) */
+    expect(F "{type: slicer, average_size: 64, delay: 1184467440737095516150000}\n", 6, 49,
+           "too large");
     expect(F "{type: latency, jitter: 99999999999h}\n", 6, 33, "too large");
     expect(F "{type: timeout, timeout: 100000000000000000000ms}\n", 6, 34, "too large");
     expect(F "{type: reset, after: 1.00000000000000000000000001e30s}\n", 6, 30,
