@@ -17,6 +17,7 @@
 #include <yaml.h>
 
 #include "rules/fault.h"
+#include "rules/fault_spec.h"
 #include "rules/value.h"
 
 struct ld {
@@ -322,126 +323,6 @@ static const struct key log_keys[] = {
 
 /* --- faults --- */
 
-/* How a fault parameter is read. */
-enum ptype {
-    P_DIRECTION, /* upstream | downstream | both */
-    P_DURATION,  /* duration, bare integer = ms */
-    P_DELAY_FIN, /* duration or `forever` */
-    P_BYTES,     /* non-negative integer */
-    P_SLICER_US, /* duration, bare integer = microseconds */
-    P_TO,        /* client | server | both */
-    P_MODE,      /* reset | close */
-    P_LEG,       /* client | server */
-    P_FROM,      /* finwait | peer */
-    P_COUNT,     /* integer >= 1 or `all` */
-    P_RATE,      /* integer > 0 */
-};
-
-struct param {
-    const char *name;
-    enum ptype type;
-    size_t offset;
-    bool required;
-};
-
-#define OFF(m) offsetof(struct fault, m)
-#define DIR_PARAMS                                                                                 \
-    {                                                                                              \
-        "direction", P_DIRECTION, OFF(direction), false                                            \
-    }
-#define STREAM_PARAMS                                                                              \
-    {"stream", P_DIRECTION, OFF(direction), false},                                                \
-    {                                                                                              \
-        "direction", P_DIRECTION, OFF(direction), false                                            \
-    }
-
-struct type_spec {
-    const char *name;
-    bool toxic; /* a Toxiproxy toxic: `toxicity` and `stream` accepted */
-    enum fault_dir default_dir;
-    struct param params[6];
-};
-
-static const struct type_spec types[FAULT_TYPE_COUNT] = {
-    [FAULT_DELAY_FIN] = {"delay_fin",
-                         false,
-                         FAULT_DIR_BOTH,
-                         {DIR_PARAMS, {"delay", P_DELAY_FIN, OFF(delay_ms), true}}},
-    [FAULT_RST_INSTEAD_OF_FIN] = {"rst_instead_of_fin", false, FAULT_DIR_BOTH, {DIR_PARAMS}},
-    [FAULT_BREAK_HALF_CLOSE] = {"break_half_close",
-                                false,
-                                FAULT_DIR_BOTH,
-                                {{"delay", P_DURATION, OFF(delay_ms), false}}},
-    [FAULT_RESET] = {"reset",
-                     false,
-                     FAULT_DIR_BOTH,
-                     {{"after", P_DURATION, OFF(after_ms), false},
-                      {"after_bytes", P_BYTES, OFF(after_bytes), false},
-                      DIR_PARAMS,
-                      {"to", P_TO, OFF(to), false}}},
-    [FAULT_CLOSE] = {"close",
-                     false,
-                     FAULT_DIR_BOTH,
-                     {{"after", P_DURATION, OFF(after_ms), false},
-                      {"after_bytes", P_BYTES, OFF(after_bytes), false},
-                      DIR_PARAMS,
-                      {"to", P_TO, OFF(to), false}}},
-    [FAULT_BLACKHOLE] = {"blackhole",
-                         false,
-                         FAULT_DIR_BOTH,
-                         {DIR_PARAMS, {"after", P_DURATION, OFF(after_ms), false}}},
-    [FAULT_REFUSE] = {"refuse", false, FAULT_DIR_BOTH, {{"mode", P_MODE, OFF(mode), false}}},
-    [FAULT_LATENCY] = {"latency",
-                       true,
-                       FAULT_DIR_DOWNSTREAM,
-                       {{"latency", P_DURATION, OFF(latency_ms), false},
-                        {"jitter", P_DURATION, OFF(jitter_ms), false},
-                        STREAM_PARAMS}},
-    [FAULT_BANDWIDTH] = {"bandwidth",
-                         true,
-                         FAULT_DIR_DOWNSTREAM,
-                         {{"rate", P_RATE, OFF(rate_kbps), true}, STREAM_PARAMS}},
-    [FAULT_SLOW_CLOSE] = {"slow_close",
-                          true,
-                          FAULT_DIR_DOWNSTREAM,
-                          {{"delay", P_DURATION, OFF(delay_ms), false}, STREAM_PARAMS}},
-    [FAULT_TIMEOUT] = {"timeout",
-                       true,
-                       FAULT_DIR_DOWNSTREAM,
-                       {{"timeout", P_DURATION, OFF(timeout_ms), false}, STREAM_PARAMS}},
-    [FAULT_RESET_PEER] = {"reset_peer",
-                          true,
-                          FAULT_DIR_DOWNSTREAM,
-                          {{"timeout", P_DURATION, OFF(timeout_ms), false}, STREAM_PARAMS}},
-    [FAULT_SLICER] = {"slicer",
-                      true,
-                      FAULT_DIR_DOWNSTREAM,
-                      {{"average_size", P_RATE, OFF(average_size), true},
-                       {"size_variation", P_BYTES, OFF(size_variation), false},
-                       {"delay", P_SLICER_US, OFF(delay_us), false},
-                       STREAM_PARAMS}},
-    [FAULT_LIMIT_DATA] = {"limit_data",
-                          true,
-                          FAULT_DIR_DOWNSTREAM,
-                          {{"bytes", P_BYTES, OFF(bytes), true}, STREAM_PARAMS}},
-    [FAULT_DROP_FINAL_ACK] = {"drop_final_ack",
-                              false,
-                              FAULT_DIR_BOTH,
-                              {{"leg", P_LEG, OFF(leg), true},
-                               {"count", P_COUNT, OFF(count), false}}},
-    [FAULT_DROP_FIN] = {"drop_fin",
-                        false,
-                        FAULT_DIR_BOTH,
-                        {{"leg", P_LEG, OFF(leg), true},
-                         {"from", P_FROM, OFF(from), true},
-                         {"count", P_COUNT, OFF(count), false}}},
-};
-
-const char *fault_type_name(enum fault_type t)
-{
-    return t < FAULT_TYPE_COUNT ? types[t].name : "?";
-}
-
 static bool fault_same(const struct fault *a, const struct fault *b)
 {
     struct fault x, y;
@@ -464,41 +345,6 @@ bool proxy_cfg_same(const struct proxy_cfg *a, const struct proxy_cfg *b)
         if (!fault_same(&a->faults[i], &b->faults[i]))
             return false;
     return true;
-}
-
-bool fault_type_lookup(const char *name, enum fault_type *out)
-{
-    for (int t = 0; t < FAULT_TYPE_COUNT; t++)
-        if (strcmp(types[t].name, name) == 0) {
-            *out = (enum fault_type)t;
-            return true;
-        }
-    return false;
-}
-
-bool fault_type_has_param(enum fault_type t, const char *name)
-{
-    if (t >= FAULT_TYPE_COUNT)
-        return false;
-    for (size_t i = 0; i < sizeof types[t].params / sizeof types[t].params[0]; i++)
-        if (types[t].params[i].name && strcmp(types[t].params[i].name, name) == 0)
-            return true;
-    return false;
-}
-
-bool fault_type_is_toxic(enum fault_type t)
-{
-    return t < FAULT_TYPE_COUNT && types[t].toxic;
-}
-
-bool fault_type_is_packet(enum fault_type t)
-{
-    return t == FAULT_DROP_FINAL_ACK || t == FAULT_DROP_FIN;
-}
-
-const char *fault_dir_name(enum fault_dir d)
-{
-    return d == FAULT_DIR_UPSTREAM ? "upstream" : d == FAULT_DIR_DOWNSTREAM ? "downstream" : "both";
 }
 
 bool config_has_packet_faults(const struct config *cfg)
@@ -675,9 +521,9 @@ static bool parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
     if (!want_mapping(ld, n))
         return false;
     for (int t = 0; t < FAULT_TYPE_COUNT; t++) {
-        type_names[t] = types[t].name;
+        type_names[t] = fault_specs[t].name;
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", t ? ", " : "",
-                 types[t].name);
+                 fault_specs[t].name);
     }
     tn = find_key(ld, n, "type");
     if (!tn) {
@@ -687,9 +533,9 @@ static bool parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
     if (!want_scalar(ld, tn, "a fault type"))
         return false;
     for (int t = 0; t < FAULT_TYPE_COUNT; t++)
-        if (strcmp(scalar(tn), types[t].name) == 0) {
+        if (strcmp(scalar(tn), fault_specs[t].name) == 0) {
             f->type = (enum fault_type)t;
-            ts = &types[t];
+            ts = &fault_specs[t];
         }
     if (!ts) {
         const char *s = closest(scalar(tn), type_names, FAULT_TYPE_COUNT);
@@ -736,17 +582,17 @@ static bool parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
             parse_match(ld, v, f);
             continue;
         }
-        for (i = 0; i < 6 && ts->params[i].name; i++)
+        for (i = 0; i < FAULT_PARAMS_MAX && ts->params[i].name; i++)
             if (strcmp(key, ts->params[i].name) == 0)
                 break;
-        if (i == 6 || !ts->params[i].name) {
+        if (i == FAULT_PARAMS_MAX || !ts->params[i].name) {
             const char *names[12];
             size_t nn = 0;
             char allowed[256] = "";
             for (size_t j = 0; j < sizeof common_keys / sizeof common_keys[0]; j++)
                 if (ts->toxic || strcmp(common_keys[j], "toxicity") != 0)
                     names[nn++] = common_keys[j];
-            for (size_t j = 0; j < 6 && ts->params[j].name; j++) {
+            for (size_t j = 0; j < FAULT_PARAMS_MAX && ts->params[j].name; j++) {
                 names[nn++] = ts->params[j].name;
                 snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s",
                          j ? ", " : "", ts->params[j].name);
@@ -776,7 +622,7 @@ static bool parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
             f->has_after_bytes = true;
         set_param(ld, f, &ts->params[i], v);
     }
-    for (size_t i = 0; i < 6 && ts->params[i].name; i++)
+    for (size_t i = 0; i < FAULT_PARAMS_MAX && ts->params[i].name; i++)
         if (ts->params[i].required && !(seen & (1u << i)))
             ERR(ld, n, "missing required key '%s' for fault type '%s'", ts->params[i].name,
                 ts->name);
