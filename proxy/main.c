@@ -119,11 +119,15 @@ int main(int argc, char **argv)
         return 2;
     }
     if (cleanup) {
-        char err[512];
-        if (packet_cleanup_all(err, sizeof err) < 0) {
+        char err[512], report[8192];
+        int r = packet_cleanup_all(report, sizeof report, err, sizeof err);
+        fputs(report, stdout); /* what was removed, even when something else failed */
+        if (r < 0) {
             fprintf(stderr, "finwait: %s\n", err);
             return 1;
         }
+        if (!report[0])
+            puts("finwait: nothing to remove (no finwait iptables chains)");
         return 0;
     }
     if (!path) {

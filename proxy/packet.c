@@ -192,63 +192,112 @@ static int restore(const char *tool, const char *script, char *out, size_t outle
     return run_cmd(argv, script, out, outlen);
 }
 
-/* finwait chains in the mangle table of `save_tool`'s family: appends "pid name" lines. */
-static size_t list_chains(const char *save_tool, char (*names)[32], size_t max)
+/* A finwait chain's owner: the pid in its name. */
+static long chain_pid(const char *chain)
 {
-    static char out[1 << 20];
-    const char *argv[] = {save_tool, "-t", "mangle", NULL};
-    size_t n = 0;
-
-    if (run_cmd(argv, NULL, out, sizeof out) != 0)
-        return 0;
-    for (char *line = strtok(out, "\n"); line && n < max; line = strtok(NULL, "\n")) {
-        if (strncmp(line, ":" CHAIN_PREFIX, strlen(CHAIN_PREFIX) + 1) != 0)
-            continue;
-        char *sp = strchr(line, ' ');
-        if (sp)
-            *sp = '\0';
-        snprintf(names[n++], 32, "%s", line + 1);
-    }
-    return n;
+    return strtol(chain + strlen(CHAIN_PREFIX), NULL, 10);
 }
 
+/* True if the process that made `chain` still runs. A pid the kernel gave to another program
+ * since does not count: the chain's finwait is gone all the same. */
 static bool chain_owner_alive(const char *chain)
 {
-    long pid = strtol(chain + strlen(CHAIN_PREFIX), NULL, 10);
+    long pid = chain_pid(chain);
+    char path[64], comm[32] = "";
+    FILE *f;
 
-    if (pid <= 0)
+    if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
         return false;
-    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
+    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+    f = fopen(path, "r");
+    if (!f)
+        return true; /* no /proc to ask: trust the pid */
+    if (!fgets(comm, sizeof comm, f))
+        comm[0] = '\0';
+    fclose(f);
+    return strncmp(comm, "finwait", 7) == 0;
 }
 
-/* Remove finwait chains of one family: those of dead processes, or all of them. */
-static int remove_chains(const char *restore_tool, const char *save_tool, bool all,
-                         const char *except, char *err, size_t errlen)
+static bool is_finwait_chain(const char *name, size_t len)
 {
-    char names[64][32];
-    size_t n = list_chains(save_tool, names, 64);
-    char script[16384];
-    size_t len = 0;
-    bool any = false;
-    char out[1024];
+    return len > strlen(CHAIN_PREFIX) && len < 32 &&
+           strncmp(name, CHAIN_PREFIX, strlen(CHAIN_PREFIX)) == 0;
+}
 
-    len += (size_t)snprintf(script + len, sizeof script - len, "*mangle\n");
-    for (size_t i = 0; i < n; i++) {
-        bool in = strstr(names[i], "-IN") != NULL;
-        if (except && strncmp(names[i], except, strlen(except)) == 0)
-            continue;
-        if (!all && chain_owner_alive(names[i]))
-            continue;
-        len += (size_t)snprintf(script + len, sizeof script - len, "-D %s -j %s\n-F %s\n-X %s\n",
-                                in ? "INPUT" : "OUTPUT", names[i], names[i], names[i]);
-        any = true;
+/*
+ * Remove the finwait chains of one family's mangle table (those of dead processes, or all
+ * of them) and every rule that jumps to one, whatever a dead process managed to undo before
+ * it died: a chain whose jump is gone, a jump in a chain other than INPUT/OUTPUT, a chain in
+ * one family only. Each removed chain is appended to `report` (may be NULL) as a line.
+ * Returns 0 or UV_EIO with `err` set.
+ */
+static int remove_chains(const char *restore_tool, const char *save_tool, bool all, char *report,
+                         size_t reportlen, char *err, size_t errlen)
+{
+    static char saved[1 << 20], script[1 << 16];
+    const char *argv[] = {save_tool, "-t", "mangle", NULL};
+    char chains[256][32], out[1024];
+    size_t nchains = 0, len = 0;
+
+    if (run_cmd(argv, NULL, saved, sizeof saved) != 0)
+        return 0; /* no such table in this family: nothing of ours either */
+    /* the chains to remove: ":FINWAIT-123-OUT - [0:0]" */
+    for (char *line = saved; *line;) {
+        char *eol = strchr(line, '\n'), *name = line + 1;
+        size_t n;
+
+        if (eol)
+            *eol = '\0';
+        n = strcspn(name, " ");
+        if (line[0] == ':' && is_finwait_chain(name, n) && nchains < 256) {
+            snprintf(chains[nchains], sizeof chains[0], "%.*s", (int)n, name);
+            if (all || !chain_owner_alive(chains[nchains]))
+                nchains++;
+        }
+        if (!eol)
+            break;
+        *eol = '\n';
+        line = eol + 1;
     }
-    len += (size_t)snprintf(script + len, sizeof script - len, "COMMIT\n");
-    if (!any)
+    if (nchains == 0)
         return 0;
+    /* every jump to one of them, deleted as saved ("-A OUTPUT -j X" -> "-D OUTPUT -j X"),
+     * then the chains themselves: a chain still referenced cannot be deleted */
+    len += (size_t)snprintf(script + len, sizeof script - len, "*mangle\n");
+    for (char *line = strtok(saved, "\n"); line; line = strtok(NULL, "\n")) {
+        const char *j = strstr(line, " -j ");
+        size_t n;
+        if (strncmp(line, "-A ", 3) != 0 || !j)
+            continue;
+        j += 4;
+        n = strcspn(j, " ");
+        for (size_t i = 0; i < nchains; i++)
+            if (strlen(chains[i]) == n && strncmp(j, chains[i], n) == 0 &&
+                len < sizeof script - 1) {
+                len += (size_t)snprintf(script + len, sizeof script - len, "-D %s\n", line + 3);
+                break;
+            }
+    }
+    for (size_t i = 0; i < nchains && len < sizeof script - 1; i++)
+        len += (size_t)snprintf(script + len, sizeof script - len, "-F %s\n", chains[i]);
+    for (size_t i = 0; i < nchains && len < sizeof script - 1; i++)
+        len += (size_t)snprintf(script + len, sizeof script - len, "-X %s\n", chains[i]);
+    if (len >= sizeof script - 16) {
+        snprintf(err, errlen, "too many old finwait chains for one %s batch", restore_tool);
+        return UV_EIO;
+    }
+    snprintf(script + len, sizeof script - len, "COMMIT\n");
     if (restore(restore_tool, script, out, sizeof out) != 0) {
         snprintf(err, errlen, "%s could not remove old finwait chains: %s", restore_tool, out);
         return UV_EIO;
+    }
+    for (size_t i = 0; report && i < nchains; i++) {
+        size_t used = strlen(report);
+        long pid = chain_pid(chains[i]);
+        snprintf(report + used, reportlen - used,
+                 "removed %s (%s mangle table, finwait pid %ld %s)\n", chains[i],
+                 strncmp(save_tool, "ip6", 3) == 0 ? "ip6tables" : "iptables", pid,
+                 chain_owner_alive(chains[i]) ? "still running" : "gone");
     }
     return 0;
 }
@@ -675,10 +724,10 @@ int packet_engine_open(uv_loop_t *loop, struct packet_engine **out, char *err, s
     snprintf(pe->chain_out, sizeof pe->chain_out, CHAIN_PREFIX "%d-OUT", (int)getpid());
     snprintf(pe->chain_in, sizeof pe->chain_in, CHAIN_PREFIX "%d-IN", (int)getpid());
     /* chains of finwait processes that died without removing theirs */
-    if (remove_chains("iptables-restore", "iptables-save", false, NULL, err, errlen) < 0)
+    if (remove_chains("iptables-restore", "iptables-save", false, NULL, 0, err, errlen) < 0)
         goto fail_free;
-    if (have_tool("ip6tables-restore"))
-        remove_chains("ip6tables-restore", "ip6tables-save", false, NULL, err, errlen);
+    if (have_tool("ip6tables-restore")) /* IPv6 is best effort, as its rules are */
+        remove_chains("ip6tables-restore", "ip6tables-save", false, NULL, 0, err, errlen);
 
     pe->nl = mnl_socket_open(NETLINK_NETFILTER);
     if (!pe->nl || mnl_socket_bind(pe->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -825,18 +874,23 @@ void packet_engine_close(struct packet_engine *pe)
     uv_close((uv_handle_t *)&pe->sweep, on_engine_handle_closed);
 }
 
-int packet_cleanup_all(char *err, size_t errlen)
+int packet_cleanup_all(char *report, size_t reportlen, char *err, size_t errlen)
 {
-    int r;
+    int r = 0;
 
+    report[0] = '\0';
     if (!have_cap_net_admin()) {
         snprintf(err, errlen, "--cleanup needs CAP_NET_ADMIN (run as root)");
         return UV_EPERM;
     }
-    if (!have_tool("iptables-restore"))
-        return 0;
-    r = remove_chains("iptables-restore", "iptables-save", true, NULL, err, errlen);
-    if (have_tool("ip6tables-restore"))
-        remove_chains("ip6tables-restore", "ip6tables-save", true, NULL, err, errlen);
+    if (have_tool("iptables-restore") && have_tool("iptables-save"))
+        r = remove_chains("iptables-restore", "iptables-save", true, report, reportlen, err,
+                          errlen);
+    /* IPv6 too even when IPv4 failed: leave as little behind as possible */
+    if (r == 0 && have_tool("ip6tables-restore") && have_tool("ip6tables-save"))
+        r = remove_chains("ip6tables-restore", "ip6tables-save", true, report, reportlen, err,
+                          errlen);
+    else if (have_tool("ip6tables-restore") && have_tool("ip6tables-save"))
+        remove_chains("ip6tables-restore", "ip6tables-save", true, report, reportlen, NULL, 0);
     return r;
 }

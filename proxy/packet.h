@@ -79,7 +79,11 @@ void packet_engine_poll(struct packet_engine *pe);
  */
 void packet_engine_close(struct packet_engine *pe);
 
-/* `finwait --cleanup`: remove every finwait chain (of any pid). Returns 0 or UV_E*. */
-int packet_cleanup_all(char *err, size_t errlen);
+/*
+ * `finwait --cleanup`: remove every finwait chain (of any pid, in IPv4 and IPv6) and every
+ * rule that jumps to one. `report` gets one line per chain removed ("" if there was none).
+ * Returns 0 or a negative UV_E* code with one sentence in `err`.
+ */
+int packet_cleanup_all(char *report, size_t reportlen, char *err, size_t errlen);
 
 #endif

@@ -7,18 +7,18 @@
  */
 #include "rules/config.h"
 
-#include <arpa/inet.h>
-#include <ctype.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/stat.h>
 #include <yaml.h>
 
 #include "rules/fault.h"
+#include "rules/fault_spec.h"
+#include "rules/value.h"
 
 struct ld {
     const char *file;
@@ -144,149 +144,6 @@ static const char *closest(const char *word, const char *const *names, size_t n)
     return best_d <= 1 || best_d <= strlen(word) / 3 ? best : NULL;
 }
 
-/* --- scalar parsers (pure: 0 on success) --- */
-
-static int parse_u64(const char *s, uint64_t *out)
-{
-    char *end;
-    unsigned long long v;
-
-    if (!isdigit((unsigned char)s[0]))
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-/*
- * "250ms", "2s", "1m", "1h", "1500us", or a bare integer in `bare_unit_us` units. The result
- * is in microseconds.
- */
-static int parse_duration_us(const char *s, uint64_t bare_unit_us, uint64_t *out)
-{
-    static const struct {
-        const char *suffix;
-        uint64_t us;
-    } units[] = {{"us", 1}, {"ms", 1000}, {"s", 1000000}, {"m", 60000000}, {"h", 3600000000ull}};
-    char *end;
-    double v;
-
-    if (!isdigit((unsigned char)s[0]))
-        return -1;
-    errno = 0;
-    v = strtod(s, &end);
-    if (errno || v < 0)
-        return -1;
-    if (*end == '\0') {
-        if (strchr(s, '.'))
-            return -1;
-        *out = (uint64_t)v * bare_unit_us;
-        return 0;
-    }
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        if (strcmp(end, units[i].suffix) == 0) {
-            double us = v * (double)units[i].us;
-            if (us > 1e18)
-                return -1;
-            *out = (uint64_t)(us + 0.5);
-            return 0;
-        }
-    }
-    return -1;
-}
-
-static int parse_bool(const char *s, bool *out)
-{
-    static const char *const yes[] = {"true", "yes", "on", "True", "TRUE", "Yes", "On"};
-    static const char *const no[] = {"false", "no", "off", "False", "FALSE", "No", "Off"};
-
-    for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
-        if (strcmp(s, yes[i]) == 0) {
-            *out = true;
-            return 0;
-        }
-        if (strcmp(s, no[i]) == 0) {
-            *out = false;
-            return 0;
-        }
-    }
-    return -1;
-}
-
-/*
- * "host:port", "[v6]:port", or (allow_any) ":port". The host is returned without brackets.
- * Returns 0, -1 for a malformed address, -2 for a bad port.
- */
-static int parse_hostport(const char *s, bool allow_any, bool allow_zero, char **host,
-                          uint16_t *port)
-{
-    const char *colon, *h = s;
-    size_t hlen;
-    uint64_t p;
-
-    if (s[0] == '[') {
-        const char *close = strchr(s, ']');
-        if (!close || close[1] != ':')
-            return -1;
-        h = s + 1;
-        hlen = (size_t)(close - h);
-        colon = close + 1;
-        char tmp[64];
-        struct in6_addr a6;
-        if (hlen == 0 || hlen >= sizeof tmp)
-            return -1;
-        memcpy(tmp, h, hlen);
-        tmp[hlen] = '\0';
-        if (inet_pton(AF_INET6, tmp, &a6) != 1)
-            return -1;
-    } else {
-        colon = strrchr(s, ':');
-        if (!colon)
-            return -1;
-        hlen = (size_t)(colon - s);
-        if (memchr(s, ':', hlen))
-            return -1; /* a bare IPv6 address needs brackets */
-        if (hlen == 0 && !allow_any)
-            return -1;
-        for (size_t i = 0; i < hlen; i++)
-            if (!isalnum((unsigned char)s[i]) && s[i] != '.' && s[i] != '-' && s[i] != '_')
-                return -1;
-    }
-    if (parse_u64(colon + 1, &p) != 0 || p > 65535 || (p == 0 && !allow_zero))
-        return -2;
-    *host = strndup(h, hlen);
-    *port = (uint16_t)p;
-    return 0;
-}
-
-static int parse_cidr(const char *s, struct cidr *out)
-{
-    char addr[64];
-    const char *slash = strchr(s, '/');
-    size_t alen = slash ? (size_t)(slash - s) : strlen(s);
-    uint64_t bits;
-
-    if (alen >= sizeof addr)
-        return -1;
-    memcpy(addr, s, alen);
-    addr[alen] = '\0';
-    memset(out, 0, sizeof *out);
-    if (inet_pton(AF_INET, addr, out->addr) == 1)
-        out->family = AF_INET;
-    else if (inet_pton(AF_INET6, addr, out->addr) == 1)
-        out->family = AF_INET6;
-    else
-        return -1;
-    bits = out->family == AF_INET ? 32 : 128;
-    if (slash && (parse_u64(slash + 1, &bits) != 0 || bits > (out->family == AF_INET ? 32 : 128)))
-        return -1;
-    out->prefixlen = (unsigned)bits;
-    return 0;
-}
-
 /* --- generic mapping walk --- */
 
 typedef void (*key_fn)(struct ld *ld, yaml_node_t *val, void *obj);
@@ -355,13 +212,20 @@ static yaml_node_t *find_key(struct ld *ld, yaml_node_t *map, const char *name)
 
 /* --- values --- */
 
+/* A duration into milliseconds (rounded up: 1500us waits 2 ms, never less than asked). */
 static bool get_duration_ms(struct ld *ld, yaml_node_t *v, uint64_t *out)
 {
     uint64_t us;
+    int r;
 
     if (!want_scalar(ld, v, "a duration like 250ms, 2s or 1m"))
         return false;
-    if (parse_duration_us(scalar(v), 1000, &us) != 0) {
+    r = value_parse_duration_us(scalar(v), 1000, &us);
+    if (r == -ERANGE) {
+        ERR(ld, v, "duration '%s' is too large (at most " VALUE_DURATION_MAX_TEXT ")", scalar(v));
+        return false;
+    }
+    if (r != 0) {
         ERR(ld, v, "expected a duration like 250ms, 2s or 1m, got '%s'", scalar(v));
         return false;
     }
@@ -369,11 +233,19 @@ static bool get_duration_ms(struct ld *ld, yaml_node_t *v, uint64_t *out)
     return true;
 }
 
-static bool get_uint(struct ld *ld, yaml_node_t *v, const char *what, uint64_t *out)
+/* A decimal integer up to `max`; `what` names it in messages ("a number of bytes"). */
+static bool get_uint(struct ld *ld, yaml_node_t *v, const char *what, uint64_t max, uint64_t *out)
 {
+    int r;
+
     if (!want_scalar(ld, v, what))
         return false;
-    if (parse_u64(scalar(v), out) != 0) {
+    r = value_parse_uint(scalar(v), max, out);
+    if (r == -ERANGE) {
+        ERR(ld, v, "'%s' is too large (at most %llu)", scalar(v), (unsigned long long)max);
+        return false;
+    }
+    if (r != 0) {
         ERR(ld, v, "expected %s, got '%s'", what, scalar(v));
         return false;
     }
@@ -384,7 +256,7 @@ static bool get_bool(struct ld *ld, yaml_node_t *v, bool *out)
 {
     if (!want_scalar(ld, v, "true or false"))
         return false;
-    if (parse_bool(scalar(v), out) != 0) {
+    if (value_parse_bool(scalar(v), out) != 0) {
         ERR(ld, v, "expected true or false, got '%s'", scalar(v));
         return false;
     }
@@ -451,126 +323,6 @@ static const struct key log_keys[] = {
 
 /* --- faults --- */
 
-/* How a fault parameter is read. */
-enum ptype {
-    P_DIRECTION, /* upstream | downstream | both */
-    P_DURATION,  /* duration, bare integer = ms */
-    P_DELAY_FIN, /* duration or `forever` */
-    P_BYTES,     /* non-negative integer */
-    P_SLICER_US, /* duration, bare integer = microseconds */
-    P_TO,        /* client | server | both */
-    P_MODE,      /* reset | close */
-    P_LEG,       /* client | server */
-    P_FROM,      /* finwait | peer */
-    P_COUNT,     /* integer >= 1 or `all` */
-    P_RATE,      /* integer > 0 */
-};
-
-struct param {
-    const char *name;
-    enum ptype type;
-    size_t offset;
-    bool required;
-};
-
-#define OFF(m) offsetof(struct fault, m)
-#define DIR_PARAMS                                                                                 \
-    {                                                                                              \
-        "direction", P_DIRECTION, OFF(direction), false                                            \
-    }
-#define STREAM_PARAMS                                                                              \
-    {"stream", P_DIRECTION, OFF(direction), false},                                                \
-    {                                                                                              \
-        "direction", P_DIRECTION, OFF(direction), false                                            \
-    }
-
-struct type_spec {
-    const char *name;
-    bool toxic; /* a Toxiproxy toxic: `toxicity` and `stream` accepted */
-    enum fault_dir default_dir;
-    struct param params[6];
-};
-
-static const struct type_spec types[FAULT_TYPE_COUNT] = {
-    [FAULT_DELAY_FIN] = {"delay_fin",
-                         false,
-                         FAULT_DIR_BOTH,
-                         {DIR_PARAMS, {"delay", P_DELAY_FIN, OFF(delay_ms), true}}},
-    [FAULT_RST_INSTEAD_OF_FIN] = {"rst_instead_of_fin", false, FAULT_DIR_BOTH, {DIR_PARAMS}},
-    [FAULT_BREAK_HALF_CLOSE] = {"break_half_close",
-                                false,
-                                FAULT_DIR_BOTH,
-                                {{"delay", P_DURATION, OFF(delay_ms), false}}},
-    [FAULT_RESET] = {"reset",
-                     false,
-                     FAULT_DIR_BOTH,
-                     {{"after", P_DURATION, OFF(after_ms), false},
-                      {"after_bytes", P_BYTES, OFF(after_bytes), false},
-                      DIR_PARAMS,
-                      {"to", P_TO, OFF(to), false}}},
-    [FAULT_CLOSE] = {"close",
-                     false,
-                     FAULT_DIR_BOTH,
-                     {{"after", P_DURATION, OFF(after_ms), false},
-                      {"after_bytes", P_BYTES, OFF(after_bytes), false},
-                      DIR_PARAMS,
-                      {"to", P_TO, OFF(to), false}}},
-    [FAULT_BLACKHOLE] = {"blackhole",
-                         false,
-                         FAULT_DIR_BOTH,
-                         {DIR_PARAMS, {"after", P_DURATION, OFF(after_ms), false}}},
-    [FAULT_REFUSE] = {"refuse", false, FAULT_DIR_BOTH, {{"mode", P_MODE, OFF(mode), false}}},
-    [FAULT_LATENCY] = {"latency",
-                       true,
-                       FAULT_DIR_DOWNSTREAM,
-                       {{"latency", P_DURATION, OFF(latency_ms), false},
-                        {"jitter", P_DURATION, OFF(jitter_ms), false},
-                        STREAM_PARAMS}},
-    [FAULT_BANDWIDTH] = {"bandwidth",
-                         true,
-                         FAULT_DIR_DOWNSTREAM,
-                         {{"rate", P_RATE, OFF(rate_kbps), true}, STREAM_PARAMS}},
-    [FAULT_SLOW_CLOSE] = {"slow_close",
-                          true,
-                          FAULT_DIR_DOWNSTREAM,
-                          {{"delay", P_DURATION, OFF(delay_ms), false}, STREAM_PARAMS}},
-    [FAULT_TIMEOUT] = {"timeout",
-                       true,
-                       FAULT_DIR_DOWNSTREAM,
-                       {{"timeout", P_DURATION, OFF(timeout_ms), false}, STREAM_PARAMS}},
-    [FAULT_RESET_PEER] = {"reset_peer",
-                          true,
-                          FAULT_DIR_DOWNSTREAM,
-                          {{"timeout", P_DURATION, OFF(timeout_ms), false}, STREAM_PARAMS}},
-    [FAULT_SLICER] = {"slicer",
-                      true,
-                      FAULT_DIR_DOWNSTREAM,
-                      {{"average_size", P_RATE, OFF(average_size), true},
-                       {"size_variation", P_BYTES, OFF(size_variation), false},
-                       {"delay", P_SLICER_US, OFF(delay_us), false},
-                       STREAM_PARAMS}},
-    [FAULT_LIMIT_DATA] = {"limit_data",
-                          true,
-                          FAULT_DIR_DOWNSTREAM,
-                          {{"bytes", P_BYTES, OFF(bytes), true}, STREAM_PARAMS}},
-    [FAULT_DROP_FINAL_ACK] = {"drop_final_ack",
-                              false,
-                              FAULT_DIR_BOTH,
-                              {{"leg", P_LEG, OFF(leg), true},
-                               {"count", P_COUNT, OFF(count), false}}},
-    [FAULT_DROP_FIN] = {"drop_fin",
-                        false,
-                        FAULT_DIR_BOTH,
-                        {{"leg", P_LEG, OFF(leg), true},
-                         {"from", P_FROM, OFF(from), true},
-                         {"count", P_COUNT, OFF(count), false}}},
-};
-
-const char *fault_type_name(enum fault_type t)
-{
-    return t < FAULT_TYPE_COUNT ? types[t].name : "?";
-}
-
 bool fault_same(const struct fault *a, const struct fault *b)
 {
     struct fault x, y;
@@ -593,41 +345,6 @@ bool proxy_cfg_same(const struct proxy_cfg *a, const struct proxy_cfg *b)
         if (!fault_same(&a->faults[i], &b->faults[i]))
             return false;
     return true;
-}
-
-bool fault_type_lookup(const char *name, enum fault_type *out)
-{
-    for (int t = 0; t < FAULT_TYPE_COUNT; t++)
-        if (strcmp(types[t].name, name) == 0) {
-            *out = (enum fault_type)t;
-            return true;
-        }
-    return false;
-}
-
-bool fault_type_has_param(enum fault_type t, const char *name)
-{
-    if (t >= FAULT_TYPE_COUNT)
-        return false;
-    for (size_t i = 0; i < sizeof types[t].params / sizeof types[t].params[0]; i++)
-        if (types[t].params[i].name && strcmp(types[t].params[i].name, name) == 0)
-            return true;
-    return false;
-}
-
-bool fault_type_is_toxic(enum fault_type t)
-{
-    return t < FAULT_TYPE_COUNT && types[t].toxic;
-}
-
-bool fault_type_is_packet(enum fault_type t)
-{
-    return t == FAULT_DROP_FINAL_ACK || t == FAULT_DROP_FIN;
-}
-
-const char *fault_dir_name(enum fault_dir d)
-{
-    return d == FAULT_DIR_UPSTREAM ? "upstream" : d == FAULT_DIR_DOWNSTREAM ? "downstream" : "both";
 }
 
 bool config_has_packet_faults(const struct config *cfg)
@@ -656,7 +373,7 @@ static void set_param(struct ld *ld, struct fault *f, const struct param *p, yam
 {
     void *dst = (char *)f + p->offset;
     uint64_t u;
-    int x;
+    int x, r;
 
     switch (p->type) {
     case P_DIRECTION: {
@@ -671,7 +388,15 @@ static void set_param(struct ld *ld, struct fault *f, const struct param *p, yam
             *(uint64_t *)dst = DURATION_FOREVER;
             break;
         }
-        if (v->type == YAML_SCALAR_NODE && parse_duration_us(scalar(v), 1000, &u) != 0) {
+        r = v->type == YAML_SCALAR_NODE ? value_parse_duration_us(scalar(v), 1000, &u) : 0;
+        if (r == -ERANGE) {
+            ERR(ld, v,
+                "duration '%s' is too large (at most " VALUE_DURATION_MAX_TEXT
+                "; 'forever' never sends the FIN)",
+                scalar(v));
+            break;
+        }
+        if (r != 0) {
             ERR(ld, v, "expected a duration like 250ms, 2s or 1m, or 'forever', got '%s'",
                 scalar(v));
             break;
@@ -683,15 +408,19 @@ static void set_param(struct ld *ld, struct fault *f, const struct param *p, yam
     case P_SLICER_US:
         if (!want_scalar(ld, v, "a duration in microseconds"))
             break;
-        if (parse_duration_us(scalar(v), 1, (uint64_t *)dst) != 0)
+        r = value_parse_duration_us(scalar(v), 1, (uint64_t *)dst);
+        if (r == -ERANGE)
+            ERR(ld, v, "duration '%s' is too large (at most " VALUE_DURATION_MAX_TEXT ")",
+                scalar(v));
+        else if (r != 0)
             ERR(ld, v, "expected microseconds (as Toxiproxy) or a duration like 50ms, got '%s'",
                 scalar(v));
         break;
     case P_BYTES:
-        get_uint(ld, v, "a number of bytes", (uint64_t *)dst);
+        get_uint(ld, v, "a number of bytes", VALUE_SIZE_MAX, (uint64_t *)dst);
         break;
     case P_RATE:
-        if (get_uint(ld, v, "a positive number", &u)) {
+        if (get_uint(ld, v, "a positive number", VALUE_SIZE_MAX, &u)) {
             if (u == 0)
                 ERR(ld, v, "expected a positive number, got '0'");
             else
@@ -729,8 +458,8 @@ static void set_param(struct ld *ld, struct fault *f, const struct param *p, yam
     case P_COUNT:
         if (v->type == YAML_SCALAR_NODE && strcmp(scalar(v), "all") == 0) {
             *(uint32_t *)dst = COUNT_ALL;
-        } else if (get_uint(ld, v, "a count (1 or more) or 'all'", &u)) {
-            if (u == 0 || u >= COUNT_ALL)
+        } else if (get_uint(ld, v, "a count (1 or more) or 'all'", COUNT_ALL - 1, &u)) {
+            if (u == 0)
                 ERR(ld, v, "expected a count (1 or more) or 'all', got '%s'", scalar(v));
             else
                 *(uint32_t *)dst = (uint32_t)u;
@@ -743,17 +472,10 @@ static const char *const common_keys[] = {"type", "name", "probability", "match"
 
 static void parse_probability(struct ld *ld, yaml_node_t *v, double *out)
 {
-    char *end;
-    double p;
-
     if (!want_scalar(ld, v, "a number between 0 and 1"))
         return;
-    p = strtod(scalar(v), &end);
-    if (end == scalar(v) || *end || !(p >= 0.0 && p <= 1.0)) {
+    if (value_parse_probability(scalar(v), out) != 0)
         ERR(ld, v, "expected a number between 0 and 1, got '%s'", scalar(v));
-        return;
-    }
-    *out = p;
 }
 
 static void parse_match(struct ld *ld, yaml_node_t *v, struct fault *f)
@@ -773,7 +495,7 @@ static void parse_match(struct ld *ld, yaml_node_t *v, struct fault *f)
         }
         if (!want_scalar(ld, val, "a network like 10.0.0.0/8 or ::1/128"))
             continue;
-        if (parse_cidr(scalar(val), &f->match_client) != 0) {
+        if (value_parse_cidr(scalar(val), &f->match_client) != 0) {
             ERR(ld, val, "invalid network '%s' (expected a CIDR like 10.0.0.0/8 or fd00::/8)",
                 scalar(val));
             continue;
@@ -799,9 +521,9 @@ static bool parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
     if (!want_mapping(ld, n))
         return false;
     for (int t = 0; t < FAULT_TYPE_COUNT; t++) {
-        type_names[t] = types[t].name;
+        type_names[t] = fault_specs[t].name;
         snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", t ? ", " : "",
-                 types[t].name);
+                 fault_specs[t].name);
     }
     tn = find_key(ld, n, "type");
     if (!tn) {
@@ -811,9 +533,9 @@ static bool parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
     if (!want_scalar(ld, tn, "a fault type"))
         return false;
     for (int t = 0; t < FAULT_TYPE_COUNT; t++)
-        if (strcmp(scalar(tn), types[t].name) == 0) {
+        if (strcmp(scalar(tn), fault_specs[t].name) == 0) {
             f->type = (enum fault_type)t;
-            ts = &types[t];
+            ts = &fault_specs[t];
         }
     if (!ts) {
         const char *s = closest(scalar(tn), type_names, FAULT_TYPE_COUNT);
@@ -860,17 +582,17 @@ static bool parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
             parse_match(ld, v, f);
             continue;
         }
-        for (i = 0; i < 6 && ts->params[i].name; i++)
+        for (i = 0; i < FAULT_PARAMS_MAX && ts->params[i].name; i++)
             if (strcmp(key, ts->params[i].name) == 0)
                 break;
-        if (i == 6 || !ts->params[i].name) {
+        if (i == FAULT_PARAMS_MAX || !ts->params[i].name) {
             const char *names[12];
             size_t nn = 0;
             char allowed[256] = "";
             for (size_t j = 0; j < sizeof common_keys / sizeof common_keys[0]; j++)
                 if (ts->toxic || strcmp(common_keys[j], "toxicity") != 0)
                     names[nn++] = common_keys[j];
-            for (size_t j = 0; j < 6 && ts->params[j].name; j++) {
+            for (size_t j = 0; j < FAULT_PARAMS_MAX && ts->params[j].name; j++) {
                 names[nn++] = ts->params[j].name;
                 snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s",
                          j ? ", " : "", ts->params[j].name);
@@ -900,7 +622,7 @@ static bool parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
             f->has_after_bytes = true;
         set_param(ld, f, &ts->params[i], v);
     }
-    for (size_t i = 0; i < 6 && ts->params[i].name; i++)
+    for (size_t i = 0; i < FAULT_PARAMS_MAX && ts->params[i].name; i++)
         if (ts->params[i].required && !(seen & (1u << i)))
             ERR(ld, n, "missing required key '%s' for fault type '%s'", ts->params[i].name,
                 ts->name);
@@ -995,7 +717,9 @@ static void k_px_name(struct ld *ld, yaml_node_t *v, void *obj)
 
 static void addr_error(struct ld *ld, yaml_node_t *v, int r, bool listen)
 {
-    if (r == -2)
+    if (r == -ENOMEM)
+        ERR(ld, v, "out of memory");
+    else if (r == -ERANGE)
         ERR(ld, v, "invalid port in '%s' (expected %s..65535)", scalar(v), listen ? "0" : "1");
     else
         ERR(ld, v, "invalid address '%s' (expected host:port, [v6]:port%s)", scalar(v),
@@ -1009,7 +733,8 @@ static void k_px_listen(struct ld *ld, yaml_node_t *v, void *obj)
 
     if (!want_scalar(ld, v, "an address like 127.0.0.1:8080"))
         return;
-    r = parse_hostport(scalar(v), true, true, &p->listen_host, &p->listen_port);
+    r = value_parse_hostport(scalar(v), VALUE_ADDR_ANY_HOST | VALUE_ADDR_ZERO_PORT, &p->listen_host,
+                             &p->listen_port);
     if (r != 0)
         addr_error(ld, v, r, true);
 }
@@ -1021,7 +746,7 @@ static void k_px_upstream(struct ld *ld, yaml_node_t *v, void *obj)
 
     if (!want_scalar(ld, v, "an address like localhost:8080"))
         return;
-    r = parse_hostport(scalar(v), false, false, &p->upstream_host, &p->upstream_port);
+    r = value_parse_hostport(scalar(v), 0, &p->upstream_host, &p->upstream_port);
     if (r != 0)
         addr_error(ld, v, r, false);
 }
@@ -1169,7 +894,7 @@ static void k_shutdown_timeout(struct ld *ld, yaml_node_t *v, void *obj)
 static void k_seed(struct ld *ld, yaml_node_t *v, void *obj)
 {
     (void)obj;
-    if (get_uint(ld, v, "an unsigned integer", &ld->cfg->seed))
+    if (get_uint(ld, v, "an unsigned integer", UINT64_MAX, &ld->cfg->seed))
         ld->cfg->has_seed = true;
 }
 
@@ -1180,7 +905,8 @@ static void k_admin_listen(struct ld *ld, yaml_node_t *v, void *obj)
     (void)obj;
     if (!want_scalar(ld, v, "an address like 127.0.0.1:8474"))
         return;
-    r = parse_hostport(scalar(v), true, true, &ld->cfg->admin_host, &ld->cfg->admin_port);
+    r = value_parse_hostport(scalar(v), VALUE_ADDR_ANY_HOST | VALUE_ADDR_ZERO_PORT,
+                             &ld->cfg->admin_host, &ld->cfg->admin_port);
     if (r != 0)
         addr_error(ld, v, r, true);
 }
@@ -1278,9 +1004,19 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, &ld.doc)) {
-        yaml_mark_t m = parser.problem_mark;
-        err_at(&ld, m, "YAML syntax error: %s%s%s", parser.problem ? parser.problem : "invalid",
-               parser.context ? " " : "", parser.context ? parser.context : "");
+        const char *problem = parser.problem ? parser.problem : "invalid";
+        yaml_mark_t at = parser.problem_mark, ctx = parser.context_mark;
+
+        /* An unclosed quote or bracket is noticed where the file (or the next key) is: the
+         * place to fix is where it opened, which libyaml keeps as the context mark. A block
+         * mapping's context is only where the mapping starts; there the problem is the line
+         * libyaml stopped at (indentation). */
+        if (parser.context && ctx.index < at.index && !strstr(parser.context, "block"))
+            err_at(&ld, ctx, "YAML syntax error: %s at %zu:%zu, %s that starts here", problem,
+                   at.line + 1, at.column + 1, parser.context);
+        else
+            err_at(&ld, at, "YAML syntax error: %s%s%s", problem, parser.context ? " " : "",
+                   parser.context ? parser.context : "");
         yaml_parser_delete(&parser);
         config_free(ld.cfg);
         return -1;
@@ -1305,6 +1041,7 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
 int config_load_file(const char *path, struct config **out, struct diag *d)
 {
     FILE *fp = fopen(path, "rb");
+    struct stat st;
     char *text = NULL;
     size_t len = 0, cap = 0;
     int rc;
@@ -1312,6 +1049,12 @@ int config_load_file(const char *path, struct config **out, struct diag *d)
     *out = NULL;
     if (!fp) {
         diag_add(d, path, 0, 0, NULL, "cannot open: %s", strerror(errno));
+        return -1;
+    }
+    /* fopen opens a directory on Linux and reads nothing from it: not an empty file */
+    if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
+        diag_add(d, path, 0, 0, NULL, "is a directory, not a configuration file");
+        fclose(fp);
         return -1;
     }
     for (;;) {
@@ -1331,6 +1074,12 @@ int config_load_file(const char *path, struct config **out, struct diag *d)
         len += n;
         if (n == 0)
             break;
+    }
+    if (ferror(fp)) {
+        diag_add(d, path, 0, 0, NULL, "cannot read: %s", strerror(errno));
+        free(text);
+        fclose(fp);
+        return -1;
     }
     fclose(fp);
     rc = config_load_string(path, text ? text : "", len, out, d);

@@ -1,4 +1,5 @@
-/* The command line: --version, --help, unknown options, --check, a listen port in use. */
+/* The command line: --version, --help, unknown options, --check (also of a directory or a
+ * missing file), a listen port in use. */
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,6 +46,21 @@ int main(void)
     CHECK_CONTAINS(out, "bad.yaml:2:5: error: missing required key 'upstream'");
     free(out);
     TEST_PASS("--check: 0 when valid, 2 and every error when not");
+
+    /* a directory opens (fopen succeeds on Linux) but reads nothing: not "empty" */
+    CHECK_EQ(fwp_run((const char *[]){"--check", "-c", FINWAIT_SOURCE_DIR "/examples", NULL}, &out,
+                     5000),
+             2);
+    CHECK_CONTAINS(out, FINWAIT_SOURCE_DIR "/examples: error: is a directory, not a configuration "
+                                           "file");
+    CHECK(strstr(out, "empty configuration") == NULL);
+    free(out);
+    CHECK_EQ(
+        fwp_run((const char *[]){"--check", "-c", "/nonexistent/finwait.yaml", NULL}, &out, 5000),
+        2);
+    CHECK_CONTAINS(out, "/nonexistent/finwait.yaml: error: cannot open: No such file or directory");
+    free(out);
+    TEST_PASS("--check: a directory or a missing file is named as such, exit 2");
 
     busy = sk_listen("127.0.0.1", &port);
     snprintf(yaml, sizeof yaml,

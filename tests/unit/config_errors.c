@@ -34,6 +34,13 @@ int main(void)
 {
     expect("", 1, 1, "empty configuration: expected a mapping with 'proxies'");
     expect("proxies: [\n", 2, 1, "YAML syntax error");
+    /* an unclosed quote is reported where it opens, not at the end of the file it swallowed */
+    expect("proxies:\n  - name: \"unclosed\n    listen: 127.0.0.1:0\n    upstream: x:1\n", 2, 11,
+           "YAML syntax error: found unexpected end of stream at 5:1, while scanning a quoted "
+           "scalar that starts here");
+    expect("log: {format: 'json}\n" P, 1, 15, "while scanning a quoted scalar that starts here");
+    expect("log: {format: json\n" P, 1, 6, "while parsing a flow mapping that starts here");
+    expect("a:\n  - b\n c\n", 3, 2, "did not find expected key while parsing a block mapping");
     expect("seed: 1\n", 1, 1, "missing required key 'proxies' (or 'admin'");
     expect("proxies: []\n", 1, 10, "no proxies: the list is empty (and no 'admin' API");
     expect("[]\n", 1, 1, "no proxies: the list is empty");
