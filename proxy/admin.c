@@ -42,6 +42,8 @@ struct admin {
     uv_timer_t deadlines; /* checks request deadlines while connections are open */
     int handles;          /* poll and the timers not closed yet */
     struct hconn *conns;
+    unsigned nconns, max_conns; /* open admin connections, and admin.max_connections */
+    bool full;                  /* nconns reached max_conns: libmicrohttpd stopped accepting */
     uint64_t request_timeout_ms;
     uint64_t requests; /* answered so far: the X-Toxiproxy-Request-Id */
 };
@@ -190,6 +192,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         if (h->next)
             h->next->pprev = h->pprev;
         free(h);
+        a->nconns--;
         *socket_context = NULL;
         if (!a->conns)
             uv_timer_stop(&a->deadlines);
@@ -209,6 +212,8 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         a->conns->pprev = &h->next;
     a->conns = h;
     *socket_context = h;
+    if (++a->nconns >= a->max_conns)
+        a->full = true;
     if (!uv_is_active((uv_handle_t *)&a->deadlines)) {
         tick = a->request_timeout_ms / 10 ? a->request_timeout_ms / 10 : 1;
         uv_timer_start(&a->deadlines, on_deadlines, tick, tick);
@@ -228,6 +233,13 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 static void run(struct admin *a)
 {
     MHD_run(a->mhd);
+    /* At the limit libmicrohttpd takes its listening socket out of its epoll set and puts it
+     * back at the start of a round; nothing would call that round once the connections are
+     * closed, and the API would accept no one again. */
+    if (a->full && a->nconns < a->max_conns) {
+        a->full = false;
+        MHD_run(a->mhd);
+    }
     schedule(a);
 }
 
@@ -277,6 +289,7 @@ int admin_start(struct admin **out, struct server *srv, const char *host, uint16
     }
     a->srv = srv;
     a->request_timeout_ms = cfg->admin_request_timeout_ms;
+    a->max_conns = cfg->admin_max_connections;
     /* an idle kept-alive connection goes after the time a request may take */
     idle_s = (unsigned)((cfg->admin_request_timeout_ms + 999) / 1000);
     a->mhd = MHD_start_daemon(

@@ -35,7 +35,7 @@ struct admin_response {
 };
 
 /* Largest request body read: a proxy, a toxic, or a /populate list of proxies. */
-#define ADMIN_BODY_MAX (256 * 1024)
+#define ADMIN_BODY_MAX (64 * 1024)
 
 /* Take the running configuration of srv as the API's starting point. Returns 0 or UV_ENOMEM. */
 int admin_api_new(struct admin_api **out, struct server *srv);
