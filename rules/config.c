@@ -29,15 +29,26 @@ struct ld {
     size_t errors;
     struct config *cfg;
     yaml_node_t *empty_proxies; /* `proxies: []`, an error unless the admin API is on */
+    const char *line_at;        /* start of line line_no (0-based) of text: src_line() goes */
+    size_t line_no;             /* on from the last line it found, not from the top */
 };
 
 /* --- errors --- */
 
-static void src_line(const struct ld *ld, size_t line0, char *buf, size_t cap)
+static void src_line(struct ld *ld, size_t line0, char *buf, size_t cap)
 {
     const char *p = ld->text, *end = ld->text + ld->len, *eol;
+    size_t l = 0;
 
-    for (size_t l = 0; l < line0 && p < end; l++) {
+    if (ld->line_at) {
+        p = ld->line_at;
+        l = ld->line_no;
+    }
+    for (; l > line0; l--) { /* back to the start of the line before */
+        const char *nl = memrchr(ld->text, '\n', (size_t)(p - 1 - ld->text));
+        p = nl ? nl + 1 : ld->text;
+    }
+    for (; l < line0 && p < end; l++) {
         p = memchr(p, '\n', (size_t)(end - p));
         if (!p) {
             buf[0] = '\0';
@@ -45,6 +56,8 @@ static void src_line(const struct ld *ld, size_t line0, char *buf, size_t cap)
         }
         p++;
     }
+    ld->line_at = p;
+    ld->line_no = line0;
     eol = memchr(p, '\n', (size_t)(end - p));
     if (!eol)
         eol = end;

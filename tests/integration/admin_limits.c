@@ -1,7 +1,8 @@
 /* What the admin API may take from the relay: one big invalid request is refused in well
  * under a second while relayed round trips go on; idle admin connections are limited (they
  * took every descriptor at ulimit -n 256); a client sending a byte a second is cut after the
- * request timeout (10 s by default), not kept as long as it keeps sending. */
+ * request timeout (10 s by default), not kept as long as it keeps sending. Errors are
+ * reported in one pass over the text. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -89,6 +90,36 @@ int main(void)
     long rss0;
     char *body;
     struct http_resp r;
+
+    /* The loader's report of each error scanned the text from the top for its line: 30,000
+     * errors took seconds (and an API request with many took as long, the loop stalled). Ten
+     * times the errors must cost about ten times as much, not a hundred (a ratio, so that a
+     * slow machine or a sanitizer build does not matter). */
+    {
+        int64_t ms[2];
+        for (int k = 0; k < 2; k++) {
+            int nkeys = k ? 40000 : 4000;
+            size_t cap = (size_t)nkeys * 16 + 64, len = 0;
+            char *yaml = malloc(cap), *out, want[80];
+            len += (size_t)snprintf(yaml, cap, "admin: {listen: '127.0.0.1:0'}\n");
+            for (int i = 0; i < nkeys; i++)
+                len += (size_t)snprintf(yaml + len, cap - len, "key%05d: 1\n", i);
+            const char *path = fwp_tmpfile(0, "many.yaml", yaml);
+            t0 = now_ms();
+            st = fwp_run((const char *[]){"--check", "-c", path, NULL}, &out, 60000);
+            ms[k] = now_ms() - t0;
+            fprintf(stderr, "--check of a file with %d unknown keys: exit %d in %lld ms\n", nkeys,
+                    st, (long long)ms[k]);
+            CHECK_EQ(st, 2);
+            snprintf(want, sizeof want, "many.yaml:%d:1: error: unknown key 'key%05d'", nkeys + 1,
+                     nkeys - 1);
+            CHECK_CONTAINS(out, want);
+            free(out);
+            free(yaml);
+        }
+        CHECK_INT(ms[1], <, 15 * (ms[0] > 10 ? ms[0] : 10));
+    }
+    TEST_PASS("errors are reported in one pass over the text");
 
     fw = fwp_start("admin: {listen: '127.0.0.1:0'}\n"
                    "proxies:\n  - {name: db, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u}\n",
