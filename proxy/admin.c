@@ -68,9 +68,10 @@ static enum MHD_Result send_response(struct admin *a, struct MHD_Connection *mc,
 
     resp = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"",
                                            MHD_RESPMEM_MUST_COPY);
-    admin_response_free(r);
-    if (!resp)
+    if (!resp) {
+        admin_response_free(r);
         return MHD_NO;
+    }
     if (r->content_type)
         MHD_add_response_header(resp, "Content-Type", r->content_type);
     if (r->status == 401)
@@ -79,6 +80,7 @@ static enum MHD_Result send_response(struct admin *a, struct MHD_Connection *mc,
     MHD_add_response_header(resp, "X-Toxiproxy-Request-Id", id);
     ok = MHD_queue_response(mc, r->status, resp);
     MHD_destroy_response(resp);
+    admin_response_free(r);
     return ok;
 }
 
@@ -88,17 +90,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
 {
     struct admin *a = cls;
     struct req *rq = *con_cls;
-    struct admin_request in = {
-        .method = method,
-        .path = url,
-        .user_agent = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "User-Agent"),
-        .host = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Host"),
-        .authorization = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization"),
-    };
+    struct admin_request in = {.method = method, .path = url};
     struct admin_response out;
     const char *clen;
 
     (void)version;
+    if (!rq || !*upload_size) {
+        in.user_agent = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "User-Agent");
+        in.host = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Host");
+        in.authorization = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
+    }
     if (!rq) {
         rq = calloc(1, sizeof *rq);
         *con_cls = rq;
