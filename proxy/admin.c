@@ -171,7 +171,8 @@ static void on_deadlines(uv_timer_t *t)
         /* libmicrohttpd has no call to close a connection: a shut-down socket reads EOF,
          * and it closes the connection on its next round */
         LOG(LOG_LEVEL_WARN, NULL, "api",
-            "admin API: a request took more than %" PRIu64 " ms; connection closed",
+            "admin API: no complete request in %" PRIu64 " ms (admin.request_timeout); "
+            "connection closed",
             a->request_timeout_ms);
         shutdown(h->fd, SHUT_RDWR);
         h->cut = true;
