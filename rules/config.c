@@ -7,6 +7,7 @@
  */
 #include "rules/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -29,15 +30,26 @@ struct ld {
     size_t errors;
     struct config *cfg;
     yaml_node_t *empty_proxies; /* `proxies: []`, an error unless the admin API is on */
+    const char *line_at;        /* start of line line_no (0-based) of text: src_line() goes */
+    size_t line_no;             /* on from the last line it found, not from the top */
 };
 
 /* --- errors --- */
 
-static void src_line(const struct ld *ld, size_t line0, char *buf, size_t cap)
+static void src_line(struct ld *ld, size_t line0, char *buf, size_t cap)
 {
     const char *p = ld->text, *end = ld->text + ld->len, *eol;
+    size_t l = 0;
 
-    for (size_t l = 0; l < line0 && p < end; l++) {
+    if (ld->line_at) {
+        p = ld->line_at;
+        l = ld->line_no;
+    }
+    for (; l > line0; l--) { /* back to the start of the line before */
+        const char *nl = memrchr(ld->text, '\n', (size_t)(p - 1 - ld->text));
+        p = nl ? nl + 1 : ld->text;
+    }
+    for (; l < line0 && p < end; l++) {
         p = memchr(p, '\n', (size_t)(end - p));
         if (!p) {
             buf[0] = '\0';
@@ -45,6 +57,8 @@ static void src_line(const struct ld *ld, size_t line0, char *buf, size_t cap)
         }
         p++;
     }
+    ld->line_at = p;
+    ld->line_no = line0;
     eol = memchr(p, '\n', (size_t)(end - p));
     if (!eol)
         eol = end;
@@ -911,9 +925,102 @@ static void k_admin_listen(struct ld *ld, yaml_node_t *v, void *obj)
         addr_error(ld, v, r, true);
 }
 
+static void k_admin_hosts(struct ld *ld, yaml_node_t *v, void *obj)
+{
+    struct config *cfg = ld->cfg;
+    size_t n;
+
+    (void)obj;
+    if (v->type != YAML_SEQUENCE_NODE) {
+        ERR(ld, v, "expected a list of host names, got %s", node_kind(v));
+        return;
+    }
+    n = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+    cfg->admin_hosts = calloc(n ? n : 1, sizeof *cfg->admin_hosts);
+    if (!cfg->admin_hosts)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        yaml_node_t *h = yaml_document_get_node(&ld->doc, v->data.sequence.items.start[i]);
+        if (!want_scalar(ld, h, "a host name"))
+            continue;
+        if (scalar(h)[0] == '\0' || strpbrk(scalar(h), ":/ ")) {
+            ERR(ld, h, "invalid host name '%s' (expected a name like finwait.test, no port)",
+                scalar(h));
+            continue;
+        }
+        cfg->admin_hosts[cfg->admin_nhosts++] = strdup(scalar(h));
+    }
+}
+
+static void k_admin_token(struct ld *ld, yaml_node_t *v, void *obj)
+{
+    (void)obj;
+    if (!want_scalar(ld, v, "a token"))
+        return;
+    /* short tokens are guessed; the header is printable text without spaces */
+    if (strlen(scalar(v)) < 16) {
+        ERR(ld, v, "admin token too short: at least 16 characters");
+        return;
+    }
+    for (const char *c = scalar(v); *c; c++) {
+        if (*c <= ' ' || *c == 0x7f) {
+            ERR(ld, v, "admin token must be printable, without spaces");
+            return;
+        }
+    }
+    ld->cfg->admin_token = strdup(scalar(v));
+}
+
+static void k_admin_insecure(struct ld *ld, yaml_node_t *v, void *obj)
+{
+    (void)obj;
+    get_bool(ld, v, &ld->cfg->admin_insecure);
+}
+
+static void k_admin_max_connections(struct ld *ld, yaml_node_t *v, void *obj)
+{
+    uint64_t n;
+
+    (void)obj;
+    if (!get_uint(ld, v, "a number of connections", 1024, &n))
+        return;
+    if (n < 1 || n > 1024) {
+        ERR(ld, v, "max_connections must be 1..1024, got %s", scalar(v));
+        return;
+    }
+    ld->cfg->admin_max_connections = (unsigned)n;
+}
+
+static void k_admin_request_timeout(struct ld *ld, yaml_node_t *v, void *obj)
+{
+    (void)obj;
+    if (get_duration_ms(ld, v, &ld->cfg->admin_request_timeout_ms) &&
+        (ld->cfg->admin_request_timeout_ms < 100 || ld->cfg->admin_request_timeout_ms > 3600000))
+        ERR(ld, v, "request_timeout must be 100ms..1h, got %s", scalar(v));
+}
+
 static const struct key admin_keys[] = {
     {"listen", k_admin_listen},
+    {"hosts", k_admin_hosts},
+    {"token", k_admin_token},
+    {"insecure", k_admin_insecure},
+    {"max_connections", k_admin_max_connections},
+    {"request_timeout", k_admin_request_timeout},
 };
+
+/* 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104: only this machine reaches the API there. */
+static bool loopback_host(const char *host)
+{
+    unsigned char a[16];
+
+    if (inet_pton(AF_INET, host, a) == 1)
+        return a[0] == 127;
+    if (inet_pton(AF_INET6, host, a) != 1)
+        return false;
+    static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const unsigned char one[16] = {[15] = 1};
+    return memcmp(a, one, 16) == 0 || (memcmp(a, v4mapped, 12) == 0 && a[12] == 127);
+}
 
 static void k_admin(struct ld *ld, yaml_node_t *v, void *obj)
 {
@@ -925,6 +1032,12 @@ static void k_admin(struct ld *ld, yaml_node_t *v, void *obj)
     walk(ld, v, admin_keys, sizeof admin_keys / sizeof admin_keys[0], NULL, &seen, "in admin ");
     if (!(seen & 1u))
         ERR(ld, v, "missing required key 'listen'");
+    /* whoever reaches the port drives finwait: beyond this machine, only on purpose */
+    if (ld->cfg->admin_host && !loopback_host(ld->cfg->admin_host) && !ld->cfg->admin_token &&
+        !ld->cfg->admin_insecure)
+        ERR(ld, find_key(ld, v, "listen"),
+            "admin API on a non-loopback address needs 'token' (or 'insecure: true' to let "
+            "anyone who reaches it drive finwait)");
 }
 
 static const struct key top_keys[] = {
@@ -980,6 +1093,10 @@ void config_free(struct config *cfg)
     free(cfg->path);
     free(cfg->source);
     free(cfg->admin_host);
+    for (size_t i = 0; i < cfg->admin_nhosts; i++)
+        free(cfg->admin_hosts[i]);
+    free(cfg->admin_hosts);
+    free(cfg->admin_token);
     free(cfg);
 }
 
@@ -1000,6 +1117,8 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
     ld.cfg->log_format = LOG_FORMAT_TEXT;
     ld.cfg->log_level = LOG_LEVEL_INFO;
     ld.cfg->shutdown_timeout_ms = 5000;
+    ld.cfg->admin_max_connections = 16;
+    ld.cfg->admin_request_timeout_ms = 10000;
 
     yaml_parser_initialize(&parser);
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);

@@ -160,7 +160,15 @@ struct config {
     uint64_t seed;
     char *admin_host;    /* `admin: {listen: ...}`: the HTTP API's address, or NULL for none */
     uint16_t admin_port; /* 0 = ephemeral */
-    struct proxy_cfg *proxies; /* may be empty when the admin API is on */
+    char **admin_hosts;  /* `admin.hosts`: names accepted in a request's Host header, besides
+                            IP literals and localhost (a browser page cannot rebind them) */
+    size_t admin_nhosts;
+    char *admin_token;   /* `admin.token`: the bearer token every request must carry, or NULL */
+    bool admin_insecure; /* `admin.insecure`: a non-loopback listen without a token, on purpose */
+    unsigned admin_max_connections;    /* `admin.max_connections`, default 16 */
+    uint64_t admin_request_timeout_ms; /* `admin.request_timeout`: a request's time from its
+                                          connection (or the previous answer), default 10 s */
+    struct proxy_cfg *proxies;         /* may be empty when the admin API is on */
     size_t nproxies;
 };
 

@@ -187,6 +187,17 @@ int value_parse_hostport(const char *s, unsigned flags, char **host, uint16_t *p
             if (!is_digit(s[i]) && !((s[i] | 0x20) >= 'a' && (s[i] | 0x20) <= 'z') && s[i] != '.' &&
                 s[i] != '-' && s[i] != '_')
                 return -EINVAL;
+        /* digits and dots are an IPv4 address or nothing (no host is named 256.1.1.1) */
+        if (hlen > 0 && strspn(s, "0123456789.") >= hlen) {
+            char v4[16];
+            struct in_addr a4;
+            if (hlen >= sizeof v4)
+                return -EINVAL;
+            memcpy(v4, s, hlen);
+            v4[hlen] = '\0';
+            if (inet_pton(AF_INET, v4, &a4) != 1)
+                return -EINVAL;
+        }
     }
     r = value_parse_uint(colon + 1, 65535, &p);
     if (r != 0 || (p == 0 && !(flags & VALUE_ADDR_ZERO_PORT)))

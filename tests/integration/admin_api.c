@@ -27,7 +27,7 @@ static int http(const char *method, const char *path, const char *body, json_t *
 
     CHECK_MSG(fd >= 0, "connect to the admin API: %s", strerror(errno));
     snprintf(req, sizeof req,
-             "%s %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
+             "%s %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: "
              "application/json\r\nContent-Length: %zu\r\n\r\n%s",
              method, path, body ? strlen(body) : 0, body ? body : "");
     CHECK_EQ(sk_write_all(fd, req, strlen(req), 2000), 0);

@@ -257,7 +257,7 @@ static char *proxy_body(const struct mproxy *p)
 
 static void api(const char *method, const char *path, const char *body, int want)
 {
-    int st = http_call(admin_port, method, path, body, NULL, NULL, 5000);
+    int st = http_json(admin_port, method, path, body, NULL);
 
     FAIL_IF(st != want, "%s %s %s: status %d, expected %d", method, path, body ? body : "", st,
             want);
@@ -284,7 +284,7 @@ static void read_ports(void)
 {
     json_t *all = NULL, *p;
     const char *name;
-    int st = http_call(admin_port, "GET", "/proxies", NULL, NULL, &all, 5000);
+    int st = http_json(admin_port, "GET", "/proxies", NULL, &all);
 
     FAIL_IF(st != 200 || !json_is_object(all), "GET /proxies: %d", st);
     FAIL_IF((int)json_object_size(all) != nmodel, "the API lists %zu proxies, the model %d",

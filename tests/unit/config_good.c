@@ -35,7 +35,7 @@ int main(void)
     CHECK_EQ(cfg->admin_port, 0);
     CHECK_EQ(cfg->nproxies, 0);
     config_free(cfg);
-    cfg = load("admin: {listen: ':8474'}\nproxies: []\n");
+    cfg = load("admin: {listen: ':8474', insecure: true}\nproxies: []\n");
     CHECK_STR(cfg->admin_host, "");
     CHECK_EQ(cfg->admin_port, 8474);
     config_free(cfg);

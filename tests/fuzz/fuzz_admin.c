@@ -1,0 +1,186 @@
+/*
+ * libFuzzer harness for the admin API's request handling (proxy/admin_api.c), in process and
+ * without HTTP: a real server on a libuv loop whose proxies listen on 127.0.0.1:0.
+ *
+ * Input framing (text, so that corpus files are written by hand):
+ *
+ *     METHOD PATH\n
+ *     Header-Name: value\n        (zero or more: User-Agent, Host, Authorization)
+ *     \n
+ *     body (the rest, any bytes)
+ *
+ * A missing blank line means no body; a missing first line, "GET /". After each input the
+ * server goes back to its starting configuration, so an input's effect does not depend on
+ * the ones before it (crashes reproduce from one file). finwait's log goes to /dev/null unless
+ * FINWAIT_FUZZ_LOG is set.
+ *
+ * Proxies created by inputs really listen: run it where that is harmless, in a network
+ * namespace of its own (`unshare -rn build-fuzz/tests/fuzz/fuzz_admin ...`); it refuses to
+ * run where an interface other than lo exists unless FINWAIT_FUZZ_ANY_NETWORK=1. Inputs that
+ * name a packet-level fault are skipped: those would install iptables rules.
+ */
+#include <jansson.h>
+#include <net/if.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "proxy/admin_api.h"
+#include "proxy/log.h"
+#include "proxy/server.h"
+#include "rules/config.h"
+
+static const char start_yaml[] = "log: {level: error}\n"
+                                 "admin: {listen: '127.0.0.1:0', hosts: [finwait.test]}\n"
+                                 "proxies:\n"
+                                 "  - name: db\n"
+                                 "    listen: 127.0.0.1:0\n"
+                                 "    upstream: 127.0.0.1:9\n"
+                                 "    faults:\n"
+                                 "      - {type: latency, latency: 10}\n"
+                                 "  - {name: 'host:5432', listen: 127.0.0.1:0, "
+                                 "upstream: localhost:9, enabled: false}\n";
+
+static uv_loop_t loop;
+static struct server srv;
+static struct admin_api *api;
+static struct config *first; /* server_start's: must outlive the server, never freed */
+
+static struct config *load_start(void)
+{
+    struct config *cfg;
+    struct diag d;
+
+    diag_init(&d);
+    if (config_load_string("fuzz", start_yaml, sizeof start_yaml - 1, &cfg, &d) != 0) {
+        diag_print(&d, stderr);
+        abort();
+    }
+    diag_free(&d);
+    return cfg;
+}
+
+static void only_loopback(void)
+{
+    struct if_nameindex *ifs = if_nameindex();
+
+    if (getenv("FINWAIT_FUZZ_ANY_NETWORK"))
+        return;
+    for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
+        if (strcmp(i->if_name, "lo") != 0) {
+            fprintf(stderr,
+                    "fuzz_admin: interface %s: run me in a network namespace of my own "
+                    "(unshare -rn), or set FINWAIT_FUZZ_ANY_NETWORK=1\n",
+                    i->if_name);
+            exit(1);
+        }
+    }
+    if_freenameindex(ifs);
+}
+
+int LLVMFuzzerInitialize(int *argc, char ***argv)
+{
+    (void)argc, (void)argv;
+    only_loopback();
+    /* a line per reload would drown libFuzzer's own; FINWAIT_FUZZ_LOG=1 shows them */
+    log_init(getenv("FINWAIT_FUZZ_LOG") ? stderr : fopen("/dev/null", "w"), LOG_FORMAT_TEXT,
+             LOG_LEVEL_ERROR);
+    uv_loop_init(&loop);
+    first = load_start();
+    if (server_start(&srv, &loop, first, false) != 0 || admin_api_new(&api, &srv) != 0)
+        abort();
+    return 0;
+}
+
+/* True if a JSON string anywhere in `j` names a packet-level fault. */
+static bool names_packet_fault(json_t *j, int depth)
+{
+    enum fault_type t;
+    const char *k;
+    json_t *v;
+    size_t i;
+
+    if (depth > 32)
+        return true; /* not worth the time */
+    if (json_is_string(j))
+        return fault_type_lookup(json_string_value(j), &t) && fault_type_is_packet(t);
+    if (json_is_array(j))
+        json_array_foreach(j, i, v) if (names_packet_fault(v, depth + 1)) return true;
+    if (json_is_object(j))
+        json_object_foreach(j, k, v) if (names_packet_fault(v, depth + 1)) return true;
+    return false;
+}
+
+/* The next line of [*p, end) as a NUL-terminated copy in buf; false at the end. */
+static bool next_line(const char **p, const char *end, char *buf, size_t len)
+{
+    const char *nl;
+    size_t n;
+
+    if (*p >= end)
+        return false;
+    nl = memchr(*p, '\n', (size_t)(end - *p));
+    n = (size_t)((nl ? nl : end) - *p);
+    snprintf(buf, len, "%.*s", (int)(n < len ? n : len - 1), *p);
+    *p = nl ? nl + 1 : end;
+    return true;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *p = (const char *)data, *end = p + size;
+    char request_line[1100], line[1100], method[16] = "GET", path[1024] = "/";
+    char ua[1024], host[1024], auth[1024];
+    struct admin_request rq = {0};
+    struct admin_response out;
+    bool has_body = false;
+    json_t *body;
+
+    if (next_line(&p, end, request_line, sizeof request_line))
+        sscanf(request_line, "%15s %1023s", method, path);
+    while (next_line(&p, end, line, sizeof line)) {
+        if (line[0] == '\0') {
+            has_body = true;
+            break;
+        }
+        if (strncasecmp(line, "User-Agent: ", 12) == 0)
+            rq.user_agent = strcpy(ua, line + 12);
+        else if (strncasecmp(line, "Host: ", 6) == 0)
+            rq.host = strcpy(host, line + 6);
+        else if (strncasecmp(line, "Authorization: ", 15) == 0)
+            rq.authorization = strcpy(auth, line + 15);
+    }
+    rq.method = method;
+    rq.path = path;
+    if (has_body) {
+        rq.body = p;
+        rq.body_len = (size_t)(end - p);
+    }
+    body = rq.body_len ? json_loadb(rq.body, rq.body_len, 0, NULL) : NULL;
+    if (names_packet_fault(body, 0)) {
+        json_decref(body);
+        return -1; /* not added to the corpus */
+    }
+    json_decref(body);
+
+    admin_api_handle(api, &rq, &out);
+    if (out.status < 200 || out.status > 599)
+        abort();
+    if (out.body && out.content_type && strcmp(out.content_type, "application/json") == 0) {
+        json_t *j = json_loadb(out.body, out.body_len, 0, NULL);
+        if (!j)
+            abort(); /* the API answered something that is not JSON */
+        json_decref(j);
+    }
+    admin_response_free(&out);
+    uv_run(&loop, UV_RUN_NOWAIT);
+
+    /* back to the start: the same configuration, the API's document from it */
+    if (server_reload(&srv, load_start(), NULL, 0) != 0)
+        abort();
+    admin_api_file_reloaded(api);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    return 0;
+}
