@@ -145,16 +145,18 @@ int main(void)
     st = big_request(port, body, c, s, &took, &worst);
     fprintf(stderr, "%zu-byte toxic: %d in %lld ms, slowest round trip %lld ms\n", strlen(body), st,
             (long long)took, (long long)worst);
-    CHECK_INT(took, <, 500);
-    CHECK_INT(worst, <, 300);
+    /* bounds far above the few ms it takes, far below the seconds it took (4.4 s): a loaded
+     * CI machine must not fail it, a rescan per diagnostic must */
+    CHECK_INT(took, <, 1500);
+    CHECK_INT(worst, <, 1000);
     CHECK_EQ(st, 413);
     free(body);
     body = big_toxic(2500);
     st = big_request(port, body, c, s, &took, &worst);
     fprintf(stderr, "%zu-byte toxic: %d in %lld ms, slowest round trip %lld ms\n", strlen(body), st,
             (long long)took, (long long)worst);
-    CHECK_INT(took, <, 500);
-    CHECK_INT(worst, <, 300);
+    CHECK_INT(took, <, 1500);
+    CHECK_INT(worst, <, 1000);
     CHECK_EQ(st, 400);
     free(body);
     fprintf(stderr, "RSS %ld KiB before, %ld KiB after\n", rss0, fwp_rss_kib(fw));
