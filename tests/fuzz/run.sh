@@ -73,13 +73,15 @@ for src in tests/fuzz/fuzz_*.c; do
   fi
   echo "fuzz: $target for ${seconds}s (corpus $corpus)" >&2
   log=$work/$target.log
-  if "$bin" "${args[@]}" "$corpus" >"$log" 2>&1; then
+  # fuzz_admin starts proxies on whatever addresses its inputs name: each target runs in a
+  # network namespace of its own, where only its own loopback exists
+  if unshare -rn "$bin" "${args[@]}" "$corpus" >"$log" 2>&1; then
     grep -E "^stat::number_of_executed_units|^Done [0-9]+ runs" "$log" >&2 || true
   else
     crash=$(ls -t "$artifacts" 2>/dev/null | head -1)
     echo "fuzz: $target FAILED: ${crash:+crash file $artifacts$crash, }log $log" >&2
     grep -E "ERROR: |runtime error: |invariant broken|SUMMARY: " "$log" | head -5 >&2 || true
-    [ -n "$crash" ] && echo "fuzz: reproduce with: $bin $artifacts$crash" >&2
+    [ -n "$crash" ] && echo "fuzz: reproduce with: unshare -rn $bin $artifacts$crash" >&2
     failed=1
   fi
 done
