@@ -328,7 +328,8 @@ static bool apply(struct admin *a, json_t *next, const char *what, struct reply 
     char msg[2048] = "";
 
     diag_init(&d);
-    if (!text || config_load_string("admin API", text, strlen(text), &cfg, &d) != 0) {
+    if (!text ||
+        config_load_string_with("admin API", text, strlen(text), a->srv->ov, &cfg, &d) != 0) {
         /* positions are in a document the client never saw: say what and where instead */
         for (size_t i = 0; i < d.n && strlen(msg) < sizeof msg - 200; i++) {
             const char *src = d.msgs[i].src_line ? d.msgs[i].src_line : "";

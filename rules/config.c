@@ -29,6 +29,7 @@ struct ld {
     size_t errors;
     struct config *cfg;
     yaml_node_t *empty_proxies; /* `proxies: []`, an error unless the admin API is on */
+    bool admin_cmdline;         /* the command line turns the admin API on */
 };
 
 /* --- errors --- */
@@ -1218,8 +1219,8 @@ static void parse_root(struct ld *ld, yaml_node_t *root)
     if (root->type == YAML_SEQUENCE_NODE) {
         /* a Toxiproxy config.json: an array of {name, listen, upstream, enabled} */
         parse_proxies(ld, root);
-        if (ld->empty_proxies)
-            ERR(ld, root, "no proxies: the list is empty");
+        if (ld->empty_proxies && !ld->admin_cmdline)
+            ERR(ld, root, "no proxies: the list is empty (and no admin API to add any)");
         return;
     }
     if (root->type != YAML_MAPPING_NODE) {
@@ -1227,10 +1228,10 @@ static void parse_root(struct ld *ld, yaml_node_t *root)
         return;
     }
     walk(ld, root, top_keys, sizeof top_keys / sizeof top_keys[0], NULL, &seen, "");
-    if (!(seen & 1u) && !ld->cfg->admin_host)
+    if (!(seen & 1u) && !ld->cfg->admin_host && !ld->admin_cmdline)
         ERR(ld, root,
             "missing required key 'proxies' (or 'admin', to create them through the API)");
-    if (ld->empty_proxies && !ld->cfg->admin_host)
+    if (ld->empty_proxies && !ld->cfg->admin_host && !ld->admin_cmdline)
         ERR(ld, ld->empty_proxies, "no proxies: the list is empty (and no 'admin' API to add any)");
 }
 
@@ -1257,10 +1258,40 @@ void config_free(struct config *cfg)
     free(cfg);
 }
 
+int config_apply_overrides(struct config *cfg, const struct config_overrides *ov)
+{
+    if (!ov)
+        return 0;
+    if (ov->admin_host) {
+        char *host = strdup(ov->admin_host);
+        if (!host)
+            return -1;
+        free(cfg->admin_host);
+        cfg->admin_host = host;
+        cfg->admin_port = ov->admin_port;
+    }
+    if (ov->admin_insecure)
+        cfg->admin_insecure = true;
+    if (ov->has_seed) {
+        cfg->has_seed = true;
+        cfg->seed = ov->seed;
+    }
+    if (ov->has_log_level)
+        cfg->log_level = ov->log_level;
+    return 0;
+}
+
 int config_load_string(const char *name, const char *text, size_t len, struct config **out,
                        struct diag *d)
 {
-    struct ld ld = {.file = name, .text = text, .len = len, .d = d};
+    return config_load_string_with(name, text, len, NULL, out, d);
+}
+
+int config_load_string_with(const char *name, const char *text, size_t len,
+                            const struct config_overrides *ov, struct config **out, struct diag *d)
+{
+    struct ld ld = {
+        .file = name, .text = text, .len = len, .d = d, .admin_cmdline = ov && ov->admin_host};
     yaml_parser_t parser;
     int rc = -1;
 
@@ -1288,7 +1319,8 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
     parse_root(&ld, yaml_document_get_root_node(&ld.doc));
     yaml_document_delete(&ld.doc);
     yaml_parser_delete(&parser);
-    if (ld.errors == 0 && (ld.cfg->source = malloc(len + 1)) != NULL) {
+    if (ld.errors == 0 && config_apply_overrides(ld.cfg, ov) == 0 &&
+        (ld.cfg->source = malloc(len + 1)) != NULL) {
         memcpy(ld.cfg->source, text, len);
         ld.cfg->source[len] = '\0';
         ld.cfg->source_len = len;
@@ -1303,6 +1335,12 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
 }
 
 int config_load_file(const char *path, struct config **out, struct diag *d)
+{
+    return config_load_file_with(path, NULL, out, d);
+}
+
+int config_load_file_with(const char *path, const struct config_overrides *ov, struct config **out,
+                          struct diag *d)
 {
     FILE *fp = fopen(path, "rb");
     char *text = NULL;
@@ -1333,7 +1371,7 @@ int config_load_file(const char *path, struct config **out, struct diag *d)
             break;
     }
     fclose(fp);
-    rc = config_load_string(path, text ? text : "", len, out, d);
+    rc = config_load_string_with(path, text ? text : "", len, ov, out, d);
     free(text);
     return rc;
 }

@@ -160,8 +160,27 @@ struct config {
     uint64_t seed;
     char *admin_host;    /* `admin: {listen: ...}`: the HTTP API's address, or NULL for none */
     uint16_t admin_port; /* 0 = ephemeral */
+    /* The admin API answers anyone who can reach it, on purpose: set by Toxiproxy's server
+     * flags, whose users expect an API without authentication (the YAML key is the
+     * hardening branch's). */
+    bool admin_insecure;
     struct proxy_cfg *proxies; /* may be empty when the admin API is on */
     size_t nproxies;
+};
+
+/*
+ * What the command line says over the file (Toxiproxy's -host/-port/-seed, finwait's --admin,
+ * the LOG_LEVEL environment variable), applied to every configuration loaded while finwait
+ * runs, so a reload keeps them.
+ */
+struct config_overrides {
+    const char *admin_host; /* the admin API's address, or NULL for the file's `admin` */
+    uint16_t admin_port;
+    bool admin_insecure;
+    bool has_seed;
+    uint64_t seed;
+    bool has_log_level;
+    enum log_level log_level;
 };
 
 /*
@@ -172,7 +191,15 @@ struct config {
 int config_load_file(const char *path, struct config **out, struct diag *d);
 int config_load_string(const char *name, const char *text, size_t len, struct config **out,
                        struct diag *d);
+/* The same with the command line's overrides (`ov` may be NULL): with an admin address in
+ * `ov`, a file without proxies is valid, as with `admin` in it. */
+int config_load_file_with(const char *path, const struct config_overrides *ov, struct config **out,
+                          struct diag *d);
+int config_load_string_with(const char *name, const char *text, size_t len,
+                            const struct config_overrides *ov, struct config **out, struct diag *d);
 void config_free(struct config *cfg);
+/* Apply `ov` (may be NULL) to cfg. Returns 0, or -1 when out of memory (cfg unchanged). */
+int config_apply_overrides(struct config *cfg, const struct config_overrides *ov);
 
 /* "delay_fin", "latency", ... */
 const char *fault_type_name(enum fault_type t);
