@@ -179,6 +179,10 @@ int watch_start(struct watch **out, uv_loop_t *loop, const char *path, const cha
         return r;
     }
     watch_real_dir(w);
+    /* The file may have changed between its load and now, with no event left to tell: look
+     * once, as after an event. */
+    w->first_event = uv_now(loop);
+    uv_timer_start(&w->debounce, on_debounce, WATCH_DEBOUNCE_MS, 0);
     LOG(LOG_LEVEL_DEBUG, NULL, "watch", "watching %s for changes of %s", w->dir, w->path);
     free(copy);
     *out = w;
