@@ -308,13 +308,24 @@ out:
  * a file with errors, or one whose proxies cannot start, changes nothing. */
 static void reload_file(struct server *srv)
 {
-    struct config *cfg;
+    struct config *cfg = NULL;
     struct diag d;
+    char *text;
+    size_t len;
+    int r;
 
     if (!srv->file || srv->stopping)
         return;
     diag_init(&d);
-    if (config_load_file_with(srv->file, srv->ov, &cfg, &d) != 0) {
+    r = config_read_file(srv->file, &text, &len, &d);
+    if (r == 0) {
+        /* what the watcher compares with: it must not load this content a second time */
+        if (srv->watch)
+            watch_seen(srv->watch, text, len);
+        r = config_load_string_with(srv->file, text, len, srv->ov, &cfg, &d);
+        free(text);
+    }
+    if (r != 0) {
         if (log_format_get() == LOG_FORMAT_JSON) /* keep the stream one object per line */
             for (size_t i = 0; i < d.n; i++)
                 LOG(LOG_LEVEL_ERROR, NULL, "config_error", "%s:%u:%u: error: %s",
@@ -329,8 +340,6 @@ static void reload_file(struct server *srv)
         return;
     }
     diag_free(&d);
-    if (srv->watch)
-        watch_seen(srv->watch, cfg->source, cfg->source_len);
     if ((cfg->admin_host != NULL) != (srv->admin != NULL) ||
         (cfg->admin_host &&
          (strcmp(cfg->admin_host, srv->gen->cfg->admin_host ? srv->gen->cfg->admin_host : "") !=
@@ -389,6 +398,13 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
             goto fail;
         }
     }
+    /* Before the listeners say they listen: a change made once they do must be seen. Without
+     * a watcher finwait still runs (SIGHUP reloads), so a failure is a warning. */
+    if (srv->file && opts->watch &&
+        (r = watch_start(&srv->watch, loop, srv->file, cfg->source, cfg->source_len,
+                         on_file_changed, srv)) < 0)
+        LOG(LOG_LEVEL_WARN, NULL, "watch", "cannot watch %s (%s): reload it with SIGHUP", srv->file,
+            uv_strerror(r));
     tail = &srv->listeners;
     for (size_t i = 0; i < cfg->nproxies; i++) {
         if (!cfg->proxies[i].enabled) {
@@ -418,18 +434,14 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         uv_signal_start(&srv->sig_hup, on_sighup, SIGHUP);
         srv->signals = true;
     }
-    /* Last: nothing after it can fail, and a watcher is one more thing to undo. Without it
-     * finwait still runs (SIGHUP reloads), so a failure is a warning. */
-    if (srv->file && opts->watch &&
-        (r = watch_start(&srv->watch, loop, srv->file, cfg->source, cfg->source_len,
-                         on_file_changed, srv)) < 0)
-        LOG(LOG_LEVEL_WARN, NULL, "watch", "cannot watch %s (%s): reload it with SIGHUP", srv->file,
-            uv_strerror(r));
     return 0;
 
 fail:
     stop_listeners(srv->listeners);
     srv->listeners = NULL;
+    if (srv->watch)
+        watch_stop(srv->watch);
+    srv->watch = NULL;
     if (srv->pe)
         packet_engine_close(srv->pe);
     srv->pe = NULL;

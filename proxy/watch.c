@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "proxy/log.h"
+#include "rules/config.h"
 
 struct watch {
     uv_loop_t *loop;
@@ -25,36 +26,6 @@ struct watch {
     void *arg;
     int handles; /* not closed yet */
 };
-
-/* The whole file, followed through symlinks. Returns 0 or a negative UV_E* code. */
-static int read_all(const char *path, char **out, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t n = 0, cap = 0;
-
-    if (!f)
-        return -errno;
-    for (;;) {
-        if (cap - n < 4096) {
-            char *b = realloc(buf, cap = cap ? cap * 2 : 8192);
-            if (!b) {
-                free(buf);
-                fclose(f);
-                return UV_ENOMEM;
-            }
-            buf = b;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0)
-            break;
-    }
-    fclose(f);
-    *out = buf;
-    *len = n;
-    return 0;
-}
 
 /* The directory of the file `path` finally names, if it is not `dir`; else NULL. */
 static char *resolved_dir(const char *path, const char *dir)
@@ -97,7 +68,7 @@ static void on_debounce(uv_timer_t *t)
     w->first_event = 0;
     watch_real_dir(w);
     /* Missing for a moment (deleted, then written again): the write brings another event. */
-    if (read_all(w->path, &text, &len) < 0)
+    if (config_read_file(w->path, &text, &len, NULL) < 0)
         return;
     if (len == w->len && memcmp(text, w->content, len) == 0) {
         free(text);

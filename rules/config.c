@@ -1339,39 +1339,56 @@ int config_load_file(const char *path, struct config **out, struct diag *d)
     return config_load_file_with(path, NULL, out, d);
 }
 
-int config_load_file_with(const char *path, const struct config_overrides *ov, struct config **out,
-                          struct diag *d)
+int config_read_file(const char *path, char **text, size_t *len, struct diag *d)
 {
     FILE *fp = fopen(path, "rb");
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    int rc;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
 
-    *out = NULL;
+    *text = NULL;
+    *len = 0;
     if (!fp) {
-        diag_add(d, path, 0, 0, NULL, "cannot open: %s", strerror(errno));
+        if (d)
+            diag_add(d, path, 0, 0, NULL, "cannot open: %s", strerror(errno));
         return -1;
     }
     for (;;) {
-        if (len + 4096 > cap) {
+        if (n + 4096 > cap) {
             char *t;
             cap = cap ? cap * 2 : 8192;
-            t = realloc(text, cap);
+            t = realloc(buf, cap);
             if (!t) {
-                free(text);
+                free(buf);
                 fclose(fp);
-                diag_add(d, path, 0, 0, NULL, "out of memory");
+                if (d)
+                    diag_add(d, path, 0, 0, NULL, "out of memory");
                 return -1;
             }
-            text = t;
+            buf = t;
         }
-        size_t n = fread(text + len, 1, cap - len, fp);
-        len += n;
-        if (n == 0)
+        size_t got = fread(buf + n, 1, cap - n, fp);
+        n += got;
+        if (got == 0)
             break;
     }
     fclose(fp);
-    rc = config_load_string_with(path, text ? text : "", len, ov, out, d);
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+int config_load_file_with(const char *path, const struct config_overrides *ov, struct config **out,
+                          struct diag *d)
+{
+    char *text;
+    size_t len;
+    int rc;
+
+    *out = NULL;
+    if (config_read_file(path, &text, &len, d) != 0)
+        return -1;
+    rc = config_load_string_with(path, text, len, ov, out, d);
     free(text);
     return rc;
 }

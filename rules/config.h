@@ -197,6 +197,9 @@ int config_load_file_with(const char *path, const struct config_overrides *ov, s
                           struct diag *d);
 int config_load_string_with(const char *name, const char *text, size_t len,
                             const struct config_overrides *ov, struct config **out, struct diag *d);
+/* The whole file at `path` (NUL-terminated; the caller frees it). Returns 0, or -1 with why in
+ * `d` (which may be NULL). */
+int config_read_file(const char *path, char **text, size_t *len, struct diag *d);
 void config_free(struct config *cfg);
 /* Apply `ov` (may be NULL) to cfg. Returns 0, or -1 when out of memory (cfg unchanged). */
 int config_apply_overrides(struct config *cfg, const struct config_overrides *ov);

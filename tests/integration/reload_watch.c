@@ -132,11 +132,14 @@ int main(void)
     CHECK_EQ(log_count(fw, done), 2);
     CHECK(!reaches(fw, done, 3, QUIET_MS, NULL));
     CHECK_EQ(log_count(fw, "changed: reloading"), 1);
-    TEST_PASS("a SIGHUP reload is not repeated by the watcher");
+    CHECK(!fwp_reload(fw, "proxies: [\n"));
+    CHECK(!reaches(fw, "reload failed", 2, QUIET_MS, NULL));
+    CHECK_EQ(log_count(fw, "changed: reloading"), 1);
+    TEST_PASS("a SIGHUP reload, good or failed, is not repeated by the watcher");
 
     /* a broken file: refused with its position, the running configuration keeps relaying */
     rename_over(fw->cfg, "proxies:\n  - {name: a, listen: 127.0.0.1:0, upsteam: x:1}\n");
-    CHECK(reaches(fw, "reload failed", 1, RELOAD_BOUND_MS, NULL));
+    CHECK(reaches(fw, "reload failed", 2, RELOAD_BOUND_MS, NULL));
     CHECK(fwp_wait_log(fw, "finwait.yaml:2:36: error: unknown key 'upsteam'", 0));
     relays(lfd, pa);
     relays(lfd, fwp_port(fw, "c"));
