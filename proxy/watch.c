@@ -7,17 +7,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proxy/log.h"
 #include "rules/config.h"
 
 struct watch {
     uv_loop_t *loop;
-    char *path;            /* as given: may be a symlink (a ConfigMap's) */
-    char *dir;             /* the directory `path` is in: renames over `path` happen there */
-    char *real_dir;        /* the directory of the file `path` resolves to, when elsewhere */
-    uv_fs_event_t dir_ev;  /* on dir */
-    uv_fs_event_t real_ev; /* on real_dir (stopped when there is none) */
+    char *path;                   /* as given: may be a symlink (a ConfigMap's) */
+    char *dir;                    /* the directory `path` is in: renames over `path` happen there */
+    char *real_dir;               /* the directory of the file `path` resolves to, when elsewhere */
+    char name[NAME_MAX + 1];      /* `path`'s name in dir: an editor renames over it */
+    char link_name[NAME_MAX + 1]; /* the first name of its symlink's target in dir (a
+                                     ConfigMap's `..data`), or "" */
+    char real_name[NAME_MAX + 1]; /* the name of the file in real_dir */
+    uv_fs_event_t dir_ev;         /* on dir */
+    uv_fs_event_t real_ev;        /* on real_dir (stopped when there is none) */
     uv_timer_t debounce;
     uint64_t first_event; /* loop time of the first event not yet followed by a read, or 0 */
     char *content;        /* the file's content when last read (or loaded) */
@@ -44,7 +49,18 @@ static void on_event(uv_fs_event_t *h, const char *name, int events, int status)
  * that directory may change when the symlink does. */
 static void watch_real_dir(struct watch *w)
 {
-    char *d = resolved_dir(w->path, w->dir);
+    char *d = resolved_dir(w->path, w->dir), target[PATH_MAX], real[PATH_MAX];
+    ssize_t n = readlink(w->path, target, sizeof target - 1);
+
+    /* "..data/finwait.yaml": a change of ..data is a change of the file */
+    w->link_name[0] = '\0';
+    if (n > 0 && target[0] != '/') {
+        target[n] = '\0';
+        snprintf(w->link_name, sizeof w->link_name, "%.*s", (int)strcspn(target, "/"), target);
+    }
+    w->real_name[0] = '\0';
+    if (realpath(w->path, real))
+        snprintf(w->real_name, sizeof w->real_name, "%s", basename(real));
 
     if ((!d && !w->real_dir) || (d && w->real_dir && strcmp(d, w->real_dir) == 0)) {
         free(d);
@@ -80,18 +96,24 @@ static void on_debounce(uv_timer_t *t)
     w->changed(w->arg);
 }
 
-/* Something in a watched directory changed: read the file once things are quiet. The name is
- * not checked: what changes in a ConfigMap's directory is `..data`, not the file. */
+/* Something in a watched directory changed: read the file once things are quiet. What changes
+ * in a ConfigMap's directory is `..data`, not the file: the names that lead to the file count. */
 static void on_event(uv_fs_event_t *h, const char *name, int events, int status)
 {
     struct watch *w = h->data;
     uint64_t now = uv_now(w->loop), delay = WATCH_DEBOUNCE_MS;
 
-    (void)name, (void)events;
+    (void)events;
     if (status < 0) {
         LOG(LOG_LEVEL_DEBUG, NULL, "watch", "watching %s: %s", w->dir, uv_strerror(status));
         return;
     }
+    /* Other files of the directory (a log written next to the config) wake nothing up. */
+    if (name && h == &w->dir_ev && strcmp(name, w->name) != 0 &&
+        (!w->link_name[0] || strcmp(name, w->link_name) != 0))
+        return;
+    if (name && h == &w->real_ev && strcmp(name, w->real_name) != 0)
+        return;
     if (!w->first_event)
         w->first_event = now;
     if (w->first_event + WATCH_MAX_DELAY_MS < now + delay)
@@ -130,6 +152,7 @@ int watch_start(struct watch **out, uv_loop_t *loop, const char *path, const cha
         goto oom;
     w->loop = loop;
     w->path = strdup(path);
+    snprintf(w->name, sizeof w->name, "%s", basename(copy));
     w->dir = strdup(dirname(copy));
     w->content = malloc(len ? len : 1);
     if (!w->path || !w->dir || !w->content)
