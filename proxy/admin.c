@@ -478,6 +478,12 @@ static struct reply delete_proxy(struct admin *a, const char *name)
     return (struct reply){204, NULL};
 }
 
+/* Toxiproxy's Go client sends `"name": ""` for a toxic it did not name: no name. */
+static bool empty_string(json_t *v)
+{
+    return json_is_string(v) && json_string_value(v)[0] == '\0';
+}
+
 /* A Toxiproxy toxic ({name, type, stream, toxicity, attributes}) into a document fault. */
 static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct reply *fail)
 {
@@ -496,7 +502,10 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
     toxic = !type || !fault_type_lookup(type, &t) || fault_type_is_toxic(t);
     json_object_foreach(in, k, v)
     {
-        if (strcmp(k, "type") == 0 || strcmp(k, "name") == 0)
+        if (strcmp(k, "name") == 0) {
+            if (!empty_string(v))
+                json_object_set(f, k, v);
+        } else if (strcmp(k, "type") == 0)
             json_object_set(f, k, v);
         else if (strcmp(k, "stream") == 0) {
             /* Toxiproxy's clients always send one; a fault that acts on the whole
@@ -533,7 +542,7 @@ static struct reply create_toxic(struct admin *a, const char *proxy, json_t *in)
         return drop(next, error_reply(400, "expected a toxic object"));
     /* Toxiproxy names a toxic TYPE_STREAM when the client does not. The name goes first so
      * the loader's messages about the other fields can use it. */
-    if (str_member(in, "name"))
+    if (str_member(in, "name") && *str_member(in, "name"))
         snprintf(name, sizeof name, "%s", str_member(in, "name"));
     else
         snprintf(name, sizeof name, "%s_%s", str_member(in, "type") ? str_member(in, "type") : "",

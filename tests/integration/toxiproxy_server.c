@@ -57,9 +57,18 @@ int main(void)
     port = http_listen_port(json_string_value(json_object_get(j, "listen")));
     json_decref(j);
     relays(lfd, port);
+    /* what Toxiproxy's Go client (and so toxiproxy-cli 2.x) sends for a toxic without -n */
+    CHECK_EQ(http_call(api, "POST", "/proxies/web/toxics",
+                       "{\"name\": \"\", \"type\": \"latency\", \"stream\": \"upstream\", "
+                       "\"toxicity\": 1, \"attributes\": {\"latency\": 5}}",
+                       NULL, &j, 2000),
+             200);
+    CHECK_STR(json_string_value(json_object_get(j, "name")), "latency_upstream");
+    json_decref(j);
     CHECK_EQ(http_call(api, "DELETE", "/proxies/web", NULL, NULL, NULL, 2000), 204);
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
-    TEST_PASS("-host=H -port=P with no file: the admin API serves, its proxies relay");
+    TEST_PASS("-host=H -port=P with no file: the admin API serves, its proxies relay; an empty "
+              "toxic name is Toxiproxy's TYPE_STREAM");
 
     /* Toxiproxy's config.json, flags in the `-flag value` form */
     snprintf(json, sizeof json,
