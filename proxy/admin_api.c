@@ -356,7 +356,7 @@ static bool apply(struct admin_api *a, json_t *next, const char *what, struct re
     size_t len = 0;
 
     diag_init(&d);
-    if (!text || config_load_string("admin API", text, strlen(text), &cfg, &d) != 0) {
+    if (!text || config_load_string_with("admin API", text, strlen(text), a->srv->ov, &cfg, &d) != 0) {
         /* positions are in a document the client never saw: say what and where instead */
         for (size_t i = 0; i < d.n && len < sizeof msg - 200; i++) {
             const char *src = d.msgs[i].src_line ? d.msgs[i].src_line : "";
@@ -399,6 +399,12 @@ static const char *str_member(json_t *o, const char *k)
 /* A proxy's or toxic's name must come back in a URL path: MHD hands us the path
  * percent-decoded, so a '/' in a name could never be addressed, nor "." and ".." which
  * clients resolve away. Returns NULL, or `fail` filled in. */
+/* Toxiproxy's Go client sends `"name": ""` for a toxic it did not name: no name. */
+static bool empty_string(json_t *v)
+{
+    return json_is_string(v) && json_string_value(v)[0] == '\0';
+}
+
 static struct reply *bad_name(json_t *v, const char *what, struct reply *fail)
 {
     const char *s = json_string_value(v);
@@ -565,6 +571,8 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
     json_object_foreach(in, k, v)
     {
         if (strcmp(k, "name") == 0) {
+            if (empty_string(v))
+                continue; /* the default name, TYPE_STREAM */
             if (bad_name(v, "toxic", fail))
                 return fail;
             json_object_set(f, k, v);
@@ -627,11 +635,13 @@ static struct reply create_toxic(struct admin_api *a, const char *proxy, json_t 
         return drop(next, error_reply(404, "proxy not found"));
     if (!json_is_object(in))
         return drop(next, error_reply(400, "expected a toxic object"));
-    if (json_object_get(in, "name") && bad_name(json_object_get(in, "name"), "toxic", &fail))
+    if (json_object_get(in, "name") && !empty_string(json_object_get(in, "name")) &&
+        bad_name(json_object_get(in, "name"), "toxic", &fail))
         return drop(next, fail);
-    /* Toxiproxy names a toxic TYPE_STREAM when the client does not. The name goes first so
-     * the loader's messages about the other fields can use it. */
-    if (str_member(in, "name"))
+    /* Toxiproxy names a toxic TYPE_STREAM when the client does not (its Go client sends
+     * `"name": ""` then). The name goes first so the loader's messages about the other fields
+     * can use it. */
+    if (str_member(in, "name") && *str_member(in, "name"))
         snprintf(name, sizeof name, "%s", str_member(in, "name"));
     else
         snprintf(name, sizeof name, "%.*s_%.*s", NAME_MAX_LEN / 2,

@@ -349,7 +349,7 @@ static int run_scene(const struct scene *sc, bool packet_ok)
         return 1;
     }
     diag_free(&d);
-    if (server_start(&dm.srv, &dm.loop, dm.cfg, false) != 0) {
+    if (server_start(&dm.srv, &dm.loop, dm.cfg, NULL) != 0) {
         rc = 1;
         goto out;
     }

@@ -12,6 +12,7 @@
 #include "proxy/log.h"
 #include "proxy/packet.h"
 #include "proxy/resolve.h"
+#include "proxy/watch.h"
 #include "rules/diag.h"
 #include "rules/plan.h"
 
@@ -133,6 +134,9 @@ void server_stop(struct server *srv)
     if (srv->stopping)
         return;
     srv->stopping = true;
+    if (srv->watch)
+        watch_stop(srv->watch);
+    srv->watch = NULL;
     if (srv->admin)
         admin_stop(srv->admin);
     srv->admin = NULL;
@@ -304,17 +308,28 @@ out:
     return r;
 }
 
-static void on_sighup(uv_signal_t *s, int signum)
+/* Read the configuration file again and make it the running one (SIGHUP, or the file changed):
+ * a file with errors, or one whose proxies cannot start, changes nothing. */
+static void reload_file(struct server *srv)
 {
-    struct server *srv = s->data;
-    struct config *cfg;
+    struct config *cfg = NULL;
     struct diag d;
+    char *text;
+    size_t len;
+    int r;
 
-    (void)signum;
     if (!srv->file || srv->stopping)
         return;
     diag_init(&d);
-    if (config_load_file(srv->file, &cfg, &d) != 0) {
+    r = config_read_file(srv->file, &text, &len, &d);
+    if (r == 0) {
+        /* what the watcher compares with: it must not load this content a second time */
+        if (srv->watch)
+            watch_seen(srv->watch, text, len);
+        r = config_load_string_with(srv->file, text, len, srv->ov, &cfg, &d);
+        free(text);
+    }
+    if (r != 0) {
         if (log_format_get() == LOG_FORMAT_JSON) /* keep the stream one object per line */
             for (size_t i = 0; i < d.n; i++)
                 LOG(LOG_LEVEL_ERROR, NULL, "config_error", "%s:%u:%u: error: %s",
@@ -339,8 +354,24 @@ static void on_sighup(uv_signal_t *s, int signum)
         admin_file_reloaded(srv->admin);
 }
 
-int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, bool signals)
+static void on_sighup(uv_signal_t *s, int signum)
 {
+    (void)signum;
+    reload_file(s->data);
+}
+
+static void on_file_changed(void *arg)
+{
+    struct server *srv = arg;
+
+    LOG(LOG_LEVEL_INFO, NULL, "watch", "%s changed: reloading", srv->file);
+    reload_file(srv);
+}
+
+int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
+                 const struct server_opts *opts)
+{
+    bool signals = opts != NULL;
     struct listener **tail;
     char err[512];
     int r;
@@ -350,8 +381,10 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, 
     srv->gen = cfg_gen_new(cfg, NULL);
     if (!srv->gen)
         return UV_ENOMEM;
-    if (signals) /* a real run, not the demo: SIGHUP and the admin API read the file again */
-        srv->file = strdup(cfg->path);
+    if (opts && opts->file) /* SIGHUP and the admin API read the file again */
+        srv->file = strdup(opts->file);
+    if (opts)
+        srv->ov = opts->ov;
     srv->seed = cfg->has_seed ? cfg->seed : random_seed();
     if (!cfg->has_seed && has_random_faults(cfg)) {
         LOG(LOG_LEVEL_INFO, NULL, "seed",
@@ -369,6 +402,13 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, 
             goto fail;
         }
     }
+    /* Before the listeners say they listen: a change made once they do must be seen. Without
+     * a watcher finwait still runs (SIGHUP reloads), so a failure is a warning. */
+    if (srv->file && opts->watch &&
+        (r = watch_start(&srv->watch, loop, srv->file, cfg->source, cfg->source_len,
+                         on_file_changed, srv)) < 0)
+        LOG(LOG_LEVEL_WARN, NULL, "watch", "cannot watch %s (%s): reload it with SIGHUP", srv->file,
+            uv_strerror(r));
     tail = &srv->listeners;
     for (size_t i = 0; i < cfg->nproxies; i++) {
         if (!cfg->proxies[i].enabled) {
@@ -381,7 +421,7 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, 
             goto fail;
         tail = &(*tail)->next;
     }
-    if (srv->file && cfg->admin_host &&
+    if (signals && cfg->admin_host &&
         admin_start(&srv->admin, srv, cfg->admin_host, cfg->admin_port) < 0) {
         r = -1;
         goto fail;
@@ -403,6 +443,9 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, 
 fail:
     stop_listeners(srv->listeners);
     srv->listeners = NULL;
+    if (srv->watch)
+        watch_stop(srv->watch);
+    srv->watch = NULL;
     if (srv->pe)
         packet_engine_close(srv->pe);
     srv->pe = NULL;
@@ -424,7 +467,7 @@ void server_release(struct server *srv)
     srv->file = NULL;
 }
 
-int server_run(const struct config *cfg)
+int server_run(const struct config *cfg, const struct server_opts *opts)
 {
     uv_loop_t loop;
     struct server srv;
@@ -433,7 +476,7 @@ int server_run(const struct config *cfg)
     signal(SIGPIPE, SIG_IGN);
     log_init(stderr, cfg->log_format, cfg->log_level);
     uv_loop_init(&loop);
-    if (server_start(&srv, &loop, cfg, true) < 0) {
+    if (server_start(&srv, &loop, cfg, opts) < 0) {
         rc = 1;
     } else {
         uv_run(&loop, UV_RUN_DEFAULT);

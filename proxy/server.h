@@ -15,6 +15,7 @@ struct conn;
 struct packet_engine;
 struct admin;
 struct resolver;
+struct watch;
 
 /*
  * A loaded configuration and everything still using it: the server while it is the running
@@ -42,22 +43,33 @@ struct server {
     uv_timer_t shutdown_timer;
     bool signals; /* sig_* are set up (not in the demo) */
     bool stopping;
-    int pending;              /* handles still to close before the loop can end */
-    struct packet_engine *pe; /* NULL unless a proxy has packet faults */
-    struct admin *admin;      /* the HTTP API, when the config has `admin` */
-    struct resolver *dns;     /* upstream names (c-ares), opened at the first lookup */
-    char *file;               /* the configuration file SIGHUP reads again */
-    uint64_t seed;            /* of the fault decisions: the config's, or a random one */
-    bool seed_logged;         /* the random seed was logged (once is enough) */
+    int pending;                       /* handles still to close before the loop can end */
+    struct packet_engine *pe;          /* NULL unless a proxy has packet faults */
+    struct admin *admin;               /* the HTTP API, when the config has `admin` */
+    struct resolver *dns;              /* upstream names (c-ares), opened at the first lookup */
+    char *file;                        /* the configuration file SIGHUP reads again, or NULL */
+    struct watch *watch;               /* reloads `file` when it changes, or NULL (--no-watch) */
+    const struct config_overrides *ov; /* the command line's, for every load; may be NULL */
+    uint64_t seed;                     /* of the fault decisions: the config's, or a random one */
+    bool seed_logged;                  /* the random seed was logged (once is enough) */
+};
+
+/* What a real run (not the demo) takes from the command line. */
+struct server_opts {
+    const char *file; /* the configuration file, read again on SIGHUP; NULL: none (--admin) */
+    bool watch;       /* reload `file` when it changes, without a signal */
+    const struct config_overrides *ov; /* applied to every configuration loaded; may be NULL */
 };
 
 /*
- * Start every enabled proxy of `cfg` on `loop` (cfg must outlive the server). With `signals`
- * (a real run, not the demo), SIGINT/SIGTERM start a graceful stop, SIGHUP reloads cfg->path,
- * and `admin` starts the HTTP API. Returns 0, or a negative code after logging why (e.g. a
- * listen address in use); then nothing is left running.
+ * Start every enabled proxy of `cfg` on `loop` (cfg must outlive the server). With `opts`
+ * (a real run, not the demo: opts must outlive the server), SIGINT/SIGTERM start a graceful
+ * stop, SIGHUP (and a change, when watched) reloads opts->file, and `admin` starts the HTTP
+ * API. Returns 0, or a negative code after logging why (e.g. a listen address in use); then
+ * nothing is left running.
  */
-int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg, bool signals);
+int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
+                 const struct server_opts *opts);
 
 /* Stop accepting; open connections get up to shutdown_timeout to finish, then are reset.
  * The loop ends when everything is closed. */
@@ -77,9 +89,9 @@ int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
  * server_start stays the caller's to free). */
 void server_release(struct server *srv);
 
-/* Run `cfg` until SIGINT/SIGTERM; SIGHUP reloads it from cfg->path. Returns the process exit
+/* Run `cfg` until SIGINT/SIGTERM; SIGHUP reloads it from opts->file. Returns the process exit
  * code (0, or 1 when a proxy could not start). */
-int server_run(const struct config *cfg);
+int server_run(const struct config *cfg, const struct server_opts *opts);
 
 /* Called by conn.c when a connection starts and when it is gone. */
 void server__conn_add(struct server *srv, struct conn *c);

@@ -32,6 +32,7 @@ struct ld {
     yaml_node_t *empty_proxies; /* `proxies: []`, an error unless the admin API is on */
     const char *line_at;        /* start of line line_no (0-based) of text: src_line() goes */
     size_t line_no;             /* on from the last line it found, not from the top */
+    bool admin_cmdline;         /* the command line turns the admin API on */
 };
 
 /* --- errors --- */
@@ -1057,8 +1058,8 @@ static void parse_root(struct ld *ld, yaml_node_t *root)
     if (root->type == YAML_SEQUENCE_NODE) {
         /* a Toxiproxy config.json: an array of {name, listen, upstream, enabled} */
         parse_proxies(ld, root);
-        if (ld->empty_proxies)
-            ERR(ld, root, "no proxies: the list is empty");
+        if (ld->empty_proxies && !ld->admin_cmdline)
+            ERR(ld, root, "no proxies: the list is empty (and no admin API to add any)");
         return;
     }
     if (root->type != YAML_MAPPING_NODE) {
@@ -1066,10 +1067,10 @@ static void parse_root(struct ld *ld, yaml_node_t *root)
         return;
     }
     walk(ld, root, top_keys, sizeof top_keys / sizeof top_keys[0], NULL, &seen, "");
-    if (!(seen & 1u) && !ld->cfg->admin_host)
+    if (!(seen & 1u) && !ld->cfg->admin_host && !ld->admin_cmdline)
         ERR(ld, root,
             "missing required key 'proxies' (or 'admin', to create them through the API)");
-    if (ld->empty_proxies && !ld->cfg->admin_host)
+    if (ld->empty_proxies && !ld->cfg->admin_host && !ld->admin_cmdline)
         ERR(ld, ld->empty_proxies, "no proxies: the list is empty (and no 'admin' API to add any)");
 }
 
@@ -1100,10 +1101,40 @@ void config_free(struct config *cfg)
     free(cfg);
 }
 
+int config_apply_overrides(struct config *cfg, const struct config_overrides *ov)
+{
+    if (!ov)
+        return 0;
+    if (ov->admin_host) {
+        char *host = strdup(ov->admin_host);
+        if (!host)
+            return -1;
+        free(cfg->admin_host);
+        cfg->admin_host = host;
+        cfg->admin_port = ov->admin_port;
+    }
+    if (ov->admin_insecure)
+        cfg->admin_insecure = true;
+    if (ov->has_seed) {
+        cfg->has_seed = true;
+        cfg->seed = ov->seed;
+    }
+    if (ov->has_log_level)
+        cfg->log_level = ov->log_level;
+    return 0;
+}
+
 int config_load_string(const char *name, const char *text, size_t len, struct config **out,
                        struct diag *d)
 {
-    struct ld ld = {.file = name, .text = text, .len = len, .d = d};
+    return config_load_string_with(name, text, len, NULL, out, d);
+}
+
+int config_load_string_with(const char *name, const char *text, size_t len,
+                            const struct config_overrides *ov, struct config **out, struct diag *d)
+{
+    struct ld ld = {
+        .file = name, .text = text, .len = len, .d = d, .admin_cmdline = ov && ov->admin_host};
     yaml_parser_t parser;
     int rc = -1;
 
@@ -1143,7 +1174,8 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
     parse_root(&ld, yaml_document_get_root_node(&ld.doc));
     yaml_document_delete(&ld.doc);
     yaml_parser_delete(&parser);
-    if (ld.errors == 0 && (ld.cfg->source = malloc(len + 1)) != NULL) {
+    if (ld.errors == 0 && config_apply_overrides(ld.cfg, ov) == 0 &&
+        (ld.cfg->source = malloc(len + 1)) != NULL) {
         memcpy(ld.cfg->source, text, len);
         ld.cfg->source[len] = '\0';
         ld.cfg->source_len = len;
@@ -1159,49 +1191,74 @@ int config_load_string(const char *name, const char *text, size_t len, struct co
 
 int config_load_file(const char *path, struct config **out, struct diag *d)
 {
+    return config_load_file_with(path, NULL, out, d);
+}
+
+int config_read_file(const char *path, char **text, size_t *len, struct diag *d)
+{
     FILE *fp = fopen(path, "rb");
     struct stat st;
-    char *text = NULL;
-    size_t len = 0, cap = 0;
-    int rc;
+    char *buf = NULL;
+    size_t n = 0, cap = 0;
 
-    *out = NULL;
+    *text = NULL;
+    *len = 0;
     if (!fp) {
-        diag_add(d, path, 0, 0, NULL, "cannot open: %s", strerror(errno));
+        if (d)
+            diag_add(d, path, 0, 0, NULL, "cannot open: %s", strerror(errno));
         return -1;
     }
     /* fopen opens a directory on Linux and reads nothing from it: not an empty file */
     if (fstat(fileno(fp), &st) == 0 && S_ISDIR(st.st_mode)) {
-        diag_add(d, path, 0, 0, NULL, "is a directory, not a configuration file");
+        if (d)
+            diag_add(d, path, 0, 0, NULL, "is a directory, not a configuration file");
         fclose(fp);
         return -1;
     }
     for (;;) {
-        if (len + 4096 > cap) {
+        if (n + 4096 > cap) {
             char *t;
             cap = cap ? cap * 2 : 8192;
-            t = realloc(text, cap);
+            t = realloc(buf, cap);
             if (!t) {
-                free(text);
+                free(buf);
                 fclose(fp);
-                diag_add(d, path, 0, 0, NULL, "out of memory");
+                if (d)
+                    diag_add(d, path, 0, 0, NULL, "out of memory");
                 return -1;
             }
-            text = t;
+            buf = t;
         }
-        size_t n = fread(text + len, 1, cap - len, fp);
-        len += n;
-        if (n == 0)
+        size_t got = fread(buf + n, 1, cap - n, fp);
+        n += got;
+        if (got == 0)
             break;
     }
     if (ferror(fp)) {
-        diag_add(d, path, 0, 0, NULL, "cannot read: %s", strerror(errno));
-        free(text);
+        if (d)
+            diag_add(d, path, 0, 0, NULL, "cannot read: %s", strerror(errno));
+        free(buf);
         fclose(fp);
         return -1;
     }
     fclose(fp);
-    rc = config_load_string(path, text ? text : "", len, out, d);
+    buf[n] = '\0';
+    *text = buf;
+    *len = n;
+    return 0;
+}
+
+int config_load_file_with(const char *path, const struct config_overrides *ov, struct config **out,
+                          struct diag *d)
+{
+    char *text;
+    size_t len;
+    int rc;
+
+    *out = NULL;
+    if (config_read_file(path, &text, &len, d) != 0)
+        return -1;
+    rc = config_load_string_with(path, text, len, ov, out, d);
     free(text);
     return rc;
 }

@@ -173,6 +173,21 @@ struct config {
 };
 
 /*
+ * What the command line says over the file (Toxiproxy's -host/-port/-seed, finwait's --admin,
+ * the LOG_LEVEL environment variable), applied to every configuration loaded while finwait
+ * runs, so a reload keeps them.
+ */
+struct config_overrides {
+    const char *admin_host; /* the admin API's address, or NULL for the file's `admin` */
+    uint16_t admin_port;
+    bool admin_insecure;
+    bool has_seed;
+    uint64_t seed;
+    bool has_log_level;
+    enum log_level log_level;
+};
+
+/*
  * Load and validate. On success returns 0 and sets *out (free with config_free).
  * On failure returns -1, *out is NULL and every problem found is in `d`
  * (FILE:LINE:COL messages with the source line). `d` may already hold messages.
@@ -180,7 +195,18 @@ struct config {
 int config_load_file(const char *path, struct config **out, struct diag *d);
 int config_load_string(const char *name, const char *text, size_t len, struct config **out,
                        struct diag *d);
+/* The same with the command line's overrides (`ov` may be NULL): with an admin address in
+ * `ov`, a file without proxies is valid, as with `admin` in it. */
+int config_load_file_with(const char *path, const struct config_overrides *ov, struct config **out,
+                          struct diag *d);
+int config_load_string_with(const char *name, const char *text, size_t len,
+                            const struct config_overrides *ov, struct config **out, struct diag *d);
+/* The whole file at `path` (NUL-terminated; the caller frees it). Returns 0, or -1 with why in
+ * `d` (which may be NULL). */
+int config_read_file(const char *path, char **text, size_t *len, struct diag *d);
 void config_free(struct config *cfg);
+/* Apply `ov` (may be NULL) to cfg. Returns 0, or -1 when out of memory (cfg unchanged). */
+int config_apply_overrides(struct config *cfg, const struct config_overrides *ov);
 
 /* "delay_fin", "latency", ... */
 const char *fault_type_name(enum fault_type t);

@@ -308,6 +308,18 @@ static void read_ports(void)
     json_decref(all);
 }
 
+/* A connect to a port nobody listens on can succeed when the kernel picks that very port as
+ * the source: the socket is connected to itself. */
+static bool self_connected(int fd)
+{
+    struct sockaddr_in a, b;
+    socklen_t la = sizeof a, lb = sizeof b;
+
+    return getsockname(fd, (struct sockaddr *)&a, &la) == 0 &&
+           getpeername(fd, (struct sockaddr *)&b, &lb) == 0 && a.sin_port == b.sin_port &&
+           a.sin_addr.s_addr == b.sin_addr.s_addr;
+}
+
 /* Every expected proxy relays to its upstream; every port the model no longer expects
  * refuses. */
 static void verify(uint16_t *was_bound, int nwas)
@@ -331,6 +343,10 @@ static void verify(uint16_t *was_bound, int nwas)
         if (expected || !was_bound[k])
             continue;
         fd = sk_connect("127.0.0.1", was_bound[k], 2000);
+        if (fd >= 0 && self_connected(fd)) {
+            close(fd); /* TCP's simultaneous open with itself: nobody listens there */
+            continue;
+        }
         FAIL_IF(fd >= 0, "port %u still accepts after its proxy went away", was_bound[k]);
         FAIL_IF(errno != ECONNREFUSED, "port %u: %s", was_bound[k], strerror(errno));
     }

@@ -17,6 +17,8 @@
 #include "check.h"
 #include "sock.h"
 
+static unsigned port_after(const char *log, const char *needle, const char *stop);
+
 static void write_file(const char *path, const char *text)
 {
     FILE *f = fopen(path, "w");
@@ -170,22 +172,12 @@ static void track(struct fwp *fw, bool on)
         }
 }
 
-struct fwp *fwp_start(const char *fmt, ...)
+/* Fork `bin` with argv (stderr to fw->logpath) and wait until its log holds `ready`. */
+static void spawn(struct fwp *fw, const char *bin, char *const *argv, const char *ready)
 {
-    struct fwp *fw = calloc(1, sizeof *fw);
-    char yaml[8192];
-    va_list ap;
     int fd;
 
-    CHECK(fw != NULL);
-    va_start(ap, fmt);
-    vsnprintf(yaml, sizeof yaml, fmt, ap);
-    va_end(ap);
-    snprintf(fw->dir, sizeof fw->dir, "/tmp/fwtest.XXXXXX");
-    CHECK(mkdtemp(fw->dir) != NULL);
-    snprintf(fw->cfg, sizeof fw->cfg, "%s/finwait.yaml", fw->dir);
     snprintf(fw->logpath, sizeof fw->logpath, "%s/stderr.log", fw->dir);
-    write_file(fw->cfg, yaml);
     fw->status = -1;
     fw->pid = fork();
     CHECK(fw->pid >= 0);
@@ -198,16 +190,16 @@ struct fwp *fwp_start(const char *fmt, ...)
         fd = open("/dev/null", O_RDWR);
         dup2(fd, 0);
         dup2(fd, 1);
-        execl(FINWAIT_BIN, "finwait", "-c", fw->cfg, (char *)NULL);
+        execv(bin, argv);
         _exit(127);
     }
     for (int64_t end = now_ms() + 10000; now_ms() < end;) {
         char *log = fwp_log(fw);
-        bool up = strstr(log, "listening") != NULL;
+        bool up = strstr(log, ready) != NULL;
         free(log);
         if (up) {
             track(fw, true);
-            return fw;
+            return;
         }
         if (reap(fw, 0))
             break;
@@ -215,7 +207,60 @@ struct fwp *fwp_start(const char *fmt, ...)
     }
     dump_log(fw);
     CHECK_MSG(0, "finwait did not start (exit status %d)", fw->status);
-    return NULL;
+}
+
+struct fwp *fwp_start(const char *fmt, ...)
+{
+    struct fwp *fw = calloc(1, sizeof *fw);
+    char yaml[8192];
+    va_list ap;
+
+    CHECK(fw != NULL);
+    va_start(ap, fmt);
+    vsnprintf(yaml, sizeof yaml, fmt, ap);
+    va_end(ap);
+    snprintf(fw->dir, sizeof fw->dir, "/tmp/fwtest.XXXXXX");
+    CHECK(mkdtemp(fw->dir) != NULL);
+    snprintf(fw->cfg, sizeof fw->cfg, "%s/finwait.yaml", fw->dir);
+    write_file(fw->cfg, yaml);
+    spawn(fw, FINWAIT_BIN, (char *const[]){"finwait", "-c", fw->cfg, NULL}, "listening");
+    return fw;
+}
+
+struct fwp *fwp_start_argv(const char *bin, const char *const *args, const char *ready)
+{
+    struct fwp *fw = calloc(1, sizeof *fw);
+    const char *argv[32];
+    size_t n = 0;
+
+    CHECK(fw != NULL);
+    snprintf(fw->dir, sizeof fw->dir, "/tmp/fwtest.XXXXXX");
+    CHECK(mkdtemp(fw->dir) != NULL);
+    bin = bin ? bin : FINWAIT_BIN;
+    argv[n++] = bin;
+    for (size_t i = 0; args[i] && n < 31; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    spawn(fw, bin, (char *const *)argv, ready);
+    return fw;
+}
+
+uint16_t fwp_admin_port(struct fwp *fw)
+{
+    int64_t end = now_ms() + 5000;
+
+    for (;;) {
+        char *log = fwp_log(fw);
+        unsigned port = port_after(log, "admin API (Toxiproxy's) listening on ", " \n");
+        free(log);
+        if (port)
+            return (uint16_t)port;
+        if (now_ms() >= end) {
+            dump_log(fw);
+            return 0;
+        }
+        poll(NULL, 0, 5);
+    }
 }
 
 /* The port at the end of the address that follows `needle` in `log` (up to `stop`), or 0. */
@@ -338,6 +383,11 @@ int fwp_fd_count(struct fwp *fw)
 
 int fwp_run(const char *const *args, char **out, int timeout_ms)
 {
+    return fwp_run_bin(NULL, args, out, timeout_ms);
+}
+
+int fwp_run_bin(const char *bin, const char *const *args, char **out, int timeout_ms)
+{
     char tmpl[] = "/tmp/fwrun.XXXXXX";
     int fd = mkstemp(tmpl), st = 0;
     const char *argv[32];
@@ -347,7 +397,8 @@ int fwp_run(const char *const *args, char **out, int timeout_ms)
     int rc = -1;
 
     CHECK(fd >= 0);
-    argv[n++] = "finwait";
+    bin = bin ? bin : FINWAIT_BIN;
+    argv[n++] = bin;
     for (size_t i = 0; args[i] && n < 31; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
@@ -358,7 +409,7 @@ int fwp_run(const char *const *args, char **out, int timeout_ms)
         dup2(nul, 0);
         dup2(fd, 1);
         dup2(fd, 2);
-        execv(FINWAIT_BIN, (char *const *)argv);
+        execv(bin, (char *const *)argv);
         _exit(127);
     }
     for (;;) {

@@ -21,6 +21,12 @@ struct fwp {
 /* Start finwait on the YAML (printf format) and wait (10 s) until it logged a listening line
  * or exited. Aborts the test if it cannot start at all. */
 struct fwp *fwp_start(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Start `bin` (NULL: finwait; a symlink's name chooses how finwait runs) with `args`
+ * (NULL-terminated, without argv[0]; fw->cfg is unset) and wait (10 s) until its log holds
+ * `ready`. */
+struct fwp *fwp_start_argv(const char *bin, const char *const *args, const char *ready);
+/* The port of the admin API (waits up to 5 s for its listening line; 0 if none). */
+uint16_t fwp_admin_port(struct fwp *fw);
 /* The port proxy `name` is bound to (waits up to 5 s for its listening line; 0 if none). */
 uint16_t fwp_port(struct fwp *fw, const char *name);
 /* Everything finwait logged so far (NUL-terminated, owned by the caller). */
@@ -41,6 +47,8 @@ int fwp_fd_count(struct fwp *fw);
 /* Run finwait with `args` (NULL-terminated, without argv[0]); stdout+stderr into *out
  * (caller frees). Returns the exit code, -1 on timeout. */
 int fwp_run(const char *const *args, char **out, int timeout_ms);
+/* The same with `bin` (NULL: finwait) as the program and its argv[0]. */
+int fwp_run_bin(const char *bin, const char *const *args, char **out, int timeout_ms);
 /* Write `text` to a new temp file and return its path (static buffer per call slot 0..3). */
 const char *fwp_tmpfile(int slot, const char *name, const char *text);
 
