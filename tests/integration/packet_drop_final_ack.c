@@ -77,8 +77,11 @@ int main(void)
         poll(NULL, 0, 5);
     }
     CHECK_MSG(seen_ms >= 0, "finwait's client leg was never in LAST_ACK");
-    fprintf(stderr, "finwait's leg in LAST_ACK for %lld ms\n", (long long)(now_ms() - seen_ms));
-    CHECK_INT(now_ms() - seen_ms, >=, 350);
+    /* timed from the server's FIN, which finwait relays at once: when the first LAST_ACK is
+     * seen depends on how soon this loop runs on a loaded machine, the close does not */
+    fprintf(stderr, "finwait's leg in LAST_ACK for %lld ms after the server's FIN\n",
+            (long long)(now_ms() - t0));
+    CHECK_INT(now_ms() - t0, >=, 350);
     CHECK_EQ(netns_count_state(p.port, TCP_LAST_ACK), 0); /* the client's TIME_WAIT answered */
     CHECK(fwp_wait_log(p.fw, "dropped final ACK (retransmission)", 1000));
     pair_stop(&p);

@@ -96,7 +96,8 @@ int main(void)
      * (RFC 6724), and Happy Eyeballs alternates the families */
     names_enter("::1 four.test\nfd00::2 four.test\n127.0.0.1 four.test\n127.0.0.2 four.test\n",
                 NULL);
-    names_sh("ip addr add fd00::2/128 dev lo");
+    /* nodad: usable at once, not "tentative" while duplicate detection runs (bind fails then) */
+    names_sh("ip addr add fd00::2/128 dev lo nodad");
     for (int i = 0; i < 4; i++)
         up = refusing(addrs[i], up, &fds[i]);
     fw = fwp_start("log: {level: debug}\n"
