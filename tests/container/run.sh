@@ -44,10 +44,10 @@ retry() {
 
 # wait_until SECONDS WHAT CMD...: polls CMD until it succeeds, at most SECONDS.
 wait_until() {
-  local deadline=$(($(date +%s) + $1)) what=$2
+  local limit=$1 what=$2 deadline=$(($(date +%s) + $1))
   shift 2
   until "$@" >/dev/null 2>&1; do
-    [ "$(date +%s)" -lt "$deadline" ] || die "$what: not within $1 s"
+    [ "$(date +%s)" -lt "$deadline" ] || die "$what: not within $limit s"
     sleep 0.2
   done
 }
@@ -56,6 +56,7 @@ cleanup() {
   local rc=$?
   set +e
   [ -f "$work/service.pid" ] && kill "$(cat "$work/service.pid")" 2>/dev/null
+  for f in "$work"/kube/*.yaml; do [ -f "$f" ] && podman kube down "$f" >/dev/null 2>&1; done
   [ -d "$work/compose" ] && (cd "$work/compose" && podman-compose -p "$run" down -t 2) >/dev/null 2>&1
   podman ps -aq --filter "label=finwait-ct=$run" | xargs -r podman rm -f -t 2 >/dev/null 2>&1
   podman pod ps -q --filter "label=finwait-ct=$run" | xargs -r podman pod rm -f >/dev/null 2>&1
@@ -111,7 +112,8 @@ base_image() {
   else
     echo "deb $mirror bookworm main" >"$rootfs/etc/apt/sources.list"
   fi
-  tar -C "$rootfs" -c . | podman import -q -c 'CMD ["bash"]' - "$ref" >/dev/null
+  tar -C "$rootfs" -c . | podman import -q -c 'CMD ["bash"]' \
+    -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' - "$ref" >/dev/null
   rm -rf "$rootfs"
 }
 
@@ -157,6 +159,19 @@ expect_ok() { # WHAT SIZE LINE
   [[ $3 =~ ^ok\ $2\ bytes ]] || die "$1: expected all $2 bytes, the client said: $3"
 }
 
+# wait_api CONTAINER WHAT: until the API published from CONTAINER answers GET /version; a
+# container that exited fails at once, with what it printed.
+wait_api() {
+  local port deadline=$(($(date +%s) + 20))
+  port=$(host_port "$1" 8474)
+  until curl -sf -o /dev/null "http://127.0.0.1:$port/version"; do
+    [ "$(podman inspect -f '{{.State.Running}}' "$1")" = true ] ||
+      die "$2: finwait exited ($(podman inspect -f '{{.State.ExitCode}}' "$1")); it said: $(podman logs "$1" 2>&1 | head -5)"
+    [ "$(date +%s)" -lt "$deadline" ] || die "$2: no answer to GET /version within 20 s"
+    sleep 0.2
+  done
+}
+
 api() { curl -sS --max-time 5 -H 'Content-Type: application/json' "$@"; }
 
 # ---- the checks -----------------------------------------------------------------------------
@@ -169,8 +184,8 @@ check_image() {
   start_server "$run-srv" "$net"
   podman run -d --name "$run-fw" --label "finwait-ct=$run" --network "$net" \
     -p 127.0.0.1::8474 -p 127.0.0.1::8666 "$image" >/dev/null
+  wait_api "$run-fw" image
   api_port=$(host_port "$run-fw" 8474)
-  wait_until 20 "GET /version on the published port" curl -sf "http://127.0.0.1:$api_port/version"
   api -f -XPOST "http://127.0.0.1:$api_port/proxies" \
     -d "{\"name\":\"app\",\"listen\":\"0.0.0.0:8666\",\"upstream\":\"$run-srv:8080\"}" >/dev/null ||
     die "image: POST /proxies refused"
@@ -248,9 +263,8 @@ check_go() {
     >/dev/null
   podman cp "$work/tc-toxiproxy.json" "$run-gofw:/tmp/tc-toxiproxy.json"
   podman start "$run-gofw" >/dev/null
+  wait_api "$run-gofw" go
   api_port=$(host_port "$run-gofw" 8474)
-  wait_until 20 "go: GET /version (finwait said: $(podman logs "$run-gofw" 2>&1 | head -3))" \
-    curl -sf "http://127.0.0.1:$api_port/version"
   api -f "http://127.0.0.1:$api_port/proxies/go" >/dev/null || die "go: the file's proxy is missing"
   port=$(host_port "$run-gofw" 8666)
   line=$(fetch 100000 127.0.0.1 "$port")
@@ -258,8 +272,58 @@ check_go() {
   say "go: -host=0.0.0.0 -config=FILE serves the file's proxy ($line)"
 }
 
+# app_line POD MIN_MS: waits for a line of the sidecar app's log with all 4096 bytes that took at
+# least MIN_MS; prints it.
+app_line() {
+  local deadline=$(($(date +%s) + 30)) line
+  while [ "$(date +%s)" -lt "$deadline" ]; do
+    line=$(podman logs "$1-app" 2>&1 | awk -v min="$2" '$2 == 4096 && $5 >= min' | tail -1)
+    [ -z "$line" ] || {
+      echo "$line"
+      return 0
+    }
+    sleep 0.5
+  done
+  die "kube: no answer of 4096 bytes taking >= $2 ms in $1's app log: $(podman logs "$1-app" 2>&1 | tail -3)"
+}
+
+# examples/kubernetes with podman kube play on a network of its own. podman runs Pods,
+# Deployments and ConfigMaps, not Services: a Pod's name is its DNS name there, so the server
+# Pod is named like its Service and a client reaches the Deployment's Pod by its name.
 check_kube() {
-  bash "$root/tests/container/kube.sh" "$image" "$run" "$work"
+  local net=${run}-kube dir=$work/kube line f
+  mkdir -p "$dir"
+  for f in server sidecar sidecar-packet deployment; do
+    sed "s|localhost/finwait:latest|$image|" "$root/examples/kubernetes/$f.yaml" >"$dir/$f.yaml"
+  done
+  podman network create "$net" >/dev/null
+  podman kube play --network "$net" "$dir/server.yaml" >/dev/null
+  wait_until 20 "kube: the server Pod listening" sh -c "podman logs server-server 2>&1 | grep -q listening"
+
+  podman kube play --network "$net" "$dir/sidecar.yaml" >/dev/null
+  line=$(app_line app 290)
+  say "kube: sidecar, the app through finwait with its 300 ms latency: $line"
+
+  podman kube play --network "$net" "$dir/sidecar-packet.yaml" >/dev/null
+  line=$(app_line app-packet 1000)
+  say "kube: sidecar with NET_ADMIN, the server's FIN dropped 3 times: $line"
+  # the capability is the packet variant's finwait's only
+  [[ $(podman inspect -f '{{.EffectiveCaps}}' app-packet-finwait) == *CAP_NET_ADMIN* ]] ||
+    die "kube: sidecar-packet.yaml's finwait lacks NET_ADMIN"
+  for f in app-finwait app-app app-packet-app; do
+    [[ $(podman inspect -f '{{.EffectiveCaps}}' "$f") == *CAP_CHOWN* ]] || die "kube: no capabilities of $f?"
+    [[ $(podman inspect -f '{{.EffectiveCaps}}' "$f") != *CAP_NET_ADMIN* ]] || die "kube: $f has NET_ADMIN"
+  done
+
+  podman kube play --network "$net" "$dir/deployment.yaml" >/dev/null
+  wait_until 20 "kube: the Deployment's finwait listening" \
+    sh -c "podman logs finwait-pod-0-finwait 2>&1 | grep -q 'listening on'"
+  line=$(podman run --rm --label "finwait-ct=$run" --network "$net" \
+    -v "$root/examples/compose/app:/app:ro" docker.io/library/debian:12-slim \
+    perl /app/client.pl finwait-pod-0 8080 65536 1)
+  [[ $line =~ ^error\ after\ 1024\ bytes.*reset ]] ||
+    die "kube: through the Deployment, expected a reset after 1024 bytes; the client said: $line"
+  say "kube: Deployment, a client through finwait: $line"
 }
 
 # ---- main -----------------------------------------------------------------------------------
