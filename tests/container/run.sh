@@ -62,7 +62,7 @@ cleanup() {
   podman pod ps -q --filter "label=finwait-ct=$run" | xargs -r podman pod rm -f >/dev/null 2>&1
   podman network ls -q --filter "name=^$run" | xargs -r podman network rm -f >/dev/null 2>&1
   rm -rf "$work"
-  [ "$rc" = 0 ] && say "all checks passed" || say "stage failed (exit $rc)"
+  if [ "$rc" = 0 ]; then say "all checks passed"; else say "stage failed (exit $rc)"; fi
 }
 trap cleanup EXIT
 
@@ -172,6 +172,11 @@ wait_api() {
   done
 }
 
+# ms_of LINE: the milliseconds of a client's line ("ok 1000 bytes in 450 ms"), else -1.
+ms_of() {
+  if [[ $1 =~ \ in\ ([0-9]+)\ ms ]]; then echo "${BASH_REMATCH[1]}"; else echo -1; fi
+}
+
 api() { curl -sS --max-time 5 -H 'Content-Type: application/json' "$@"; }
 
 # ---- the checks -----------------------------------------------------------------------------
@@ -192,12 +197,11 @@ check_image() {
   port=$(host_port "$run-fw" 8666)
   line=$(fetch 1000000 127.0.0.1 "$port")
   expect_ok "image: 1 MB through a proxy made by the API" 1000000 "$line"
-  api -XPOST "http://127.0.0.1:$api_port/proxies/app/toxics" \
-    -d '{"type":"latency","attributes":{"latency":400}}' >/dev/null
+  api -f -XPOST "http://127.0.0.1:$api_port/proxies/app/toxics" \
+    -d '{"type":"latency","attributes":{"latency":400}}' >/dev/null || die "image: toxic refused"
   line=$(fetch 1000 127.0.0.1 "$port")
   expect_ok "image: with a latency toxic" 1000 "$line"
-  [[ $line =~ in\ ([0-9]+)\ ms ]] && [ "${BASH_REMATCH[1]}" -ge 390 ] ||
-    die "image: a 400 ms latency toxic, yet: $line"
+  [ "$(ms_of "$line")" -ge 390 ] || die "image: a 400 ms latency toxic, yet: $line"
   for n in /toxiproxy /toxiproxy-cli; do
     [ "$(podman run --rm --entrypoint readlink "$image" -f "$n")" = /usr/local/bin/finwait ] ||
       die "image: $n does not point at finwait"
@@ -219,8 +223,7 @@ check_compose() {
     sh -c "podman logs ${run}_client_1 2>&1 | grep -q '^ok 4096 bytes'"
   line=$(podman exec "${run}_client_1" perl /app/client.pl finwait 8080 65536 1)
   expect_ok "compose: through finwait" 65536 "$line"
-  [[ $line =~ in\ ([0-9]+)\ ms ]] && [ "${BASH_REMATCH[1]}" -ge 290 ] ||
-    die "compose: the file's 300 ms latency not seen: $line"
+  [ "$(ms_of "$line")" -ge 290 ] || die "compose: the file's 300 ms latency not seen: $line"
   say "compose: latency from the mounted file: $line"
   cat >"$compose_dir/finwait/finwait.yaml" <<'EOF'
 proxies:
@@ -296,6 +299,8 @@ check_kube() {
   for f in server sidecar sidecar-packet deployment; do
     sed "s|localhost/finwait:latest|$image|" "$root/examples/kubernetes/$f.yaml" >"$dir/$f.yaml"
   done
+  # the manifests' names are fixed: remove what an interrupted run may have left
+  for f in "$dir"/*.yaml; do podman kube down "$f" >/dev/null 2>&1 || true; done
   podman network create "$net" >/dev/null
   podman kube play --network "$net" "$dir/server.yaml" >/dev/null
   wait_until 20 "kube: the server Pod listening" sh -c "podman logs server-server 2>&1 | grep -q listening"
