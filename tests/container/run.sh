@@ -306,12 +306,12 @@ check_kube() {
   wait_until 20 "kube: the server Pod listening" sh -c "podman logs server-server 2>&1 | grep -q listening"
 
   podman kube play --network "$net" "$dir/sidecar.yaml" >/dev/null
-  line=$(app_line app 290)
-  say "kube: sidecar, the app through finwait with its 300 ms latency: $line"
+  line=$(app_line app 1000)
+  say "kube: sidecar, the app through finwait with its 1 s latency: $line"
 
   podman kube play --network "$net" "$dir/sidecar-packet.yaml" >/dev/null
-  line=$(app_line app-packet 1000)
-  say "kube: sidecar with NET_ADMIN, the server's FIN dropped 3 times: $line"
+  line=$(app_line app-packet 2000)
+  say "kube: sidecar with NET_ADMIN, the server's FIN dropped 5 times: $line"
   # the capability is the packet variant's finwait's only
   [[ $(podman inspect -f '{{.EffectiveCaps}}' app-packet-finwait) == *CAP_NET_ADMIN* ]] ||
     die "kube: sidecar-packet.yaml's finwait lacks NET_ADMIN"
