@@ -244,14 +244,23 @@ EOF
 
 # Testcontainers' Node module drives the image through podman's Docker API.
 check_testcontainers() {
-  local sock=$work/podman.sock
+  local sock=$work/podman.sock try
   podman system service --time=0 "unix://$sock" &
   echo $! >"$work/service.pid"
   wait_until 20 "podman's Docker API on $sock" curl -sf --unix-socket "$sock" http://d/_ping
-  DOCKER_HOST=unix://$sock TESTCONTAINERS_RYUK_DISABLED=true FINWAIT_IMAGE=$image \
-    FINWAIT_CT_LABEL=$run APP_DIR=$root/examples/compose/app \
-    "$node22" "$cache/testcontainers/toxiproxy.test.js" ||
-    die "testcontainers: the Node module's run failed (above)"
+  for try in 1 2; do
+    DOCKER_HOST=unix://$sock TESTCONTAINERS_RYUK_DISABLED=true FINWAIT_IMAGE=$image \
+      FINWAIT_CT_LABEL=$run APP_DIR=$root/examples/compose/app \
+      "$node22" "$cache/testcontainers/toxiproxy.test.js" 2>&1 | tee "$work/tc.log" && return 0
+    # The module publishes 33 ports on random host ports; podman picks each free, then binds
+    # it later, and on a busy machine another process can take one in between. That race, and
+    # only that, gets a second try.
+    if [ "$try" = 2 ] || ! grep -q "cannot listen on the TCP port.*address already in use" "$work/tc.log"; then
+      break
+    fi
+    say "testcontainers: a random host port was taken meanwhile (podman's race); once more"
+  done
+  die "testcontainers: the Node module's run failed (above)"
 }
 
 # Testcontainers' Go module replaces the command and copies a Toxiproxy JSON in.
