@@ -263,7 +263,8 @@ check_testcontainers() {
   die "testcontainers: the Node module's run failed (above)"
 }
 
-# Testcontainers' Go module replaces the command and copies a Toxiproxy JSON in.
+# Toxiproxy's command line: Testcontainers' Go module replaces the command and copies a
+# Toxiproxy JSON in; scripts run /toxiproxy-cli in the container.
 check_go() {
   local net=${run}-go api_port port line
   podman network create "$net" >/dev/null
@@ -282,6 +283,15 @@ check_go() {
   line=$(fetch 100000 127.0.0.1 "$port")
   expect_ok "go: through the file's proxy" 100000 "$line"
   say "go: -host=0.0.0.0 -config=FILE serves the file's proxy ($line)"
+  # the image's /toxiproxy-cli, as scripts and LitmusChaos call it inside the container
+  podman exec "$run-gofw" /toxiproxy-cli list | grep -q "^go[[:space:]]" ||
+    die "go: /toxiproxy-cli list does not show the proxy"
+  podman exec "$run-gofw" /toxiproxy-cli toxic add -t latency -a latency=400 go >/dev/null ||
+    die "go: /toxiproxy-cli toxic add failed"
+  line=$(fetch 1000 127.0.0.1 "$port")
+  expect_ok "go: with the CLI's toxic" 1000 "$line"
+  [ "$(ms_of "$line")" -ge 390 ] || die "go: a 400 ms latency added by /toxiproxy-cli, yet: $line"
+  say "go: /toxiproxy-cli added a latency toxic ($line)"
 }
 
 # app_line POD MIN_MS: waits for a line of the sidecar app's log with all 4096 bytes that took at
