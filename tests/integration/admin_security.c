@@ -81,6 +81,16 @@ int main(void)
     TEST_PASS("Host: IP literals, localhost and admin.hosts only (403 otherwise)");
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
 
+    fw = fwp_start("admin: {listen: '127.0.0.1:0', insecure: true}\nproxies: []\n");
+    port = http_admin_port(fw);
+    CHECK_EQ(status_of(port, "GET", "/proxies", "Host: finwait:8474\r\n", NULL), 200);
+    CHECK_EQ(status_of(port, "GET", "/proxies", "Host: toxiproxy\r\n", NULL), 200);
+    CHECK_EQ(
+        status_of(port, "GET", "/version", "Host: finwait\r\nUser-Agent: Mozilla/5.0\r\n", NULL),
+        403);
+    TEST_PASS("insecure: true: any Host (a compose service's name), still no browser");
+    CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
+
     fw = fwp_start("admin: {listen: '127.0.0.1:0', token: '" TOKEN "'}\nproxies: []\n");
     port = http_admin_port(fw);
     CHECK_EQ(http_req(port, "GET", "/version", NULL, NULL, &r), 401);
