@@ -46,9 +46,12 @@ static void src_line(struct ld *ld, size_t line0, char *buf, size_t cap)
         p = ld->line_at;
         l = ld->line_no;
     }
-    for (; l > line0; l--) { /* back to the start of the line before */
-        const char *nl = memrchr(ld->text, '\n', (size_t)(p - 1 - ld->text));
+    /* Back to the start of the line before. libyaml also breaks lines at a lone '\r', so its
+     * count may run ahead of ours: reaching the top means line 0, whatever was counted. */
+    while (l > line0) {
+        const char *nl = p > ld->text ? memrchr(ld->text, '\n', (size_t)(p - 1 - ld->text)) : NULL;
         p = nl ? nl + 1 : ld->text;
+        l = nl ? l - 1 : 0;
     }
     for (; l < line0 && p < end; l++) {
         p = memchr(p, '\n', (size_t)(end - p));
