@@ -853,10 +853,14 @@ static void start_flow(void)
 
 static void on_sched(uv_timer_t *t)
 {
-    static int64_t last_report;
+    static int64_t last_report, last_alive;
     int64_t now = mono_ms();
 
     (void)t;
+    if (now - last_alive >= 100) { /* a finwait that died fails the run at once */
+        last_alive = now;
+        check_alive();
+    }
     while (started < opt.n && active < opt.conc)
         start_flow();
     if (now - last_report >= 10000) {
@@ -1454,6 +1458,8 @@ static void on_ctl(uv_timer_t *t)
     int64_t now = mono_ms();
 
     (void)t;
+    if (!next)
+        next = now + opt.reload_ms;
     check_alive();
     if (ctl.waiting) {
         if (!reload_answered())
@@ -1742,7 +1748,7 @@ int main(int argc, char **argv)
     uv_timer_init(loop, &sched_timer);
     uv_timer_start(&sched_timer, on_sched, 0, 5);
     uv_timer_init(loop, &ctl_timer);
-    uv_timer_start(&ctl_timer, on_ctl, opt.reload_ms, 20);
+    uv_timer_start(&ctl_timer, on_ctl, 20, 20);
     uv_run(loop, UV_RUN_DEFAULT);
     t_end = mono_ms();
 
@@ -1763,6 +1769,7 @@ int main(int argc, char **argv)
             die("the final reload was not answered within 10 s");
     }
     apply_model(&m0);
+    tox_reset();
     verify_running("after the final reload");
 
     /* connections drain: finwait's descriptors back to the baseline */
