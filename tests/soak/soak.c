@@ -501,6 +501,39 @@ static void server_data(struct peer *p, const char *d, size_t n)
     }
 }
 
+/* Diagnosis of a bad header: which flow's upstream bytes, at which offset, the server end
+ * read first (client payloads are regenerated from the seed, as the clients wrote them). */
+static void find_origin(const uint8_t first[HDR_LEN])
+{
+    for (uint64_t id = 0; id < started; id++) {
+        struct flow *f = &flows[id];
+        uint64_t rng = opt.seed ^ (id << 20), left = f->beh == B_SERVER_RST ? 0 : f->r;
+        size_t len = HDR_LEN + left, off = HDR_LEN;
+        uint8_t *buf;
+        const uint8_t *hit;
+
+        if (f->beh == B_NOREAD || !left)
+            continue;
+        buf = calloc(1, len);
+        while (left) {
+            size_t n = left < CHUNK ? (size_t)left : CHUNK;
+            for (size_t i = 0; i < n; i += 8) {
+                uint64_t v = rnd(&rng);
+                memcpy(buf + off + i, &v, n - i < 8 ? n - i : 8);
+            }
+            off += n, left -= n;
+        }
+        hit = memmem(buf, len, first, HDR_LEN);
+        if (hit)
+            fprintf(stderr,
+                    "soak:   those bytes are flow %" PRIu64 "'s (%s through %s from port %u, "
+                    "R=%u) upstream bytes at offset %zu; that flow's server end %s\n",
+                    id, beh_name[f->beh], targets[f->target].name, f->cport, f->r,
+                    (size_t)(hit - buf), f->s_seen ? "read its header" : "never read its header");
+        free(buf);
+    }
+}
+
 /* The header names the flow; a server end that reads one attaches to it. */
 static void server_header(struct peer *p)
 {
@@ -513,6 +546,8 @@ static void server_header(struct peer *p)
         fail("a server end read a bad header (magic %08x, flow %u, %" PRIu64 " bytes read, %" PRIu64
              " flows started)",
              magic, id, p->rx, started);
+        if (st.failures <= 3)
+            find_origin(p->hdr);
         finish(p, E_ERROR, 0, true);
         return;
     }
