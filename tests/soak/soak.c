@@ -546,7 +546,7 @@ static void server_header(struct peer *p)
         fail("a server end read a bad header (magic %08x, flow %u, %" PRIu64 " bytes read, %" PRIu64
              " flows started)",
              magic, id, p->rx, started);
-        if (st.failures <= 3)
+        if (st.failures <= 10)
             find_origin(p->hdr);
         finish(p, E_ERROR, 0, true);
         return;
@@ -1153,7 +1153,7 @@ static const char *broken_bits[] = {
  * change (proxies removed, disabled, inserted among the others). */
 static void write_config(unsigned gen, bool broken, bool list, struct model *m)
 {
-    char tmp[600];
+    char tmp[600], keep[600];
     uint64_t s = opt.seed * 1000003u + gen;
     FILE *o;
     int order[T_NFIXED], n = 0;
@@ -1209,7 +1209,12 @@ static void write_config(unsigned gen, bool broken, bool list, struct model *m)
         if (broken && i == T_F1)
             fputs(broken_bits[rnd(&s) % (sizeof broken_bits / sizeof *broken_bits)], o);
     }
-    if (fclose(o) != 0 || rename(tmp, cfg_path) != 0)
+    if (fclose(o) != 0)
+        die("%s: %s", tmp, strerror(errno));
+    /* every generation stays in the work directory: a failure names the one to replay */
+    snprintf(keep, sizeof keep, "%s/config-%u.yaml", opt.dir, gen);
+    unlink(keep);
+    if (link(tmp, keep) != 0 || rename(tmp, cfg_path) != 0)
         die("%s: %s", cfg_path, strerror(errno));
 }
 
@@ -1835,8 +1840,11 @@ int main(int argc, char **argv)
         fail("%d sockets on finwait's ports are neither listening nor in TIME-WAIT", leftovers);
     for (uint64_t i = 0; i < opt.n; i++)
         if (flows[i].clean && !flows[i].checked && !flows[i].s_seen)
-            fail("flow %" PRIu64 " (%s through %s): the server never saw it", i,
-                 beh_name[flows[i].beh], targets[flows[i].target].name);
+            fail("flow %" PRIu64 " (%s through %s from port %u): the server never saw it; the "
+                 "client ended with %s after %u ms",
+                 i, beh_name[flows[i].beh], targets[flows[i].target].name, flows[i].cport,
+                 flows[i].c_err ? uv_strerror(flows[i].c_err) : end_name[flows[i].c_end],
+                 flows[i].c_ms);
 
     /* SIGTERM: a clean exit */
     kill(fw_pid, SIGTERM);
