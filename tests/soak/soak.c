@@ -747,7 +747,8 @@ static void on_peer_timer(uv_timer_t *t)
                  " ms for nothing (sent %" PRIu64 ", read %" PRIu64 "%s)",
                  p->f->id, beh_name[p->f->beh], targets[p->f->target].name,
                  p->server ? "server" : "client", idle, p->tx, p->rx, p->rx_eof ? ", EOF" : "");
-        finish(p, E_TIMEOUT, 0, true);
+        /* applications that give up close as often as they reset: half of them send a FIN */
+        finish(p, E_TIMEOUT, 0, clean || rnd(&p->rng) % 2);
     }
 }
 
@@ -1020,7 +1021,7 @@ static void gen_faults(FILE *o, uint64_t *s, unsigned gen, bool fin_forever)
     case 0:
         if (!use("delay_fin"))
             break;
-        if (fin_forever && rnd(s) % 3 == 0)
+        if (fin_forever && rnd(s) % 2 == 0)
             fprintf(o,
                     "      - {type: delay_fin, name: dfin-g%u, probability: %.2f, direction: %s, "
                     "delay: forever}\n",
