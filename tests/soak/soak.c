@@ -503,34 +503,53 @@ static void server_data(struct peer *p, const char *d, size_t n)
 
 /* Diagnosis of a bad header: which flow's upstream bytes, at which offset, the server end
  * read first (client payloads are regenerated from the seed, as the clients wrote them). */
+/* One end's payload as it wrote it: `len` bytes in CHUNK writes from `rng`, after `skip`
+ * bytes of header. */
+static uint8_t *regen(uint64_t rng, uint64_t len, size_t skip)
+{
+    uint8_t *buf = calloc(1, skip + len + 1);
+    size_t off = skip;
+
+    while (len) {
+        size_t n = len < CHUNK ? (size_t)len : CHUNK;
+        for (size_t i = 0; i < n; i += 8) {
+            uint64_t v = rnd(&rng);
+            memcpy(buf + off + i, &v, n - i < 8 ? n - i : 8);
+        }
+        off += n, len -= n;
+    }
+    return buf;
+}
+
+/* Diagnosis of a bad header: which flow's bytes, in which direction and at which offset, the
+ * server end read first (payloads are regenerated from the seed, as the ends wrote them). */
 static void find_origin(const uint8_t first[HDR_LEN])
 {
     for (uint64_t id = 0; id < started; id++) {
         struct flow *f = &flows[id];
-        uint64_t rng = opt.seed ^ (id << 20), left = f->beh == B_SERVER_RST ? 0 : f->r;
-        size_t len = HDR_LEN + left, off = HDR_LEN;
-        uint8_t *buf;
+        uint64_t up = f->beh == B_SERVER_RST || f->beh == B_NOREAD ? 0 : f->r;
+        uint64_t down = f->beh == B_NOREAD ? (uint64_t)f->s + 65536 : f->s;
         const uint8_t *hit;
+        uint8_t *buf;
 
-        if (f->beh == B_NOREAD || !left)
-            continue;
-        buf = calloc(1, len);
-        while (left) {
-            size_t n = left < CHUNK ? (size_t)left : CHUNK;
-            for (size_t i = 0; i < n; i += 8) {
-                uint64_t v = rnd(&rng);
-                memcpy(buf + off + i, &v, n - i < 8 ? n - i : 8);
-            }
-            off += n, left -= n;
+        if (f->beh == B_ECHO || f->beh == B_CLIENT_RST)
+            down = 0; /* the echo is the upstream bytes */
+        for (int d = 0; d < 2; d++) {
+            uint64_t len = d ? down : up;
+            if (!len)
+                continue;
+            buf = d ? regen(opt.seed ^ (id << 20) ^ 0x5e7e7, len, 0)
+                    : regen(opt.seed ^ (id << 20), len, HDR_LEN);
+            hit = memmem(buf, len + (d ? 0 : HDR_LEN), first, HDR_LEN);
+            if (hit)
+                fprintf(stderr,
+                        "soak:   those bytes are flow %" PRIu64 "'s (%s through %s from port %u, "
+                        "R=%u S=%u) %s bytes at offset %zu; that flow's server end %s\n",
+                        id, beh_name[f->beh], targets[f->target].name, f->cport, f->r, f->s,
+                        d ? "DOWNSTREAM (server to client)" : "upstream", (size_t)(hit - buf),
+                        f->s_seen ? "read its header" : "never read its header");
+            free(buf);
         }
-        hit = memmem(buf, len, first, HDR_LEN);
-        if (hit)
-            fprintf(stderr,
-                    "soak:   those bytes are flow %" PRIu64 "'s (%s through %s from port %u, "
-                    "R=%u) upstream bytes at offset %zu; that flow's server end %s\n",
-                    id, beh_name[f->beh], targets[f->target].name, f->cport, f->r,
-                    (size_t)(hit - buf), f->s_seen ? "read its header" : "never read its header");
-        free(buf);
     }
 }
 
