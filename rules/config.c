@@ -792,8 +792,10 @@ static void k_px_faults(struct ld *ld, yaml_node_t *v, void *obj)
     struct proxy_cfg *p = obj;
     size_t n;
 
-    if (v->type == YAML_SCALAR_NODE && scalar(v)[0] == '\0')
-        return; /* `faults:` with nothing after it */
+    /* `faults:` with nothing after it, or the `null` the admin API's JSON copy makes of it */
+    if (v->type == YAML_SCALAR_NODE && v->data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+        (scalar(v)[0] == '\0' || strcmp(scalar(v), "null") == 0 || strcmp(scalar(v), "~") == 0))
+        return;
     if (v->type != YAML_SEQUENCE_NODE) {
         ERR(ld, v, "expected a list of faults, got %s", node_kind(v));
         return;

@@ -29,6 +29,23 @@ int main(void)
     struct dirent *e;
     int n = 0;
 
+    /* `faults:` left empty, and the JSON null the admin API's copy makes of it: no faults
+     * (the null made every API change of that proxy fail with 400) */
+    {
+        static const char *const empty[] = {"", " null", " ~"};
+        for (int i = 0; i < 3; i++) {
+            char yaml[256];
+            snprintf(yaml, sizeof yaml,
+                     "proxies:\n  - name: a\n    listen: 127.0.0.1:0\n    upstream: "
+                     "127.0.0.1:1\n    faults:%s\n",
+                     empty[i]);
+            cfg = load(yaml);
+            CHECK_EQ(cfg->proxies[0].nfaults, 0);
+            config_free(cfg);
+        }
+        TEST_PASS("faults: empty, null or ~ is no fault");
+    }
+
     /* the admin API on its own: proxies come from it later */
     cfg = load("admin: {listen: '127.0.0.1:0'}\n");
     CHECK_STR(cfg->admin_host, "127.0.0.1");
