@@ -317,6 +317,13 @@ static void end_fire(struct fault_rt *ft, const char *why)
 
         if (l == LEG_SERVER && !c->connected) {
             conn__abandon_server(c, ft->f->name);
+            /* No server will ever answer: the client gets its FIN (unless it was reset just
+             * above) and what it still sends goes nowhere, so its own FIN ends the
+             * connection. Before, it waited for a connect that was cancelled. */
+            if (!(c->legs[LEG_CLIENT].flags & LEG_DEAD)) {
+                conn__shut_leg(c, LEG_CLIENT);
+                conn__discard(c, LEG_CLIENT);
+            }
             continue;
         }
         if (rst && target) {
