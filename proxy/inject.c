@@ -378,6 +378,18 @@ static void end_on_timer(struct fault_rt *ft, int i)
     end_fire(ft, why);
 }
 
+static const struct fault_ops silence_ops;
+
+/* True if an active blackhole or timeout drops the bytes of d. */
+static bool silenced(const struct conn *c, enum dir d)
+{
+    for (size_t i = 0; i < c->inj->n; i++)
+        if (c->inj->rt[i].ops == &silence_ops && c->inj->rt[i].active &&
+            applies(c->inj->rt[i].f, d))
+            return true;
+    return false;
+}
+
 static uint64_t end_limit(const struct fault *f)
 {
     return f->type == FAULT_LIMIT_DATA ? f->bytes : f->after_bytes;
@@ -413,6 +425,13 @@ static bool end_on_data(struct fault_rt *ft, enum dir d, struct buf *b, size_t l
     if (ft->ending[d]) {
         buf_unref(b);
         return true;
+    }
+    if (room > 0 && silenced(c, d)) {
+        /* a blackhole or timeout drops what passes the limit too: only the end goes on.
+         * Writing these bytes delivered a stream's tail without its head. */
+        if (c->tl)
+            timeline_add(&c->tl, conn_elapsed_ms(c), TL_DROP, dir_src(d), true, room, NULL, NULL);
+        room = 0;
     }
     if (c->inj->shape[d]) {
         /* a shaping fault still holds earlier bytes of d: these go behind them, and so does
