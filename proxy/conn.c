@@ -402,13 +402,31 @@ static void maybe_splice(struct conn *c, enum dir d)
 {
     enum leg_id src = dir_src(d), dst = dir_dst(d);
 
-    if (c->inj || c->closing || c->splice[d] || !c->legs[src].reading || c->legs[src].discard ||
-        c->legs[dst].tcp.write_queue_size > 0 ||
+    if (inject_busy(c, d) || c->closing || c->splice[d] || !c->legs[src].reading ||
+        c->legs[src].discard || c->legs[dst].tcp.write_queue_size > 0 ||
         (c->legs[dst].flags & (LEG_SHUT_PENDING | LEG_FIN_SENT | LEG_DEAD)))
         return;
     leg_read_stop(c, src);
-    if (splice_start(c, d) != 0)
+    if (splice_start(c, d) != 0) {
         leg_read_start(c, src); /* stay on the copying path */
+        return;
+    }
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "splice", "#%llu: %s bytes move by splice(2)",
+        (unsigned long long)c->id, dir_name(d));
+}
+
+void conn__unsplice(struct conn *c, enum dir d)
+{
+    if (!c->splice[d] || c->closing)
+        return;
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "splice", "#%llu: %s bytes leave splice(2)",
+        (unsigned long long)c->id, dir_name(d));
+    if (splice_unsplice(c, d)) {
+        on_fin_received(c, d);
+        return;
+    }
+    if (!c->closing && !c->dirs[d].paused)
+        leg_read_start(c, dir_src(d));
 }
 
 void conn__splice_fin(struct conn *c, enum dir d)
@@ -884,6 +902,7 @@ void conn_accept(struct listener *l)
     uv_tcp_nodelay(&c->legs[LEG_CLIENT].tcp, 1);
     memset(&ss, 0, sizeof ss);
     uv_tcp_getpeername(&c->legs[LEG_CLIENT].tcp, (struct sockaddr *)&ss, &len);
+    c->client = ss;
     if (LOG_ENABLED(LOG_LEVEL_INFO) || srv->gen->cfg->log_timeline) {
         sockaddr_text((struct sockaddr *)&ss, addr, sizeof addr);
         struct log_kv kv[] = {{"client", addr, 0}};

@@ -58,6 +58,10 @@ void conn__hold(struct conn *c);
 /* That callback came; may free c (returns 1 then). */
 int conn__release(struct conn *c);
 
+/* Move d off the splice path, if it is on it: what is in the pipe is written first, then
+ * d's bytes are read by libuv again. May close c. */
+void conn__unsplice(struct conn *c, enum dir d);
+
 /* --- for the splice path (splice.c) --- */
 
 /* len bytes of d reached the destination's kernel: counted in the log, drawn in the

@@ -27,6 +27,7 @@
 #include "proxy/server.h"
 #include "proxy/timeline.h"
 #include "rules/fault.h"
+#include "rules/plan.h"
 
 /* Bytes a shaping queue may hold before its source is paused (a bandwidth-delay product). */
 #define SHAPE_QUEUE_LIMIT (1024 * 1024)
@@ -46,18 +47,30 @@ struct fault_ops {
     bool (*on_fin)(struct fault_rt *ft, enum dir d);
     /* timer[i] fired */
     void (*on_timer)(struct fault_rt *ft, int i);
+    /* the fault leaves a connection it had reached (a reload removed it): let go of what
+     * it holds, as the README's fault tables say */
+    void (*on_detach)(struct fault_rt *ft);
     /* shaping: turn the queued pieces from `first` on into pieces with due times; it may
      * split pieces (pieces_split) but never moves the queue, so `first` stays valid for the
      * next shaping fault */
     void (*shape)(struct fault_rt *ft, enum dir d, size_t first);
 };
 
-/* One applied fault of one connection. */
+/*
+ * One applied fault of one connection. Allocated one by one and linked in configuration
+ * order, because a reload attaches and detaches faults while the connection lives: a
+ * detached one leaves the list at once and is freed when its timers have closed.
+ */
 struct fault_rt {
     const struct fault *f;
     const struct fault_ops *ops;
     struct conn *c;
-    uv_timer_t timer[2]; /* per direction where the fault needs one, else [0] */
+    struct cfg_gen *gen;   /* held: f belongs to it */
+    struct fault_rt *next; /* the connection's next fault, in configuration order */
+    int timers_closing;    /* timer closes still to call back */
+    bool detached;         /* left the connection: freed once timers_closing is 0 */
+    bool holding[2];       /* the FIN of that direction waits for this fault */
+    uv_timer_t timer[2];   /* per direction where the fault needs one, else [0] */
     bool timer_open[2];
     uint64_t counted[2];  /* bytes seen per direction (after_bytes, limit_data) */
     uint64_t last_due[2]; /* shaping: due time (us) of the last piece, to keep order */
@@ -74,6 +87,7 @@ struct fault_rt {
 struct piece {
     struct buf *b;
     struct fault_rt *end;
+    bool cancelled; /* the end of a fault that was detached since: nothing to do */
     uint32_t off;
     uint32_t len;
     uint64_t due_us;
@@ -88,9 +102,8 @@ struct shaper {
 
 struct inject {
     struct conn *c;
-    struct shaper *shape[2]; /* per direction, when a shaping fault applies to it */
-    size_t n;
-    struct fault_rt rt[];
+    struct shaper *shape[2]; /* per direction, once a shaping fault applied to it */
+    struct fault_rt *head;   /* the faults that apply now, in configuration order */
 };
 
 static bool applies(const struct fault *f, enum dir d)
@@ -120,7 +133,7 @@ static void on_rt_timer(uv_timer_t *t)
     struct fault_rt *ft = t->data;
     int i = t == &ft->timer[0] ? 0 : 1;
 
-    if (ft->c->closing)
+    if (ft->c->closing || ft->detached)
         return;
     ft->ops->on_timer(ft, i);
 }
@@ -146,6 +159,7 @@ static bool delay_fin_on_fin(struct fault_rt *ft, enum dir d)
 
     if (!applies(ft->f, d))
         return false;
+    ft->holding[d] = true;
     if (ft->f->delay_ms == DURATION_FOREVER) {
         hold_fin_forever(ft->c, dir_dst(d));
         conn__fault_event(ft->c, ft->f->name, dir_src(d), "holding %s forever", fin_towards(d));
@@ -159,14 +173,31 @@ static bool delay_fin_on_fin(struct fault_rt *ft, enum dir d)
 
 static void delay_fin_on_timer(struct fault_rt *ft, int i)
 {
+    ft->holding[i] = false;
     conn__fault_event(ft->c, ft->f->name, dir_dst((enum dir)i), "releasing %s",
                       fin_towards((enum dir)i));
     conn__relay_fin(ft->c, (enum dir)i);
 }
 
+/* A FIN held by a fault that leaves is relayed at once. */
+static void release_fins(struct fault_rt *ft)
+{
+    for (int d = 0; d < 2 && !ft->c->closing; d++) {
+        if (!ft->holding[d])
+            continue;
+        ft->holding[d] = false;
+        ft->c->legs[dir_dst((enum dir)d)].fin_held_forever = false;
+        conn__fault_event(ft->c, ft->f->name, dir_dst((enum dir)d), "removed: releasing %s",
+                          fin_towards((enum dir)d));
+        conn__relay_fin(ft->c, (enum dir)d);
+        conn__maybe_finish(ft->c);
+    }
+}
+
 static const struct fault_ops delay_fin_ops = {
     .on_fin = delay_fin_on_fin,
     .on_timer = delay_fin_on_timer,
+    .on_detach = release_fins,
 };
 
 /* --- rst_instead_of_fin --- */
@@ -192,9 +223,11 @@ static void rst_fin_fire(struct fault_rt *ft, enum dir d)
     struct conn *c = ft->c;
     enum leg_id dst = dir_dst(d);
 
+    ft->holding[d] = false;
     if (!c->legs[dst].open)
         return;
     if (!leg_drained(c, dst)) {
+        ft->holding[d] = true;
         rt_timer_start(ft, d, DRAIN_POLL_MS);
         return;
     }
@@ -223,6 +256,7 @@ static void rst_fin_on_timer(struct fault_rt *ft, int i)
 static const struct fault_ops rst_fin_ops = {
     .on_fin = rst_fin_on_fin,
     .on_timer = rst_fin_on_timer,
+    .on_detach = release_fins,
 };
 
 /* --- break_half_close: one FIN closes both legs --- */
@@ -425,11 +459,23 @@ static bool end_on_data(struct fault_rt *ft, enum dir d, struct buf *b, size_t l
     return true;
 }
 
+/* A byte limit's end queued behind shaped bytes does not happen once the fault is gone. */
+static void end_on_detach(struct fault_rt *ft)
+{
+    for (int d = 0; d < 2; d++) {
+        struct shaper *s = ft->c->inj->shape[d];
+        for (size_t i = s ? s->head : 0; s && i < s->n; i++)
+            if (s->v[i].end == ft)
+                s->v[i].cancelled = true;
+    }
+}
+
 static const struct fault_ops end_ops = {
     .on_accept = end_on_accept,
     .on_connected = end_on_connected,
     .on_data = end_on_data,
     .on_timer = end_on_timer,
+    .on_detach = end_on_detach,
 };
 
 /* --- blackhole, timeout: silence --- */
@@ -497,9 +543,22 @@ static bool silence_on_fin(struct fault_rt *ft, enum dir d)
 {
     if (!ft->active || !applies(ft->f, d))
         return false;
+    ft->holding[d] = true;
     hold_fin_forever(ft->c, dir_dst(d));
     conn__fault_event(ft->c, ft->f->name, dir_src(d), "swallowing %s", fin_towards(d));
     return true;
+}
+
+/* Removing a blackhole lets later bytes through (and the FIN it swallowed); removing a
+ * Toxiproxy timeout closes the connection, as Toxiproxy does. */
+static void silence_on_detach(struct fault_rt *ft)
+{
+    if (ft->f->type == FAULT_TIMEOUT) {
+        end_fire(ft, "timeout removed");
+        return;
+    }
+    ft->active = false;
+    release_fins(ft);
 }
 
 static const struct fault_ops silence_ops = {
@@ -508,6 +567,7 @@ static const struct fault_ops silence_ops = {
     .on_data = silence_on_data,
     .on_fin = silence_on_fin,
     .on_timer = silence_on_timer,
+    .on_detach = silence_on_detach,
 };
 
 /* --- refuse --- */
@@ -696,9 +756,13 @@ static void slicer_shape(struct fault_rt *ft, enum dir d, size_t first)
     }
 }
 
-static const struct fault_ops latency_ops = {.shape = latency_shape};
-static const struct fault_ops bandwidth_ops = {.shape = bandwidth_shape};
-static const struct fault_ops slicer_ops = {.shape = slicer_shape};
+static void shaping_on_detach(struct fault_rt *ft);
+
+static const struct fault_ops latency_ops = {.shape = latency_shape,
+                                             .on_detach = shaping_on_detach};
+static const struct fault_ops bandwidth_ops = {.shape = bandwidth_shape,
+                                               .on_detach = shaping_on_detach};
+static const struct fault_ops slicer_ops = {.shape = slicer_shape, .on_detach = shaping_on_detach};
 
 static struct shaper *shaper_of(struct fault_rt *ft, enum dir d)
 {
@@ -730,6 +794,8 @@ static void shaper_run(struct conn *c, enum dir d)
             break;
         }
         s->head++;
+        if (!p->b && p->cancelled)
+            continue;
         if (!p->b && p->end) {
             end_after_bytes(p->end, d);
             continue;
@@ -774,8 +840,7 @@ static void shaper_push(struct conn *c, enum dir d, struct buf *b, size_t len, s
     s->v[s->n++] =
         (struct piece){.b = b, .end = end, .off = 0, .len = (uint32_t)len, .due_us = now_us(c)};
     s->bytes += len;
-    for (size_t i = 0; i < inj->n; i++) {
-        struct fault_rt *ft = &inj->rt[i];
+    for (struct fault_rt *ft = inj->head; ft; ft = ft->next) {
         /* a FIN is delayed like a byte by latency; bandwidth and slicer do not slow it */
         if (ft->ops->shape && applies(ft->f, d) && (b || ft->f->type == FAULT_LATENCY))
             ft->ops->shape(ft, d, first);
@@ -786,6 +851,47 @@ static void shaper_push(struct conn *c, enum dir d, struct buf *b, size_t len, s
         conn__pause(c, d, PAUSE_SHAPING);
     if (!uv_is_active((uv_handle_t *)&s->timer))
         shaper_run(c, d);
+}
+
+/* Whether a shaping fault applies to d now. */
+static bool shaping(const struct inject *inj, enum dir d)
+{
+    for (const struct fault_rt *ft = inj->head; ft; ft = ft->next)
+        if (ft->ops->shape && applies(ft->f, d))
+            return true;
+    return false;
+}
+
+/* Bytes of d must go through the shaping queue: a shaping fault applies, or the queue still
+ * holds bytes (they go first). */
+static bool shaper_needed(const struct inject *inj, enum dir d)
+{
+    const struct shaper *s = inj->shape[d];
+
+    return s && (s->head < s->n || shaping(inj, d));
+}
+
+/* A shaping fault left (ft is already off the list): what it queued is written now, in
+ * order; the faults still there shape what is read from now on. */
+static void shaping_on_detach(struct fault_rt *ft)
+{
+    struct conn *c = ft->c;
+
+    for (int d = 0; d < 2 && !c->closing; d++) {
+        struct shaper *s = c->inj->shape[d];
+        uint64_t now = now_us(c);
+
+        if (!s || !applies(ft->f, (enum dir)d))
+            continue;
+        for (size_t i = s->head; i < s->n; i++)
+            if (s->v[i].due_us > now)
+                s->v[i].due_us = now;
+        for (struct fault_rt *o = c->inj->head; o; o = o->next)
+            if (o->last_due[d] > now)
+                o->last_due[d] = now;
+        uv_timer_stop(&s->timer);
+        shaper_run(c, (enum dir)d);
+    }
 }
 
 /* --- packet faults: mark the socket, register the flow, report its segments --- */
@@ -907,50 +1013,82 @@ static const struct fault_ops *const ops_by_type[FAULT_TYPE_COUNT] = {
     [FAULT_DROP_FIN] = &packet_ops,
 };
 
+static void rt_free(struct fault_rt *ft)
+{
+    cfg_gen_unref(ft->gen);
+    free(ft);
+}
+
+static int shaper_open(struct conn *c, enum dir d)
+{
+    struct inject *inj = c->inj;
+
+    if (inj->shape[d])
+        return 0;
+    inj->shape[d] = calloc(1, sizeof *inj->shape[d]);
+    if (!inj->shape[d])
+        return UV_ENOMEM;
+    uv_timer_init(c->timer.loop, &inj->shape[d]->timer);
+    inj->shape[d]->timer.data = c;
+    return 0;
+}
+
+/* The shaping queues a shaping fault needs (a reload may widen its direction). */
+static int rt_shapers(struct fault_rt *ft)
+{
+    for (int d = 0; d < 2; d++)
+        if (ft->ops->shape && applies(ft->f, (enum dir)d) && shaper_open(ft->c, (enum dir)d) < 0)
+            return UV_ENOMEM;
+    return 0;
+}
+
+/* Append fault f (of generation gen) to c's faults. NULL when out of memory. */
+static struct fault_rt *rt_add(struct conn *c, const struct fault *f, struct cfg_gen *gen)
+{
+    struct fault_rt *ft = calloc(1, sizeof *ft), **tail;
+
+    if (!ft)
+        return NULL;
+    ft->f = f;
+    ft->ops = ops_by_type[f->type];
+    ft->c = c;
+    ft->gen = cfg_gen_ref(gen);
+    if (rt_shapers(ft) < 0) {
+        rt_free(ft);
+        return NULL;
+    }
+    for (tail = &c->inj->head; *tail; tail = &(*tail)->next)
+        ;
+    *tail = ft;
+    return ft;
+}
+
+static struct inject *inject_alloc(struct conn *c)
+{
+    if (!c->inj) {
+        c->inj = calloc(1, sizeof *c->inj);
+        if (c->inj)
+            c->inj->c = c;
+    }
+    return c->inj;
+}
+
 int inject_new(struct conn *c, uint64_t mask)
 {
     const struct proxy_cfg *p = c->p;
-    size_t n = (size_t)__builtin_popcountll(mask), k = 0;
-    struct inject *inj = calloc(1, sizeof *inj + n * sizeof inj->rt[0]);
 
-    if (!inj)
+    if (!inject_alloc(c))
         return UV_ENOMEM;
-    inj->c = c;
-    for (size_t i = 0; i < p->nfaults && i < FAULTS_MAX; i++) {
-        struct fault_rt *ft;
-
-        if (!(mask & (1ull << i)))
-            continue;
-        ft = &inj->rt[k++];
-        ft->f = &p->faults[i];
-        ft->ops = ops_by_type[ft->f->type];
-        ft->c = c;
-        if (!ft->ops->shape)
-            continue;
-        for (int d = 0; d < 2; d++) {
-            if (!applies(ft->f, (enum dir)d) || inj->shape[d])
-                continue;
-            inj->shape[d] = calloc(1, sizeof *inj->shape[d]);
-            if (!inj->shape[d]) {
-                inj->n = k;
-                c->inj = inj;
-                return UV_ENOMEM;
-            }
-            uv_timer_init(c->legs[LEG_CLIENT].tcp.loop, &inj->shape[d]->timer);
-            inj->shape[d]->timer.data = c;
-        }
-    }
-    inj->n = k;
-    c->inj = inj;
+    for (size_t i = 0; i < p->nfaults && i < FAULTS_MAX; i++)
+        if ((mask & (1ull << i)) && !rt_add(c, &p->faults[i], c->gen))
+            return UV_ENOMEM;
     return 0;
 }
 
 bool inject_on_accept(struct conn *c)
 {
-    struct inject *inj = c->inj;
-
-    for (size_t i = 0; i < inj->n && !c->closing; i++)
-        if (inj->rt[i].ops->on_accept && inj->rt[i].ops->on_accept(&inj->rt[i]))
+    for (struct fault_rt *ft = c->inj->head; ft && !c->closing; ft = ft->next)
+        if (ft->ops->on_accept && ft->ops->on_accept(ft))
             return true;
     return c->closing;
 }
@@ -962,15 +1100,15 @@ bool inject_on_socket(struct conn *c, enum leg_id l, int fd, const struct sockad
 
     if (!pe)
         return false;
-    for (size_t i = 0; i < c->inj->n; i++) {
-        const struct fault *f = c->inj->rt[i].f;
+    for (struct fault_rt *ft = c->inj->head; ft; ft = ft->next) {
+        const struct fault *f = ft->f;
         if (!fault_type_is_packet(f->type) || packet_leg(f) != l)
             continue;
         mark = packet_engine_mark(pe);
         if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0)
             LOG(LOG_LEVEL_WARN, conn_proxy_name(c), "packet", "#%llu: SO_MARK on the %s leg: %m",
                 (unsigned long long)c->id, leg_name(l));
-        packet_register(&c->inj->rt[i], l, fd, peer);
+        packet_register(ft, l, fd, peer);
         return true;
     }
     return false;
@@ -978,19 +1116,16 @@ bool inject_on_socket(struct conn *c, enum leg_id l, int fd, const struct sockad
 
 void inject_on_connected(struct conn *c)
 {
-    struct inject *inj = c->inj;
-
-    for (size_t i = 0; i < inj->n && !c->closing; i++)
-        if (inj->rt[i].ops->on_connected)
-            inj->rt[i].ops->on_connected(&inj->rt[i]);
+    for (struct fault_rt *ft = c->inj->head; ft && !c->closing; ft = ft->next)
+        if (ft->ops->on_connected)
+            ft->ops->on_connected(ft);
 }
 
 bool inject_on_data(struct conn *c, enum dir d, struct buf *b, size_t len)
 {
     struct inject *inj = c->inj;
 
-    for (size_t i = 0; i < inj->n; i++) {
-        struct fault_rt *ft = &inj->rt[i];
+    for (struct fault_rt *ft = inj->head; ft; ft = ft->next) {
         if (ft->ops->on_data && ft->ops->on_data(ft, d, b, len))
             return true;
         if (c->closing) {
@@ -998,7 +1133,7 @@ bool inject_on_data(struct conn *c, enum dir d, struct buf *b, size_t len)
             return true;
         }
     }
-    if (!inj->shape[d])
+    if (!shaper_needed(inj, d))
         return false;
     shaper_push(c, d, b, len, NULL);
     return true;
@@ -1007,10 +1142,7 @@ bool inject_on_data(struct conn *c, enum dir d, struct buf *b, size_t len)
 /* The FIN of d has come out of the shaping queue (or there was none): the FIN faults. */
 static void fin_after_shaping(struct conn *c, enum dir d)
 {
-    struct inject *inj = c->inj;
-
-    for (size_t i = 0; i < inj->n; i++) {
-        struct fault_rt *ft = &inj->rt[i];
+    for (struct fault_rt *ft = c->inj->head; ft; ft = ft->next) {
         if (ft->ops->on_fin && ft->ops->on_fin(ft, d)) {
             conn__maybe_finish(c);
             return;
@@ -1021,11 +1153,16 @@ static void fin_after_shaping(struct conn *c, enum dir d)
 
 bool inject_on_fin(struct conn *c, enum dir d)
 {
-    if (c->inj->shape[d])
+    if (shaper_needed(c->inj, d))
         shaper_push(c, d, NULL, 0, NULL);
     else
         fin_after_shaping(c, d);
     return true;
+}
+
+bool inject_busy(const struct conn *c, enum dir d)
+{
+    return c->inj && (c->inj->head || shaper_needed(c->inj, d));
 }
 
 static void on_shaper_closed(uv_handle_t *h)
@@ -1036,8 +1173,175 @@ static void on_shaper_closed(uv_handle_t *h)
 static void on_rt_timer_closed(uv_handle_t *h)
 {
     struct fault_rt *ft = h->data;
+    struct conn *c = ft->c;
 
-    conn__release(ft->c);
+    if (--ft->timers_closing == 0 && ft->detached)
+        rt_free(ft);
+    conn__release(c);
+}
+
+static void rt_close_timers(struct fault_rt *ft)
+{
+    for (int t = 0; t < 2; t++) {
+        if (!ft->timer_open[t])
+            continue;
+        ft->timer_open[t] = false;
+        ft->timers_closing++;
+        conn__hold(ft->c);
+        uv_close((uv_handle_t *)&ft->timer[t], on_rt_timer_closed);
+    }
+}
+
+/* --- attach and detach on an open connection (a reload changed the proxy's faults) --- */
+
+/*
+ * f reaches open connection c. Any fault moves c off the splice path first (what is in the
+ * pipe is written before anything else), so that no fault has to know about pipes; c goes
+ * back to splicing once no fault is left. Timers and byte counts start now.
+ */
+static void rt_attach(struct conn *c, const struct fault *f, struct cfg_gen *gen)
+{
+    struct fault_rt *ft = rt_add(c, f, gen);
+
+    if (!ft) {
+        conn_abort(c, "out of memory");
+        return;
+    }
+    conn__fault_event(c, f->name, LEG_CLIENT, "added to this open connection");
+    for (int d = 0; d < 2 && !c->closing; d++)
+        conn__unsplice(c, (enum dir)d);
+    if (!c->closing && ft->ops->on_accept)
+        ft->ops->on_accept(ft);
+    if (!c->closing && c->connected && ft->ops->on_connected)
+        ft->ops->on_connected(ft);
+}
+
+/* ft leaves c: off the list at once, freed once its timers have closed. */
+static void rt_detach(struct fault_rt *ft)
+{
+    struct conn *c = ft->c;
+    struct fault_rt **pp;
+
+    for (pp = &c->inj->head; *pp != ft; pp = &(*pp)->next)
+        ;
+    *pp = ft->next;
+    ft->next = NULL;
+    ft->detached = true;
+    if (!c->closing) {
+        conn__fault_event(c, ft->f->name, LEG_CLIENT, "removed from this open connection");
+        if (ft->ops->on_detach)
+            ft->ops->on_detach(ft);
+    }
+    rt_close_timers(ft);
+    if (ft->timers_closing == 0)
+        rt_free(ft);
+}
+
+/* ft now follows f of generation gen (same name, same type). */
+static int rt_move(struct fault_rt *ft, const struct fault *f, struct cfg_gen *gen)
+{
+    ft->f = f;
+    cfg_gen_ref(gen);
+    cfg_gen_unref(ft->gen);
+    ft->gen = gen;
+    return rt_shapers(ft);
+}
+
+static struct fault_rt *rt_find(struct inject *inj, const struct fault *f)
+{
+    for (struct fault_rt *ft = inj ? inj->head : NULL; ft; ft = ft->next)
+        if (ft->f == f)
+            return ft;
+    return NULL;
+}
+
+/* f is added or changed: does it reach c? One draw from the proxy's generator. Packet
+ * faults mark sockets at accept and `refuse` concerns accepts: both reach new connections
+ * only. */
+static void rt_maybe_attach(struct conn *c, const struct fault *f, struct cfg_gen *gen)
+{
+    if (fault_type_is_packet(f->type) || f->type == FAULT_REFUSE)
+        return;
+    if (!fault_decide_one(f, &c->l->rng, (const struct sockaddr *)&c->client))
+        return;
+    rt_attach(c, f, gen);
+}
+
+/* Position of ft's fault in p, or -1 (a packet fault of an older generation: first). */
+static long rt_position(const struct fault_rt *ft, const struct proxy_cfg *p)
+{
+    for (size_t i = 0; i < p->nfaults; i++)
+        if (ft->f == &p->faults[i])
+            return (long)i;
+    return -1;
+}
+
+/* Put c's faults back in the configuration order of p: data faults compose in that order. */
+static void rt_sort(struct inject *inj, const struct proxy_cfg *p)
+{
+    struct fault_rt *sorted = NULL, *ft, *next, **pp;
+
+    for (ft = inj->head; ft; ft = next) {
+        next = ft->next;
+        for (pp = &sorted; *pp && rt_position(*pp, p) <= rt_position(ft, p); pp = &(*pp)->next)
+            ;
+        ft->next = *pp;
+        *pp = ft;
+    }
+    inj->head = sorted;
+}
+
+void inject_reload(struct conn *c, struct cfg_gen *gen, const struct proxy_cfg *np,
+                   const struct plan_fault *steps, size_t n)
+{
+    const struct proxy_cfg *op = c->p;
+
+    if (c->closing)
+        return;
+    if (!inject_alloc(c)) {
+        conn_abort(c, "out of memory");
+        return;
+    }
+    for (size_t k = 0; k < n && !c->closing; k++) {
+        const struct plan_fault *pf = &steps[k];
+        const struct fault *of = pf->old_fault != PLAN_NONE ? &op->faults[pf->old_fault] : NULL;
+        const struct fault *nf = pf->new_fault != PLAN_NONE ? &np->faults[pf->new_fault] : NULL;
+        struct fault_rt *ft = of ? rt_find(c->inj, of) : NULL;
+
+        switch (pf->action) {
+        case PLAN_FAULT_SAME:
+            if (ft && rt_move(ft, nf, gen) < 0)
+                conn_abort(c, "out of memory");
+            break;
+        case PLAN_FAULT_CHANGE:
+            if (ft && fault_type_is_packet(ft->f->type))
+                break; /* packet faults: open connections keep theirs */
+            if (ft && ft->f->type == nf->type) {
+                if (rt_move(ft, nf, gen) < 0)
+                    conn_abort(c, "out of memory");
+                else
+                    conn__fault_event(c, nf->name, LEG_CLIENT, "changed on this open connection");
+                break;
+            }
+            /* another type under the same name, or it had not reached c: decided again */
+            if (ft)
+                rt_detach(ft);
+            rt_maybe_attach(c, nf, gen);
+            break;
+        case PLAN_FAULT_ATTACH:
+            rt_maybe_attach(c, nf, gen);
+            break;
+        case PLAN_FAULT_DETACH:
+            if (ft && !fault_type_is_packet(ft->f->type))
+                rt_detach(ft);
+            break;
+        }
+    }
+    rt_sort(c->inj, np);
+    c->p = np;
+    cfg_gen_ref(gen);
+    cfg_gen_unref(c->gen);
+    c->gen = gen;
 }
 
 void inject_close(struct conn *c)
@@ -1046,16 +1350,8 @@ void inject_close(struct conn *c)
 
     if (!inj)
         return;
-    for (size_t i = 0; i < inj->n; i++) {
-        struct fault_rt *ft = &inj->rt[i];
-        for (int t = 0; t < 2; t++) {
-            if (!ft->timer_open[t])
-                continue;
-            ft->timer_open[t] = false;
-            conn__hold(c);
-            uv_close((uv_handle_t *)&ft->timer[t], on_rt_timer_closed);
-        }
-    }
+    for (struct fault_rt *ft = inj->head; ft; ft = ft->next)
+        rt_close_timers(ft);
     for (int d = 0; d < 2; d++) {
         struct shaper *s = inj->shape[d];
         if (!s)
@@ -1071,6 +1367,10 @@ void inject_free(struct conn *c)
 
     if (!inj)
         return;
+    for (struct fault_rt *ft = inj->head, *next; ft; ft = next) {
+        next = ft->next;
+        rt_free(ft);
+    }
     for (int d = 0; d < 2; d++) {
         struct shaper *s = inj->shape[d];
         if (!s)
