@@ -1308,6 +1308,12 @@ void inject_reload(struct conn *c, struct cfg_gen *gen, const struct proxy_cfg *
         const struct fault *nf = pf->new_fault != PLAN_NONE ? &np->faults[pf->new_fault] : NULL;
         struct fault_rt *ft = of ? rt_find(c->inj, of) : NULL;
 
+        /* `connections: new` on the fault added or changed, or on the one removed: open
+         * connections keep what they have (ft its old settings and generation) */
+        if (((pf->action == PLAN_FAULT_ATTACH || pf->action == PLAN_FAULT_CHANGE) &&
+             nf->new_only) ||
+            (pf->action == PLAN_FAULT_DETACH && of->new_only))
+            continue;
         switch (pf->action) {
         case PLAN_FAULT_SAME:
             if (ft && rt_move(ft, nf, gen) < 0)

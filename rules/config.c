@@ -482,7 +482,8 @@ static void set_param(struct ld *ld, struct fault *f, const struct param *p, yam
     }
 }
 
-static const char *const common_keys[] = {"type", "name", "probability", "match", "toxicity"};
+static const char *const common_keys[] = {"type",  "name",     "probability",
+                                          "match", "toxicity", "connections"};
 
 static void parse_probability(struct ld *ld, yaml_node_t *v, double *out)
 {
@@ -596,6 +597,15 @@ static bool parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
             parse_match(ld, v, f);
             continue;
         }
+        if (strcmp(key, "connections") == 0) {
+            if (!want_scalar(ld, v, "'new' or 'all'"))
+                continue;
+            if (strcmp(scalar(v), "new") == 0 || strcmp(scalar(v), "all") == 0)
+                f->new_only = strcmp(scalar(v), "new") == 0;
+            else
+                ERR(ld, v, "expected 'new' or 'all' for connections, got '%s'", scalar(v));
+            continue;
+        }
         for (i = 0; i < FAULT_PARAMS_MAX && ts->params[i].name; i++)
             if (strcmp(key, ts->params[i].name) == 0)
                 break;
@@ -616,7 +626,8 @@ static bool parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
                 ERR(ld, k, "unknown key '%s' in fault '%s' (did you mean '%s'?)", key, ts->name, s);
             else
                 ERR(ld, k, "parameter '%s' does not belong to fault type '%s' (allowed: %s%s)", key,
-                    ts->name, allowed[0] ? allowed : "none", ", name, probability, match");
+                    ts->name, allowed[0] ? allowed : "none",
+                    ", name, probability, match, connections");
             continue;
         }
         if (seen & (1u << i)) {

@@ -110,6 +110,8 @@ struct fault {
     bool has_match;     /* `match: {client: CIDR}` given */
     struct cidr match_client;
     struct src_pos pos; /* where the fault's mapping starts */
+    bool new_only;      /* `connections: new`: a reload that adds or changes it leaves the
+                           open connections alone (default `all`: they take it too) */
 
     enum fault_dir direction; /* delay_fin, rst_instead_of_fin, reset, close, blackhole, toxics */
     uint64_t delay_ms;        /* delay_fin (may be DURATION_FOREVER), break_half_close,
