@@ -224,7 +224,7 @@ static const struct {
 /* A toxic's own fields: never attributes (one would rename the toxic or change its type
  * behind the checks on those fields). */
 static const char *const not_attributes[] = {"type",     "name",        "stream", "direction",
-                                             "toxicity", "probability", "match"};
+                                             "toxicity", "probability", "match",  "connections"};
 
 static bool is_not_attribute(const char *k)
 {
@@ -565,6 +565,8 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
     json_object_foreach(in, k, v)
     {
         if (strcmp(k, "name") == 0) {
+            if (json_is_string(v) && !*json_string_value(v))
+                continue; /* an update's empty name: the toxic keeps its own */
             if (bad_name(v, "toxic", fail))
                 return fail;
             json_object_set(f, k, v);
@@ -586,6 +588,8 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
                 json_object_set(f, toxic ? "stream" : "direction", v);
         } else if (strcmp(k, "toxicity") == 0) {
             json_object_set(f, toxic ? "toxicity" : "probability", v);
+        } else if (strcmp(k, "connections") == 0) {
+            json_object_set(f, k, v); /* finwait's: "new" keeps it off open connections */
         } else if (strcmp(k, "attributes") == 0 && json_is_object(v)) {
             const char *ak;
             json_t *av;
@@ -608,7 +612,7 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
         } else if (strcmp(k, "attributes") != 0 || !json_is_null(v)) {
             *fail = error_reply(400,
                                 "unknown field '%s' (expected name, type, stream, toxicity, "
-                                "attributes)",
+                                "connections, attributes)",
                                 k);
             return fail;
         }
@@ -627,6 +631,9 @@ static struct reply create_toxic(struct admin_api *a, const char *proxy, json_t 
         return drop(next, error_reply(404, "proxy not found"));
     if (!json_is_object(in))
         return drop(next, error_reply(400, "expected a toxic object"));
+    /* Toxiproxy's Go client sends "name": "" for a toxic it does not name: the default */
+    if (str_member(in, "name") && !*str_member(in, "name"))
+        json_object_del(in, "name");
     if (json_object_get(in, "name") && bad_name(json_object_get(in, "name"), "toxic", &fail))
         return drop(next, fail);
     /* Toxiproxy names a toxic TYPE_STREAM when the client does not. The name goes first so
@@ -678,6 +685,8 @@ static struct reply update_toxic(struct admin_api *a, const char *proxy, const c
     if (!json_is_object(in))
         return drop(next, error_reply(400, "expected a toxic object"));
     n = json_object_get(in, "name");
+    if (n && json_is_string(n) && !*json_string_value(n))
+        n = NULL; /* empty, as Toxiproxy's Go client sends: the toxic keeps its name */
     if (n && (!json_is_string(n) || strcmp(json_string_value(n), toxic) != 0))
         return drop(next,
                     error_reply(400, "a toxic cannot be renamed: delete it and add it again"));
