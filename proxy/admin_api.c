@@ -324,8 +324,9 @@ static bool doc_enabled(json_t *p)
     return true;
 }
 
-/* Toxiproxy cuts a proxy's connections when it is disabled or deleted: those of every proxy
- * enabled in `before` and gone or disabled in `after`. */
+/* Toxiproxy ends a proxy's connections when it is disabled or deleted (a FIN to both peers
+ * after what was in flight): those of every proxy enabled in `before` and gone or disabled in
+ * `after`. */
 static void cut_connections(struct admin_api *a, json_t *before, json_t *after)
 {
     json_t *p;
@@ -339,8 +340,8 @@ static void cut_connections(struct admin_api *a, json_t *before, json_t *after)
             continue;
         for (struct conn *c = a->srv->conns; c; c = c->next)
             if (strcmp(conn_proxy_name(c), name) == 0)
-                conn_abort(c, q ? "proxy disabled through the admin API"
-                                : "proxy deleted through the admin API");
+                conn_end(c, q ? "proxy disabled through the admin API"
+                              : "proxy deleted through the admin API");
     }
 }
 

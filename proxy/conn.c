@@ -677,6 +677,28 @@ void conn_abort(struct conn *c, const char *why)
     conn_close(c);
 }
 
+void conn_end(struct conn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    if (want_events(c)) {
+        struct log_kv kv[] = {{"why", why, 0}};
+        conn_event(c, LEG_CLIENT, "ending", TL_NOTE, false, 0, kv, 1,
+                   "ending: FIN to both peers after what is in flight");
+    }
+    for (int d = 0; d < 2 && !c->closing; d++)
+        conn__unsplice(c, (enum dir)d);
+    if (c->closing)
+        return;
+    if (!c->connected)
+        conn__abandon_server(c, why);
+    for (int l = 0; l < 2; l++) {
+        conn__shut_leg(c, (enum leg_id)l);
+        conn__discard(c, (enum leg_id)l);
+    }
+    conn__maybe_finish(c);
+}
+
 /* --- connecting to the server --- */
 
 static void on_timer(uv_timer_t *t);

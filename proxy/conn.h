@@ -22,6 +22,9 @@ void conn_accept(struct listener *l);
 
 /* Reset both legs of c and close it (server shutdown after shutdown_timeout). */
 void conn_abort(struct conn *c, const char *why);
+/* End c as Toxiproxy ends a disabled proxy's connections: a FIN to both peers after what
+ * finwait already read, then whatever they still send is dropped. */
+void conn_end(struct conn *c, const char *why);
 
 /* Milliseconds since c was accepted. */
 double conn_elapsed_ms(const struct conn *c);
