@@ -709,6 +709,11 @@ static void check_combinations(struct ld *ld, yaml_node_t *seq, struct proxy_cfg
             }
             if (!overlap || fault_type_is_packet(a->type) || fault_type_is_packet(b->type))
                 continue;
+            /* Toxiproxy chains toxics: two of one type with their own names compose in order
+             * (two latencies add up), unless both would decide one FIN */
+            if (a->type == b->type && fault_type_is_toxic(a->type) && !decides_fin(a->type) &&
+                strcmp(a->name, b->name) != 0)
+                continue;
             if (a->type == b->type) {
                 err_at(ld, m,
                        "two '%s' faults act on the same direction (%s): keep one, or give them "
