@@ -357,7 +357,8 @@ static bool apply(struct admin_api *a, json_t *next, const char *what, struct re
     size_t len = 0;
 
     diag_init(&d);
-    if (!text || config_load_string("admin API", text, strlen(text), &cfg, &d) != 0) {
+    if (!text || config_load_string_flags("admin API", text, strlen(text), CONFIG_TOXIPROXY_VALUES,
+                                          &cfg, &d) != 0) {
         /* positions are in a document the client never saw: say what and where instead */
         for (size_t i = 0; i < d.n && len < sizeof msg - 200; i++) {
             const char *src = d.msgs[i].src_line ? d.msgs[i].src_line : "";
@@ -588,7 +589,10 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
             if (toxic || fault_type_has_param(t, "direction"))
                 json_object_set(f, toxic ? "stream" : "direction", v);
         } else if (strcmp(k, "toxicity") == 0) {
-            json_object_set(f, toxic ? "toxicity" : "probability", v);
+            /* Toxiproxy takes a toxicity above 1 as 1 */
+            json_object_set_new(f, toxic ? "toxicity" : "probability",
+                                json_is_number(v) && json_number_value(v) > 1 ? json_real(1.0)
+                                                                              : json_incref(v));
         } else if (strcmp(k, "connections") == 0) {
             json_object_set(f, k, v); /* finwait's: "new" keeps it off open connections */
         } else if (strcmp(k, "attributes") == 0 && json_is_object(v)) {

@@ -31,6 +31,8 @@
 
 /* Bytes a shaping queue may hold before its source is paused (a bandwidth-delay product). */
 #define SHAPE_QUEUE_LIMIT (1024 * 1024)
+/* The due time of bytes a bandwidth of rate 0 holds: never, until it changes or leaves. */
+#define STALLED_US (UINT64_MAX / 4)
 /* How often a fault waiting for the kernel to send queued bytes looks again. */
 #define DRAIN_POLL_MS 2
 
@@ -677,6 +679,13 @@ static void bandwidth_shape(struct fault_rt *ft, enum dir d, size_t first)
     /* pieces of at most 100 ms worth, so the rate is smooth, not bursty */
     uint64_t step = bytes_per_s / 10 ? bytes_per_s / 10 : 1;
 
+    if (bytes_per_s == 0) { /* Toxiproxy's rate 0: the bytes wait until the rate changes */
+        for (size_t i = first; i < s->n; i++)
+            if (s->v[i].b)
+                s->v[i].due_us = ft->last_due[d] = STALLED_US;
+        return;
+    }
+
     for (size_t i = first; i < s->n; i++) {
         struct piece *p = &s->v[i];
         uint64_t start;
@@ -783,6 +792,8 @@ static void shaper_run(struct conn *c, enum dir d)
     while (s->head < s->n && !c->closing) {
         struct piece *p = &s->v[s->head];
 
+        if (p->due_us >= STALLED_US)
+            break; /* until the bandwidth changes or leaves */
         if (p->due_us > now) {
             uint64_t ms = (p->due_us - now + 999) / 1000;
             uv_timer_start(&s->timer, on_shaper_timer, ms, 0);
@@ -871,8 +882,8 @@ static bool shaper_needed(const struct inject *inj, enum dir d)
     return s && (s->head < s->n || shaping(inj, d));
 }
 
-/* A shaping fault left (ft is already off the list): what it queued is written now, in
- * order; the faults still there shape what is read from now on. */
+/* A shaping fault left (ft is already off the list) or changed: what it queued is written
+ * now, in order; the faults there shape what is read from now on. */
 static void shaping_on_detach(struct fault_rt *ft)
 {
     struct conn *c = ft->c;
@@ -1323,10 +1334,13 @@ void inject_reload(struct conn *c, struct cfg_gen *gen, const struct proxy_cfg *
             if (ft && fault_type_is_packet(ft->f->type))
                 break; /* packet faults: open connections keep theirs */
             if (ft && ft->f->type == nf->type) {
-                if (rt_move(ft, nf, gen) < 0)
+                if (rt_move(ft, nf, gen) < 0) {
                     conn_abort(c, "out of memory");
-                else
-                    conn__fault_event(c, nf->name, LEG_CLIENT, "changed on this open connection");
+                    break;
+                }
+                conn__fault_event(c, nf->name, LEG_CLIENT, "changed on this open connection");
+                if (ft->ops->shape)
+                    shaping_on_detach(ft); /* the new values shape what comes next */
                 break;
             }
             /* another type under the same name, or it had not reached c: decided again */

@@ -30,6 +30,7 @@ struct ld {
     size_t errors;
     struct config *cfg;
     yaml_node_t *empty_proxies; /* `proxies: []`, an error unless the admin API is on */
+    bool toxiproxy_values;      /* accept Toxiproxy's lenient values (CONFIG_TOXIPROXY_VALUES) */
     const char *line_at;        /* start of line line_no (0-based) of text: src_line() goes */
     size_t line_no;             /* on from the last line it found, not from the top */
 };
@@ -435,7 +436,10 @@ static void set_param(struct ld *ld, struct fault *f, const struct param *p, yam
         break;
     case P_RATE:
         if (get_uint(ld, v, "a positive number", VALUE_SIZE_MAX, &u)) {
-            if (u == 0)
+            /* Toxiproxy's bandwidth 0 stalls the data (Testcontainers "cuts" a link so) */
+            if (u == 0 && ld->toxiproxy_values && f->type == FAULT_BANDWIDTH)
+                *(uint64_t *)dst = 0;
+            else if (u == 0)
                 ERR(ld, v, "expected a positive number, got '0'");
             else
                 *(uint64_t *)dst = u;
@@ -659,7 +663,8 @@ static bool parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
             ERR(ld, n, "missing required key 'after' or 'after_bytes' for fault type '%s'",
                 ts->name);
     }
-    if (f->type == FAULT_SLICER && f->size_variation >= f->average_size && f->average_size) {
+    if (f->type == FAULT_SLICER && f->size_variation >= f->average_size && f->average_size &&
+        !ld->toxiproxy_values) {
         yaml_node_t *sv = find_key(ld, n, "size_variation");
         ERR(ld, sv ? sv : n, "size_variation (%llu) must be smaller than average_size (%llu)",
             (unsigned long long)f->size_variation, (unsigned long long)f->average_size);
@@ -1119,7 +1124,17 @@ void config_free(struct config *cfg)
 int config_load_string(const char *name, const char *text, size_t len, struct config **out,
                        struct diag *d)
 {
-    struct ld ld = {.file = name, .text = text, .len = len, .d = d};
+    return config_load_string_flags(name, text, len, 0, out, d);
+}
+
+int config_load_string_flags(const char *name, const char *text, size_t len, unsigned flags,
+                             struct config **out, struct diag *d)
+{
+    struct ld ld = {.file = name,
+                    .text = text,
+                    .len = len,
+                    .d = d,
+                    .toxiproxy_values = flags & CONFIG_TOXIPROXY_VALUES};
     yaml_parser_t parser;
     int rc = -1;
 

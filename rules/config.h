@@ -182,6 +182,12 @@ struct config {
 int config_load_file(const char *path, struct config **out, struct diag *d);
 int config_load_string(const char *name, const char *text, size_t len, struct config **out,
                        struct diag *d);
+/* Toxiproxy's values where their meaning is clear (for its HTTP API; finwait's YAML stays
+ * strict): bandwidth `rate: 0` stalls the data, a slicer's size_variation may reach
+ * average_size. */
+#define CONFIG_TOXIPROXY_VALUES 1u
+int config_load_string_flags(const char *name, const char *text, size_t len, unsigned flags,
+                             struct config **out, struct diag *d);
 void config_free(struct config *cfg);
 
 /* "delay_fin", "latency", ... */

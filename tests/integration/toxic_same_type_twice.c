@@ -15,7 +15,7 @@ int main(void)
     pair_connect(&p, true);
     t0 = now_ms();
     CHECK_EQ(sk_write_pattern(p.s, 0, 1000, 1000), 0);
-    r = sk_read_n(p.c, 1000, 3000);
+    r = sk_read_until_end(p.c, 3000, true, 1000);
     CHECK_UINT(r.bytes, ==, 1000);
     CHECK(r.pattern_ok);
     CHECK_INT(r.first_ms - t0, >=, 295);
