@@ -224,7 +224,7 @@ static const struct {
 /* A toxic's own fields: never attributes (one would rename the toxic or change its type
  * behind the checks on those fields). */
 static const char *const not_attributes[] = {"type",     "name",        "stream", "direction",
-                                             "toxicity", "probability", "match"};
+                                             "toxicity", "probability", "match",  "connections"};
 
 static bool is_not_attribute(const char *k)
 {
@@ -324,8 +324,9 @@ static bool doc_enabled(json_t *p)
     return true;
 }
 
-/* Toxiproxy cuts a proxy's connections when it is disabled or deleted: those of every proxy
- * enabled in `before` and gone or disabled in `after`. */
+/* Toxiproxy ends a proxy's connections when it is disabled or deleted (a FIN to both peers
+ * after what was in flight): those of every proxy enabled in `before` and gone or disabled in
+ * `after`. */
 static void cut_connections(struct admin_api *a, json_t *before, json_t *after)
 {
     json_t *p;
@@ -339,8 +340,8 @@ static void cut_connections(struct admin_api *a, json_t *before, json_t *after)
             continue;
         for (struct conn *c = a->srv->conns; c; c = c->next)
             if (strcmp(conn_proxy_name(c), name) == 0)
-                conn_abort(c, q ? "proxy disabled through the admin API"
-                                : "proxy deleted through the admin API");
+                conn_end(c, q ? "proxy disabled through the admin API"
+                              : "proxy deleted through the admin API");
     }
 }
 
@@ -356,8 +357,8 @@ static bool apply(struct admin_api *a, json_t *next, const char *what, struct re
     size_t len = 0;
 
     diag_init(&d);
-    if (!text ||
-        config_load_string_with("admin API", text, strlen(text), a->srv->ov, &cfg, &d) != 0) {
+    if (!text || config_load_string_ex("admin API", text, strlen(text), a->srv->ov,
+                                       CONFIG_TOXIPROXY_VALUES, &cfg, &d) != 0) {
         /* positions are in a document the client never saw: say what and where instead */
         for (size_t i = 0; i < d.n && len < sizeof msg - 200; i++) {
             const char *src = d.msgs[i].src_line ? d.msgs[i].src_line : "";
@@ -594,7 +595,12 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
             if (toxic || fault_type_has_param(t, "direction"))
                 json_object_set(f, toxic ? "stream" : "direction", v);
         } else if (strcmp(k, "toxicity") == 0) {
-            json_object_set(f, toxic ? "toxicity" : "probability", v);
+            /* Toxiproxy takes a toxicity above 1 as 1 */
+            json_object_set_new(f, toxic ? "toxicity" : "probability",
+                                json_is_number(v) && json_number_value(v) > 1 ? json_real(1.0)
+                                                                              : json_incref(v));
+        } else if (strcmp(k, "connections") == 0) {
+            json_object_set(f, k, v); /* finwait's: "new" keeps it off open connections */
         } else if (strcmp(k, "attributes") == 0 && json_is_object(v)) {
             const char *ak;
             json_t *av;
@@ -617,7 +623,7 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
         } else if (strcmp(k, "attributes") != 0 || !json_is_null(v)) {
             *fail = error_reply(400,
                                 "unknown field '%s' (expected name, type, stream, toxicity, "
-                                "attributes)",
+                                "connections, attributes)",
                                 k);
             return fail;
         }
@@ -689,6 +695,8 @@ static struct reply update_toxic(struct admin_api *a, const char *proxy, const c
     if (!json_is_object(in))
         return drop(next, error_reply(400, "expected a toxic object"));
     n = json_object_get(in, "name");
+    if (n && json_is_string(n) && !*json_string_value(n))
+        n = NULL; /* empty, as Toxiproxy's Go client sends: the toxic keeps its name */
     if (n && (!json_is_string(n) || strcmp(json_string_value(n), toxic) != 0))
         return drop(next,
                     error_reply(400, "a toxic cannot be renamed: delete it and add it again"));

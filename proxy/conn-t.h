@@ -80,24 +80,26 @@ struct dirstate {
 };
 
 struct conn {
-    struct listener *l;        /* held: its rng and packet mark outlive a reload */
-    const struct proxy_cfg *p; /* the proxy's settings when it was accepted */
-    struct cfg_gen *gen;       /* held: p and the faults belong to it */
-    uint64_t id;               /* per proxy, from 1 */
-    uint64_t t0_ns;            /* uv_hrtime() at accept */
-    uint64_t last_activity_ms; /* uv_now() of the last byte relayed, for idle_timeout */
-    struct leg legs[2];        /* enum leg_id */
-    struct dirstate dirs[2];   /* enum dir */
-    uv_timer_t timer;          /* connect_timeout, then idle_timeout */
-    struct resolve_req *dns;   /* the upstream name's lookup (hosts file, DNS), or NULL */
-    struct dial *dial;         /* connection attempts to the server in flight, or NULL */
-    struct inject *inj;        /* faults that apply, or NULL */
-    struct splicer *splice[2]; /* per direction, when its bytes move by splice(2) */
-    struct timeline *tl;       /* recorded events, or NULL when log.timeline is off */
-    struct conn *prev, *next;  /* the server's list of open connections */
-    int pending;               /* handle closes, requests and packet flows still to call back */
-    bool closing;              /* conn_close() ran: callbacks only release what they hold */
-    bool connected;            /* the server leg is established */
+    struct listener *l;             /* held: its rng and packet mark outlive a reload */
+    const struct proxy_cfg *p;      /* the proxy's settings when it was accepted */
+    struct cfg_gen *gen;            /* held: p and the faults belong to it */
+    uint64_t id;                    /* per proxy, from 1 */
+    uint64_t t0_ns;                 /* uv_hrtime() at accept */
+    struct sockaddr_storage client; /* the client's address, for the `match` of a fault
+                                       attached later */
+    uint64_t last_activity_ms;      /* uv_now() of the last byte relayed, for idle_timeout */
+    struct leg legs[2];             /* enum leg_id */
+    struct dirstate dirs[2];        /* enum dir */
+    uv_timer_t timer;               /* connect_timeout, then idle_timeout */
+    struct resolve_req *dns;        /* the upstream name's lookup (hosts file, DNS), or NULL */
+    struct dial *dial;              /* connection attempts to the server in flight, or NULL */
+    struct inject *inj;             /* faults that apply, or NULL */
+    struct splicer *splice[2];      /* per direction, when its bytes move by splice(2) */
+    struct timeline *tl;            /* recorded events, or NULL when log.timeline is off */
+    struct conn *prev, *next;       /* the server's list of open connections */
+    int pending;    /* handle closes, requests and packet flows still to call back */
+    bool closing;   /* conn_close() ran: callbacks only release what they hold */
+    bool connected; /* the server leg is established */
 };
 
 static inline enum leg_id dir_src(enum dir d)

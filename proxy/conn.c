@@ -402,13 +402,31 @@ static void maybe_splice(struct conn *c, enum dir d)
 {
     enum leg_id src = dir_src(d), dst = dir_dst(d);
 
-    if (c->inj || c->closing || c->splice[d] || !c->legs[src].reading || c->legs[src].discard ||
-        c->legs[dst].tcp.write_queue_size > 0 ||
+    if (inject_busy(c, d) || c->closing || c->splice[d] || !c->legs[src].reading ||
+        c->legs[src].discard || c->legs[dst].tcp.write_queue_size > 0 ||
         (c->legs[dst].flags & (LEG_SHUT_PENDING | LEG_FIN_SENT | LEG_DEAD)))
         return;
     leg_read_stop(c, src);
-    if (splice_start(c, d) != 0)
+    if (splice_start(c, d) != 0) {
         leg_read_start(c, src); /* stay on the copying path */
+        return;
+    }
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "splice", "#%llu: %s bytes move by splice(2)",
+        (unsigned long long)c->id, dir_name(d));
+}
+
+void conn__unsplice(struct conn *c, enum dir d)
+{
+    if (!c->splice[d] || c->closing)
+        return;
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "splice", "#%llu: %s bytes leave splice(2)",
+        (unsigned long long)c->id, dir_name(d));
+    if (splice_unsplice(c, d)) {
+        on_fin_received(c, d);
+        return;
+    }
+    if (!c->closing && !c->dirs[d].paused)
+        leg_read_start(c, dir_src(d));
 }
 
 void conn__splice_fin(struct conn *c, enum dir d)
@@ -659,6 +677,28 @@ void conn_abort(struct conn *c, const char *why)
     conn_close(c);
 }
 
+void conn_end(struct conn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    if (want_events(c)) {
+        struct log_kv kv[] = {{"why", why, 0}};
+        conn_event(c, LEG_CLIENT, "ending", TL_NOTE, false, 0, kv, 1,
+                   "ending: FIN to both peers after what is in flight");
+    }
+    for (int d = 0; d < 2 && !c->closing; d++)
+        conn__unsplice(c, (enum dir)d);
+    if (c->closing)
+        return;
+    if (!c->connected)
+        conn__abandon_server(c, why);
+    for (int l = 0; l < 2; l++) {
+        conn__shut_leg(c, (enum leg_id)l);
+        conn__discard(c, (enum leg_id)l);
+    }
+    conn__maybe_finish(c);
+}
+
 /* --- connecting to the server --- */
 
 static void on_timer(uv_timer_t *t);
@@ -884,6 +924,7 @@ void conn_accept(struct listener *l)
     uv_tcp_nodelay(&c->legs[LEG_CLIENT].tcp, 1);
     memset(&ss, 0, sizeof ss);
     uv_tcp_getpeername(&c->legs[LEG_CLIENT].tcp, (struct sockaddr *)&ss, &len);
+    c->client = ss;
     if (LOG_ENABLED(LOG_LEVEL_INFO) || srv->gen->cfg->log_timeline) {
         sockaddr_text((struct sockaddr *)&ss, addr, sizeof addr);
         struct log_kv kv[] = {{"client", addr, 0}};

@@ -22,6 +22,9 @@ void conn_accept(struct listener *l);
 
 /* Reset both legs of c and close it (server shutdown after shutdown_timeout). */
 void conn_abort(struct conn *c, const char *why);
+/* End c as Toxiproxy ends a disabled proxy's connections: a FIN to both peers after what
+ * finwait already read, then whatever they still send is dropped. */
+void conn_end(struct conn *c, const char *why);
 
 /* Milliseconds since c was accepted. */
 double conn_elapsed_ms(const struct conn *c);
@@ -57,6 +60,10 @@ void conn__fault_event(struct conn *c, const char *fault_name, enum leg_id l, co
 void conn__hold(struct conn *c);
 /* That callback came; may free c (returns 1 then). */
 int conn__release(struct conn *c);
+
+/* Move d off the splice path, if it is on it: what is in the pipe is written first, then
+ * d's bytes are read by libuv again. May close c. */
+void conn__unsplice(struct conn *c, enum dir d);
 
 /* --- for the splice path (splice.c) --- */
 

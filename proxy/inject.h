@@ -13,6 +13,9 @@
 #include "proxy/conn-t.h"
 
 struct buf;
+struct cfg_gen;
+struct proxy_cfg;
+struct plan_fault;
 
 /* Set up the faults of `mask` (bits of c's proxy's faults) for c. Returns 0 or UV_ENOMEM. */
 int inject_new(struct conn *c, uint64_t mask);
@@ -29,6 +32,16 @@ void inject_on_connected(struct conn *c);
 bool inject_on_data(struct conn *c, enum dir d, struct buf *b, size_t len);
 /* d's source sent its FIN. True if a fault took over relaying it. */
 bool inject_on_fin(struct conn *c, enum dir d);
+/* A fault keeps d's bytes on the copying path: a fault applies to c, or a shaping queue
+ * still holds bytes of d. */
+bool inject_busy(const struct conn *c, enum dir d);
+/*
+ * A reload kept c's proxy: carry out its fault steps on c (attach, change, detach, as the
+ * README's fault tables say) and move c to generation gen, whose proxy np replaces c->p.
+ * May close c.
+ */
+void inject_reload(struct conn *c, struct cfg_gen *gen, const struct proxy_cfg *np,
+                   const struct plan_fault *steps, size_t n);
 /* Close every handle the faults hold (each counted in c->pending). */
 void inject_close(struct conn *c);
 void inject_free(struct conn *c);

@@ -8,6 +8,7 @@
 #include "proxy/admin.h"
 #include "proxy/bufpool.h"
 #include "proxy/conn.h"
+#include "proxy/inject.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/packet.h"
@@ -179,6 +180,24 @@ static bool has_random_faults(const struct config *cfg)
     return false;
 }
 
+/*
+ * The open connections of kept proxy op (accepted by l) take the proxy's next settings np:
+ * faults attach, change and detach on them (inject.c says what each means). A connection
+ * accepted under a renamed socket's earlier proxy stays as it is.
+ */
+static void reload_conns(struct server *srv, struct listener *l, struct cfg_gen *gen,
+                         const struct proxy_cfg *op, const struct proxy_cfg *np,
+                         const struct plan_step *st)
+{
+    struct conn *c, *next;
+
+    for (c = srv->conns; c; c = next) {
+        next = c->next; /* c may close, never be freed at once */
+        if (c->l == l && c->p == op)
+            inject_reload(c, gen, np, st->faults, st->nfaults);
+    }
+}
+
 /* Stop the listeners a failed reload had started. */
 static void stop_started(struct listener **started, size_t n)
 {
@@ -261,6 +280,9 @@ int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
         const struct plan_step *st = &plan.steps[k];
         struct listener *l = st->old_index != PLAN_NONE ? running[st->old_index] : NULL;
         if (st->action == PLAN_KEEP) {
+            if (!st->renamed)
+                reload_conns(srv, l, gen, &old->proxies[st->old_index],
+                             &cfg->proxies[st->new_index], st);
             listener_update(l, gen, &cfg->proxies[st->new_index], reseed);
             next_l[st->new_index] = l;
         } else if (st->action == PLAN_STOP) {
@@ -289,8 +311,8 @@ int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
     }
     /* Always printed, like the listening lines: scripts wait for it. */
     log__event(LOG_LEVEL_INFO, NULL, "reloaded", NULL, 0,
-               "reloaded %s: %zu prox%s kept, %zu added, %zu removed; open connections keep "
-               "their configuration",
+               "reloaded %s: %zu prox%s kept, %zu added, %zu removed; open connections take "
+               "the kept proxies' faults",
                cfg->path, plan.nkeep, plan.nkeep == 1 ? "y" : "ies", plan.nstart, plan.nstop);
     r = 0;
     goto out;

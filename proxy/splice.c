@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "proxy/bufpool.h"
 #include "proxy/conn.h"
 
 /* Bytes moved per splice call: a pipe holds 64 KiB by default; larger pipes mean fewer
@@ -19,6 +20,7 @@ struct splicer {
                        originals, and epoll needs one descriptor per watcher */
     size_t in_pipe; /* bytes read from src not yet written to dst */
     bool eof;       /* src sent its FIN: relay it once the pipe is empty */
+    bool done;      /* parked for good: the FIN was passed on, or moving failed */
     uv_poll_t src_poll, dst_poll;
     int closing; /* handles still to close */
 };
@@ -42,6 +44,7 @@ static int drain(struct splicer *sp)
 /* Both ends stopped: the direction is over (FIN relayed through conn.c, or an error). */
 static void park(struct splicer *sp)
 {
+    sp->done = true;
     uv_poll_stop(&sp->src_poll);
     uv_poll_stop(&sp->dst_poll);
 }
@@ -174,4 +177,31 @@ void splice_stop(struct conn *c, enum dir d)
     conn__hold(c);
     uv_close((uv_handle_t *)&sp->src_poll, on_closed);
     uv_close((uv_handle_t *)&sp->dst_poll, on_closed);
+}
+
+bool splice_unsplice(struct conn *c, enum dir d)
+{
+    struct splicer *sp = c->splice[d];
+    bool fin;
+
+    if (!sp)
+        return false;
+    fin = sp->eof && !sp->done;
+    while (!sp->done && sp->in_pipe > 0) {
+        struct buf *b = buf_get();
+        ssize_t n =
+            b ? read(sp->pipe[0], b->data, sp->in_pipe < BUF_SIZE ? sp->in_pipe : BUF_SIZE) : -1;
+        if (n <= 0) {
+            /* the pipe holds bytes that can no longer be relayed in order */
+            if (b)
+                buf_unref(b);
+            splice_stop(c, d);
+            conn_abort(c, "cannot leave the splice path");
+            return false;
+        }
+        sp->in_pipe -= (size_t)n;
+        conn__write(c, d, b, 0, (size_t)n);
+    }
+    splice_stop(c, d);
+    return fin && !c->closing;
 }

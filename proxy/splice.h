@@ -8,6 +8,7 @@
 #define FINWAIT_PROXY_SPLICE_H
 
 #include <stdbool.h>
+#include <stddef.h>
 
 #include "proxy/conn-t.h"
 
@@ -19,5 +20,10 @@ int splice_start(struct conn *c, enum dir d);
 /* Stop moving bytes for d (the connection is closing or a leg is reset); closes its handles,
  * each counted in c->pending. */
 void splice_stop(struct conn *c, enum dir d);
+
+/* Leave the splice path for d: write what is in the pipe with conn__write (in order, before
+ * anything read later) and close the splicer. Returns true if d's source had already sent
+ * its FIN and the FIN was not relayed yet (the caller relays it after those bytes). */
+bool splice_unsplice(struct conn *c, enum dir d);
 
 #endif

@@ -30,6 +30,7 @@ struct ld {
     size_t errors;
     struct config *cfg;
     yaml_node_t *empty_proxies; /* `proxies: []`, an error unless the admin API is on */
+    bool toxiproxy_values;      /* accept Toxiproxy's lenient values (CONFIG_TOXIPROXY_VALUES) */
     const char *line_at;        /* start of line line_no (0-based) of text: src_line() goes */
     size_t line_no;             /* on from the last line it found, not from the top */
     bool admin_cmdline;         /* the command line turns the admin API on */
@@ -439,7 +440,10 @@ static void set_param(struct ld *ld, struct fault *f, const struct param *p, yam
         break;
     case P_RATE:
         if (get_uint(ld, v, "a positive number", VALUE_SIZE_MAX, &u)) {
-            if (u == 0)
+            /* Toxiproxy's bandwidth 0 stalls the data (Testcontainers "cuts" a link so) */
+            if (u == 0 && ld->toxiproxy_values && f->type == FAULT_BANDWIDTH)
+                *(uint64_t *)dst = 0;
+            else if (u == 0)
                 ERR(ld, v, "expected a positive number, got '0'");
             else
                 *(uint64_t *)dst = u;
@@ -486,7 +490,8 @@ static void set_param(struct ld *ld, struct fault *f, const struct param *p, yam
     }
 }
 
-static const char *const common_keys[] = {"type", "name", "probability", "match", "toxicity"};
+static const char *const common_keys[] = {"type",  "name",     "probability",
+                                          "match", "toxicity", "connections"};
 
 static void parse_probability(struct ld *ld, yaml_node_t *v, double *out)
 {
@@ -600,6 +605,15 @@ static bool parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
             parse_match(ld, v, f);
             continue;
         }
+        if (strcmp(key, "connections") == 0) {
+            if (!want_scalar(ld, v, "'new' or 'all'"))
+                continue;
+            if (strcmp(scalar(v), "new") == 0 || strcmp(scalar(v), "all") == 0)
+                f->new_only = strcmp(scalar(v), "new") == 0;
+            else
+                ERR(ld, v, "expected 'new' or 'all' for connections, got '%s'", scalar(v));
+            continue;
+        }
         for (i = 0; i < FAULT_PARAMS_MAX && ts->params[i].name; i++)
             if (strcmp(key, ts->params[i].name) == 0)
                 break;
@@ -620,7 +634,8 @@ static bool parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
                 ERR(ld, k, "unknown key '%s' in fault '%s' (did you mean '%s'?)", key, ts->name, s);
             else
                 ERR(ld, k, "parameter '%s' does not belong to fault type '%s' (allowed: %s%s)", key,
-                    ts->name, allowed[0] ? allowed : "none", ", name, probability, match");
+                    ts->name, allowed[0] ? allowed : "none",
+                    ", name, probability, match, connections");
             continue;
         }
         if (seen & (1u << i)) {
@@ -652,7 +667,8 @@ static bool parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
             ERR(ld, n, "missing required key 'after' or 'after_bytes' for fault type '%s'",
                 ts->name);
     }
-    if (f->type == FAULT_SLICER && f->size_variation >= f->average_size && f->average_size) {
+    if (f->type == FAULT_SLICER && f->size_variation >= f->average_size && f->average_size &&
+        !ld->toxiproxy_values) {
         yaml_node_t *sv = find_key(ld, n, "size_variation");
         ERR(ld, sv ? sv : n, "size_variation (%llu) must be smaller than average_size (%llu)",
             (unsigned long long)f->size_variation, (unsigned long long)f->average_size);
@@ -701,6 +717,11 @@ static void check_combinations(struct ld *ld, yaml_node_t *seq, struct proxy_cfg
                 break;
             }
             if (!overlap || fault_type_is_packet(a->type) || fault_type_is_packet(b->type))
+                continue;
+            /* Toxiproxy chains toxics: two of one type with their own names compose in order
+             * (two latencies add up), unless both would decide one FIN */
+            if (a->type == b->type && fault_type_is_toxic(a->type) && !decides_fin(a->type) &&
+                strcmp(a->name, b->name) != 0)
                 continue;
             if (a->type == b->type) {
                 err_at(ld, m,
@@ -1132,14 +1153,25 @@ int config_apply_overrides(struct config *cfg, const struct config_overrides *ov
 int config_load_string(const char *name, const char *text, size_t len, struct config **out,
                        struct diag *d)
 {
-    return config_load_string_with(name, text, len, NULL, out, d);
+    return config_load_string_ex(name, text, len, NULL, 0, out, d);
 }
 
 int config_load_string_with(const char *name, const char *text, size_t len,
                             const struct config_overrides *ov, struct config **out, struct diag *d)
 {
-    struct ld ld = {
-        .file = name, .text = text, .len = len, .d = d, .admin_cmdline = ov && ov->admin_host};
+    return config_load_string_ex(name, text, len, ov, 0, out, d);
+}
+
+int config_load_string_ex(const char *name, const char *text, size_t len,
+                          const struct config_overrides *ov, unsigned flags, struct config **out,
+                          struct diag *d)
+{
+    struct ld ld = {.file = name,
+                    .text = text,
+                    .len = len,
+                    .d = d,
+                    .admin_cmdline = ov && ov->admin_host,
+                    .toxiproxy_values = flags & CONFIG_TOXIPROXY_VALUES};
     yaml_parser_t parser;
     int rc = -1;
 

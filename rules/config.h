@@ -110,6 +110,8 @@ struct fault {
     bool has_match;     /* `match: {client: CIDR}` given */
     struct cidr match_client;
     struct src_pos pos; /* where the fault's mapping starts */
+    bool new_only;      /* `connections: new`: a reload that adds or changes it leaves the
+                           open connections alone (default `all`: they take it too) */
 
     enum fault_dir direction; /* delay_fin, rst_instead_of_fin, reset, close, blackhole, toxics */
     uint64_t delay_ms;        /* delay_fin (may be DURATION_FOREVER), break_half_close,
@@ -204,6 +206,14 @@ int config_load_string_with(const char *name, const char *text, size_t len,
 /* The whole file at `path` (NUL-terminated; the caller frees it). Returns 0, or -1 with why in
  * `d` (which may be NULL). */
 int config_read_file(const char *path, char **text, size_t *len, struct diag *d);
+/* Toxiproxy's values where their meaning is clear (for its HTTP API; finwait's YAML stays
+ * strict): bandwidth `rate: 0` stalls the data, a slicer's size_variation may reach
+ * average_size. */
+#define CONFIG_TOXIPROXY_VALUES 1u
+/* config_load_string_with and `flags` (CONFIG_*). */
+int config_load_string_ex(const char *name, const char *text, size_t len,
+                          const struct config_overrides *ov, unsigned flags, struct config **out,
+                          struct diag *d);
 void config_free(struct config *cfg);
 /* Apply `ov` (may be NULL) to cfg. Returns 0, or -1 when out of memory (cfg unchanged). */
 int config_apply_overrides(struct config *cfg, const struct config_overrides *ov);

@@ -78,20 +78,22 @@ bool cidr_contains(const struct cidr *net, const struct sockaddr *addr)
     return true;
 }
 
+bool fault_decide_one(const struct fault *f, struct fault_rng *rng, const struct sockaddr *client)
+{
+    double draw = fault_rng_next(rng); /* drawn whatever the outcome: see fault.h */
+
+    if (draw >= f->probability)
+        return false;
+    return !f->has_match || cidr_contains(&f->match_client, client);
+}
+
 uint64_t fault_decide(const struct proxy_cfg *p, struct fault_rng *rng,
                       const struct sockaddr *client)
 {
     uint64_t mask = 0;
 
-    for (size_t i = 0; i < p->nfaults && i < FAULTS_MAX; i++) {
-        const struct fault *f = &p->faults[i];
-        double draw = fault_rng_next(rng); /* drawn whatever the outcome: see fault.h */
-
-        if (draw >= f->probability)
-            continue;
-        if (f->has_match && !cidr_contains(&f->match_client, client))
-            continue;
-        mask |= 1ull << i;
-    }
+    for (size_t i = 0; i < p->nfaults && i < FAULTS_MAX; i++)
+        if (fault_decide_one(&p->faults[i], rng, client))
+            mask |= 1ull << i;
     return mask;
 }

@@ -35,6 +35,13 @@ uint64_t fault_rng_below(struct fault_rng *rng, uint64_t n);
 uint64_t fault_decide(const struct proxy_cfg *p, struct fault_rng *rng,
                       const struct sockaddr *client);
 
+/*
+ * Decide whether fault `f`, attached while a connection from `client` is open, applies to
+ * it: one number drawn from the proxy's generator, as fault_decide() draws one per fault, so
+ * a seeded run repeats its attach decisions too.
+ */
+bool fault_decide_one(const struct fault *f, struct fault_rng *rng, const struct sockaddr *client);
+
 /* True if `addr` (AF_INET or AF_INET6; v4-mapped v6 counts as v4) is inside `net`. */
 bool cidr_contains(const struct cidr *net, const struct sockaddr *addr);
 

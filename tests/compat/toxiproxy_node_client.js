@@ -39,6 +39,21 @@ function roundTrip(port) {
   await t.remove();
   assert.ok(await roundTrip(port) < 150, "removed");
 
+  // a pooled connection opened before the toxic: its next round trip is delayed, as in Toxiproxy
+  const pooled = net.connect(port, "127.0.0.1");
+  await new Promise((r) => pooled.once("connect", r));
+  const pooledTrip = () => new Promise((resolve) => {
+    const t0 = Date.now();
+    pooled.once("data", () => resolve(Date.now() - t0));
+    pooled.write("y");
+  });
+  assert.ok(await pooledTrip() < 150);
+  const t3 = await p.addToxic({ type: "latency", stream: "downstream", attributes: { latency: 200 } });
+  assert.ok(await pooledTrip() >= 195, "a toxic added reaches an open connection");
+  await t3.remove();
+  assert.ok(await pooledTrip() < 150, "and leaves it when removed");
+  pooled.destroy();
+
   assert.equal((await p.update({ enabled: false })).enabled, false);
   await assert.rejects(roundTrip(port), /ECONNREFUSED/);
   await tp.reset();
@@ -52,5 +67,5 @@ function roundTrip(port) {
   await (await tp.get("a")).remove();
   assert.deepEqual(Object.keys(await tp.getAll()), ["echo"]);
   echo.close();
-  console.log("ok - toxiproxy-node-client drives finwait's admin API");
+  console.log("ok - toxiproxy-node-client drives finwait's admin API, open connections included");
 })().catch((e) => { console.error("FAILED:", e); process.exit(1); });

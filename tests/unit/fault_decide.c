@@ -97,5 +97,32 @@ int main(void)
         CHECK(!(fault_decide(&p, &a, (struct sockaddr *)&out) & 2));
     }
     TEST_PASS("match: client CIDR, IPv4, IPv6 and v4-mapped");
+
+    /* A fault attached to an open connection: one draw, the same as fault_decide's for that
+     * position, so a seeded run repeats; match is checked after the draw. */
+    {
+        struct sockaddr_in in = v4("10.20.30.40"), out = v4("11.0.0.1");
+        int hits = 0;
+
+        fault_rng_seed(&a, 7, "web");
+        fault_rng_seed(&b, 7, "web");
+        for (int i = 0; i < 1000; i++) {
+            bool one = fault_decide_one(&faults[0], &a, (struct sockaddr *)&cl);
+            CHECK_INT(one, ==, fault_rng_next(&b) < 0.5);
+            hits += one;
+        }
+        CHECK_INT(hits, >=, 430);
+        CHECK_INT(hits, <=, 570);
+        fault_rng_seed(&a, 7, "web");
+        fault_rng_seed(&b, 7, "web");
+        CHECK(fault_decide_one(&faults[1], &a, (struct sockaddr *)&in));
+        CHECK(!fault_decide_one(&faults[1], &a, (struct sockaddr *)&out));
+        CHECK(!fault_decide_one(&faults[2], &a, (struct sockaddr *)&in));
+        fault_rng_next(&b);
+        fault_rng_next(&b);
+        fault_rng_next(&b);
+        CHECK(fault_rng_next(&a) == fault_rng_next(&b)); /* one draw each, whatever the outcome */
+    }
+    TEST_PASS("fault_decide_one: one draw, probability and match");
     return 0;
 }

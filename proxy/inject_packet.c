@@ -1,0 +1,119 @@
+/* Packet faults: mark the socket, register the flow with the packet engine, report its
+ * segments. */
+#include <assert.h>
+#include <linux/sockios.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proxy/bufpool.h"
+#include "proxy/conn.h"
+#include "proxy/inject-t.h"
+#include "proxy/listener.h"
+#include "proxy/log.h"
+#include "proxy/packet.h"
+#include "proxy/server.h"
+#include "proxy/timeline.h"
+#include "rules/fault.h"
+
+/* --- packet faults: mark the socket, register the flow, report its segments --- */
+
+enum leg_id inject__packet_leg(const struct fault *f)
+{
+    return f->leg == FAULT_LEG_CLIENT ? LEG_CLIENT : LEG_SERVER;
+}
+
+static void packet_on_event(void *ctx, const struct packet_event *ev)
+{
+    struct fault_rt *ft = ctx;
+    struct conn *c = ft->c;
+    enum leg_id l = inject__packet_leg(ft->f);
+    /* stamped by the engine when it read the segment, on the connection's clock */
+    double t = (double)(ev->t_ns - c->t0_ns) / 1e6;
+    char text[200];
+
+    snprintf(text, sizeof text, "%s %s%s [%s] Seq=%u Ack=%u from %s%s",
+             ev->dropped ? "dropped" : "passed", ev->what, ev->nth > 1 ? " (retransmission)" : "",
+             ev->flags, ev->seq_rel, ev->ack_rel, ev->from_finwait ? "finwait" : leg_name(l),
+             ev->nth > 1 ? "" : "");
+    if (LOG_ENABLED(LOG_LEVEL_INFO)) {
+        struct log_kv kv[] = {
+            {"fault", ft->f->name, 0},
+            {"verdict", ev->dropped ? "drop" : "pass", 0},
+            {"segment", ev->what, 0},
+            {"flags", ev->flags, 0},
+            {"seq", NULL, ev->seq_rel},
+            {"ack", NULL, ev->ack_rel},
+            {"from", ev->from_finwait ? "finwait" : "peer", 0},
+            {"nth", NULL, ev->nth},
+        };
+        log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, t, "packet", leg_name(l), NULL, text,
+                  kv, 8);
+    }
+    if (c->tl)
+        timeline_add(&c->tl, t, TL_PACKET, l, !ev->from_finwait, 0, NULL, text);
+}
+
+static void packet_on_done(void *ctx)
+{
+    struct fault_rt *ft = ctx;
+    enum leg_id l = inject__packet_leg(ft->f);
+
+    ft->flow[l] = NULL;
+    conn__release(ft->c);
+}
+
+/*
+ * A server leg is watched before it connects, so that no segment can pass before the flow is
+ * known: bind it to the source address the kernel would pick (asked with a UDP socket, which
+ * sends nothing) and an ephemeral port, and give the engine the server's address.
+ */
+static int bind_source(int fd, const struct sockaddr *peer)
+{
+    struct sockaddr_storage src;
+    socklen_t len = sizeof src;
+    socklen_t plen =
+        peer->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+    int u = socket(peer->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0), r = 0;
+
+    if (u < 0)
+        return -errno;
+    if (connect(u, peer, plen) != 0 || getsockname(u, (struct sockaddr *)&src, &len) != 0)
+        r = -errno;
+    close(u);
+    if (r == 0) {
+        if (src.ss_family == AF_INET)
+            ((struct sockaddr_in *)&src)->sin_port = 0;
+        else
+            ((struct sockaddr_in6 *)&src)->sin6_port = 0;
+        if (bind(fd, (struct sockaddr *)&src, len) != 0)
+            r = -errno;
+    }
+    return r;
+}
+
+void inject__packet_register(struct fault_rt *ft, enum leg_id l, int fd,
+                             const struct sockaddr *peer)
+{
+    struct conn *c = ft->c;
+    struct packet_engine *pe = c->l->srv->pe;
+    int r = 0;
+
+    if (!pe || ft->flow[l])
+        return;
+    if (peer)
+        r = bind_source(fd, peer);
+    if (r == 0)
+        r = packet_flow_add(pe, fd, peer, ft->f, packet_on_event, packet_on_done, ft, &ft->flow[l]);
+    if (r < 0) {
+        LOG(LOG_LEVEL_WARN, conn_proxy_name(c), "packet", "#%llu: cannot watch the %s leg: %s",
+            (unsigned long long)c->id, leg_name(l), uv_strerror(r));
+        return;
+    }
+    conn__hold(c); /* the flow may outlive the sockets: LAST_ACK and TIME_WAIT live on */
+}
+
+const struct fault_ops inject__packet_ops = {0};
