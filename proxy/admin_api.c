@@ -324,9 +324,9 @@ static bool doc_enabled(json_t *p)
     return true;
 }
 
-/* Toxiproxy ends a proxy's connections when it is disabled or deleted (a FIN to both peers
- * after what was in flight): those of every proxy enabled in `before` and gone or disabled in
- * `after`. */
+/* Toxiproxy ends a proxy's connections when it is disabled, deleted or restarted by a new
+ * listen or upstream (a FIN to both peers after what was in flight): those of every proxy
+ * enabled in `before` and gone, disabled or moved in `after`. */
 static void cut_connections(struct admin_api *a, json_t *before, json_t *after)
 {
     json_t *p;
@@ -336,12 +336,26 @@ static void cut_connections(struct admin_api *a, json_t *before, json_t *after)
     {
         const char *name = json_string_value(json_object_get(p, "name"));
         json_t *q = name ? doc_proxy(after, name, NULL) : NULL;
-        if (!name || !doc_enabled(p) || doc_enabled(q))
+        bool on = q && doc_enabled(q);
+        /* a new upstream, or a new listen address (another socket: `127.0.0.1:0` sent back
+         * as the port it got keeps the socket), restarts the proxy, as in Toxiproxy: its
+         * connections were made to the old address or server */
+        bool upstream_moved =
+            on && !json_equal(json_object_get(p, "upstream"), json_object_get(q, "upstream"));
+        const struct listener *now = on ? listener_of(a->srv, name) : NULL;
+
+        if (!name || !doc_enabled(p))
             continue;
-        for (struct conn *c = a->srv->conns; c; c = c->next)
-            if (strcmp(conn_proxy_name(c), name) == 0)
-                conn_end(c, q ? "proxy disabled through the admin API"
-                              : "proxy deleted through the admin API");
+        for (struct conn *c = a->srv->conns; c; c = c->next) {
+            if (strcmp(conn_proxy_name(c), name) != 0)
+                continue;
+            if (!q)
+                conn_end(c, "proxy deleted through the admin API");
+            else if (!on)
+                conn_end(c, "proxy disabled through the admin API");
+            else if (upstream_moved || c->l != now)
+                conn_end(c, "proxy restarted: its listen or upstream changed");
+        }
     }
 }
 

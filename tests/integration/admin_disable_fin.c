@@ -1,5 +1,8 @@
-/* Disabling or deleting a proxy through the API ends its open connections as Toxiproxy does:
- * what was in flight arrives, then a FIN (EOF) to both peers, not a reset. */
+/* Disabling, deleting or restarting (a new listen or upstream) a proxy through the API ends
+ * its open connections as Toxiproxy does: what was in flight arrives, then a FIN (EOF) to both
+ * peers, not a reset. A change that keeps listen and upstream leaves them alone. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +61,50 @@ int main(void)
     ends_with_fin(lfd, "POST", "/proxies/db", "{\"enabled\":false}");
     TEST_PASS("disabled: the bytes in flight, then EOF to both peers");
     CHECK_EQ(http_json(admin, "POST", "/proxies/db", "{\"enabled\":true}", NULL), 200);
+    {
+        uint16_t other = 0;
+        int ofd = sk_listen("127.0.0.1", &other);
+        char body[128];
+        snprintf(body, sizeof body, "{\"upstream\":\"127.0.0.1:%u\"}", other);
+        ends_with_fin(lfd, "POST", "/proxies/db", body);
+        TEST_PASS("upstream changed: the proxy restarts, its connections end with EOF");
+        snprintf(body, sizeof body, "{\"upstream\":\"127.0.0.1:%u\"}", up);
+        CHECK_EQ(http_json(admin, "POST", "/proxies/db", body, NULL), 200);
+        close(ofd);
+        /* a new listen address: a free port, taken by finwait at once */
+        ofd = sk_listen("127.0.0.1", &(uint16_t){0});
+        {
+            struct sockaddr_in sa;
+            socklen_t sl = sizeof sa;
+            CHECK(getsockname(ofd, (struct sockaddr *)&sa, &sl) == 0);
+            close(ofd);
+            snprintf(body, sizeof body, "{\"listen\":\"127.0.0.1:%u\"}", ntohs(sa.sin_port));
+        }
+        ends_with_fin(lfd, "POST", "/proxies/db", body);
+        TEST_PASS("listen changed: the proxy restarts, its connections end with EOF");
+    }
+    {
+        /* the same listen and upstream sent again (a client's toggle sends all three): the
+         * open connection stays */
+        json_t *j = NULL;
+        char body[256];
+        uint16_t port;
+        int c, s;
+        CHECK_EQ(http_json(admin, "GET", "/proxies/db", NULL, &j), 200);
+        snprintf(body, sizeof body, "{\"enabled\":true,\"listen\":\"%s\",\"upstream\":\"%s\"}",
+                 json_string_value(json_object_get(j, "listen")),
+                 json_string_value(json_object_get(j, "upstream")));
+        port = http_listen_port(json_string_value(json_object_get(j, "listen")));
+        json_decref(j);
+        sk_pair(NULL, "127.0.0.1", port, lfd, &c, &s);
+        CHECK_EQ(http_json(admin, "POST", "/proxies/db", body, NULL), 200);
+        CHECK(sk_silent(c, 300));
+        CHECK_EQ(sk_write_all(s, "x", 1, 1000), 0);
+        CHECK_UINT(sk_read_n(c, 1, 2000).bytes, ==, 1);
+        close(c);
+        close(s);
+        TEST_PASS("the same listen and upstream again: the open connection stays");
+    }
     ends_with_fin(lfd, "DELETE", "/proxies/db", NULL);
     TEST_PASS("deleted: the bytes in flight, then EOF to both peers");
 
