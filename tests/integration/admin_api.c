@@ -74,19 +74,6 @@ static uint16_t port_of(const char *listen)
     return (uint16_t)atoi(colon + 1);
 }
 
-/* A round trip through `c` to server `s`: milliseconds from the client's write to the
- * echo's arrival. */
-static int64_t round_trip(int c, int s)
-{
-    int64_t t0 = now_ms();
-
-    CHECK_EQ(sk_write_all(c, "ping", 4, 2000), 0);
-    CHECK_UINT(sk_read_n(s, 4, 3000).bytes, ==, 4);
-    CHECK_EQ(sk_write_all(s, "pong", 4, 2000), 0);
-    CHECK_UINT(sk_read_n(c, 4, 3000).bytes, ==, 4);
-    return now_ms() - t0;
-}
-
 int main(void)
 {
     uint16_t up = 0, db;
@@ -114,7 +101,7 @@ int main(void)
     json_decref(j);
     CHECK_EQ(call("POST", "/proxies", body, "proxy already exists"), 409);
     sk_pair(NULL, "127.0.0.1", db, lfd, &c0, &s0);
-    fast = round_trip(c0, s0);
+    fast = sk_round_trip(c0, s0);
     TEST_PASS("POST /proxies: a proxy on the port it reports, relaying");
 
     CHECK_EQ(http("POST", "/proxies/db/toxics",
@@ -127,8 +114,8 @@ int main(void)
     CHECK_EQ(json_integer_value(json_object_get(json_object_get(j, "attributes"), "jitter")), 0);
     json_decref(j);
     sk_pair(NULL, "127.0.0.1", db, lfd, &c1, &s1);
-    slow = round_trip(c1, s1);
-    old = round_trip(c0, s0);
+    slow = sk_round_trip(c1, s1);
+    old = sk_round_trip(c0, s0);
     fprintf(stderr,
             "round trip %lld ms before, %lld ms with latency 300, %lld ms on the older "
             "connection\n",
@@ -148,7 +135,7 @@ int main(void)
     CHECK_EQ(json_array_size(j), 0);
     json_decref(j);
     sk_pair(NULL, "127.0.0.1", db, lfd, &c1, &s1);
-    CHECK_INT(round_trip(c1, s1), <, 250);
+    CHECK_INT(sk_round_trip(c1, s1), <, 250);
     close(c1);
     close(s1);
     TEST_PASS("update and delete a toxic; GET /toxics lists what is left");
@@ -227,7 +214,7 @@ int main(void)
     db = port_of(json_string_value(json_object_get(j, "listen")));
     json_decref(j);
     sk_pair(NULL, "127.0.0.1", db, lfd, &c1, &s1);
-    CHECK_INT(round_trip(c1, s1), <, 250);
+    CHECK_INT(sk_round_trip(c1, s1), <, 250);
     TEST_PASS("disable cuts open connections and refuses new ones; /reset brings it back bare");
 
     CHECK_EQ(call("DELETE", "/proxies/db", NULL, NULL), 204);

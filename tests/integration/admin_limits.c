@@ -17,18 +17,6 @@
 #include "proc.h"
 #include "sock.h"
 
-/* A round trip through c to s: milliseconds from the client's write to the echo. */
-static int64_t round_trip(int c, int s)
-{
-    int64_t t0 = now_ms();
-
-    CHECK_EQ(sk_write_all(c, "ping", 4, 5000), 0);
-    CHECK_UINT(sk_read_n(s, 4, 10000).bytes, ==, 4);
-    CHECK_EQ(sk_write_all(s, "pong", 4, 5000), 0);
-    CHECK_UINT(sk_read_n(c, 4, 10000).bytes, ==, 4);
-    return now_ms() - t0;
-}
-
 /* CPU time of the children waited for so far. */
 static int64_t children_cpu_ms(void)
 {
@@ -72,7 +60,7 @@ static int big_request(uint16_t port, const char *body, int c, int s, int64_t *t
     (void)sk_write_all(fd, body, strlen(body), 5000); /* may be refused unread */
     *worst = 0;
     for (int i = 0; i < 5; i++) {
-        rt = round_trip(c, s);
+        rt = sk_round_trip(c, s);
         *worst = rt > *worst ? rt : *worst;
     }
     for (;;) {
@@ -138,7 +126,7 @@ int main(void)
     port = http_admin_port(fw);
     db = fwp_port(fw, "db");
     sk_pair(NULL, "127.0.0.1", db, lfd, &c, &s);
-    fprintf(stderr, "round trip at rest: %lld ms\n", (long long)round_trip(c, s));
+    fprintf(stderr, "round trip at rest: %lld ms\n", (long long)sk_round_trip(c, s));
     rss0 = fwp_rss_kib(fw);
 
     body = big_toxic(40000);
@@ -179,7 +167,7 @@ int main(void)
     close(c);
     close(s);
     sk_pair(NULL, "127.0.0.1", db, lfd, &c, &s);
-    CHECK_INT(round_trip(c, s), <, 300);
+    CHECK_INT(sk_round_trip(c, s), <, 300);
     TEST_PASS("admin connections are limited (16): proxied connections still get descriptors");
 
     /* a byte every 500 ms: never idle, never done */

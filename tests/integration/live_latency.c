@@ -10,37 +10,19 @@
 #include "proc.h"
 #include "sock.h"
 
-/* Milliseconds from the client's request to the server's answer arriving. */
-static int64_t round_trip(int c, int s)
-{
-    int64_t t0 = now_ms();
-
-    CHECK_EQ(sk_write_all(c, "ping", 4, 2000), 0);
-    CHECK_UINT(sk_read_n(s, 4, 3000).bytes, ==, 4);
-    CHECK_EQ(sk_write_all(s, "pong", 4, 2000), 0);
-    CHECK_UINT(sk_read_n(c, 4, 3000).bytes, ==, 4);
-    return now_ms() - t0;
-}
-
 int main(void)
 {
     uint16_t up = 0, admin, port;
     int lfd = sk_listen("127.0.0.1", &up), c[3], s[3];
     struct fwp *fw = fwp_start("admin: {listen: '127.0.0.1:0'}\nproxies: []\n");
-    char body[256];
-    json_t *j = NULL;
     struct sk_read r;
     int64_t t0, rt;
 
     admin = http_admin_port(fw);
-    snprintf(body, sizeof body,
-             "{\"name\":\"db\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%u\"}", up);
-    CHECK_EQ(http_json(admin, "POST", "/proxies", body, &j), 201);
-    port = http_listen_port(json_string_value(json_object_get(j, "listen")));
-    json_decref(j);
+    port = http_create_proxy(admin, "db", up);
     for (int i = 0; i < 3; i++) {
         sk_pair(NULL, "127.0.0.1", port, lfd, &c[i], &s[i]);
-        CHECK_INT(round_trip(c[i], s[i]), <, 100);
+        CHECK_INT(sk_round_trip(c[i], s[i]), <, 100);
     }
 
     CHECK_EQ(http_json(admin, "POST", "/proxies/db/toxics",
@@ -49,7 +31,7 @@ int main(void)
                        NULL),
              200);
     for (int i = 0; i < 3; i++) {
-        rt = round_trip(c[i], s[i]);
+        rt = sk_round_trip(c[i], s[i]);
         fprintf(stderr, "pooled connection %d: %lld ms with latency 200\n", i, (long long)rt);
         CHECK_INT(rt, >=, 195);
         CHECK_INT(rt, <, 1000);
@@ -59,7 +41,7 @@ int main(void)
     CHECK_EQ(http_json(admin, "POST", "/proxies/db/toxics/latency_downstream",
                        "{\"attributes\":{\"latency\":400}}", NULL),
              200);
-    rt = round_trip(c[0], s[0]);
+    rt = sk_round_trip(c[0], s[0]);
     fprintf(stderr, "latency changed to 400: %lld ms\n", (long long)rt);
     CHECK_INT(rt, >=, 395);
     CHECK_INT(rt, <, 1200);
@@ -67,7 +49,7 @@ int main(void)
 
     CHECK_EQ(http_json(admin, "DELETE", "/proxies/db/toxics/latency_downstream", NULL, NULL), 204);
     for (int i = 0; i < 3; i++) {
-        rt = round_trip(c[i], s[i]);
+        rt = sk_round_trip(c[i], s[i]);
         CHECK_INT(rt, <, 100);
     }
     TEST_PASS("latency removed: open connections are fast again");

@@ -12,17 +12,6 @@
     "proxies:\n"                                                                                   \
     "  - {name: t, listen: 127.0.0.1:%u, upstream: 127.0.0.1:%u%s}\n"
 
-static int64_t round_trip(int c, int s)
-{
-    int64_t t0 = now_ms();
-
-    CHECK_EQ(sk_write_all(c, "ping", 4, 2000), 0);
-    CHECK_UINT(sk_read_n(s, 4, 3000).bytes, ==, 4);
-    CHECK_EQ(sk_write_all(s, "pong", 4, 2000), 0);
-    CHECK_UINT(sk_read_n(c, 4, 3000).bytes, ==, 4);
-    return now_ms() - t0;
-}
-
 int main(void)
 {
     uint16_t up = 0, port;
@@ -32,18 +21,18 @@ int main(void)
     port = fwp_port(fw, "t");
     CHECK(port != 0);
     sk_pair(NULL, "127.0.0.1", port, lfd, &c0, &s0);
-    CHECK_INT(round_trip(c0, s0), <, 100);
+    CHECK_INT(sk_round_trip(c0, s0), <, 100);
     CHECK(fwp_reload(fw, CONFIG, port, up,
                      ",\n     faults: [{type: latency, latency: 300, connections: new}]"));
     sk_pair(NULL, "127.0.0.1", port, lfd, &c1, &s1);
-    CHECK_INT(round_trip(c1, s1), >=, 295);
-    CHECK_INT(round_trip(c0, s0), <, 100);
+    CHECK_INT(sk_round_trip(c1, s1), >=, 295);
+    CHECK_INT(sk_round_trip(c0, s0), <, 100);
     TEST_PASS("connections: new reaches new connections only");
 
     /* and removed, it stays on the connections that have it */
     CHECK(fwp_reload(fw, CONFIG, port, up, ""));
-    CHECK_INT(round_trip(c1, s1), >=, 295);
-    CHECK_INT(round_trip(c0, s0), <, 100);
+    CHECK_INT(sk_round_trip(c1, s1), >=, 295);
+    CHECK_INT(sk_round_trip(c0, s0), <, 100);
     TEST_PASS("a connections: new fault removed stays on the open connections that have it");
 
     close(c0);

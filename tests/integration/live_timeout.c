@@ -14,17 +14,11 @@ int main(void)
     uint16_t up = 0, admin, port;
     int lfd = sk_listen("127.0.0.1", &up), c, s;
     struct fwp *fw = fwp_start("admin: {listen: '127.0.0.1:0'}\nproxies: []\n");
-    char body[256];
-    json_t *j = NULL;
     struct sk_read r;
     int64_t t0;
 
     admin = http_admin_port(fw);
-    snprintf(body, sizeof body,
-             "{\"name\":\"db\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%u\"}", up);
-    CHECK_EQ(http_json(admin, "POST", "/proxies", body, &j), 201);
-    port = http_listen_port(json_string_value(json_object_get(j, "listen")));
-    json_decref(j);
+    port = http_create_proxy(admin, "db", up);
     sk_pair(NULL, "127.0.0.1", port, lfd, &c, &s);
     CHECK_EQ(sk_write_all(s, "hello", 5, 1000), 0);
     CHECK_UINT(sk_read_n(c, 5, 2000).bytes, ==, 5);

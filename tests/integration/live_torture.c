@@ -99,18 +99,13 @@ int main(void)
     struct flow fl[CONNS][2];
     bool present[SLOTS] = {0};
     char body[512], path[128];
-    json_t *j = NULL;
     int ops[3] = {0};
     int64_t t0;
 
     fprintf(stderr, "seed %u (FW_TORTURE_SEED)\n", seed);
     srand(seed);
     admin = http_admin_port(fw);
-    snprintf(body, sizeof body,
-             "{\"name\":\"t\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%u\"}", up);
-    CHECK_EQ(http_json(admin, "POST", "/proxies", body, &j), 201);
-    port = http_listen_port(json_string_value(json_object_get(j, "listen")));
-    json_decref(j);
+    port = http_create_proxy(admin, "t", up);
     t0 = now_ms();
     for (int i = 0; i < CONNS; i++) {
         int c, s;

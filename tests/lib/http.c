@@ -94,8 +94,7 @@ void http_resp_free(struct http_resp *r)
     memset(r, 0, sizeof *r);
 }
 
-int http_json(uint16_t port, const char *method, const char *path, const char *body,
-              json_t **out)
+int http_json(uint16_t port, const char *method, const char *path, const char *body, json_t **out)
 {
     struct http_resp r;
     int status = http_req(port, method, path, NULL, body, &r);
@@ -113,4 +112,20 @@ uint16_t http_listen_port(const char *listen)
     const char *colon = listen ? strrchr(listen, ':') : NULL;
 
     return colon ? (uint16_t)atoi(colon + 1) : 0;
+}
+
+uint16_t http_create_proxy(uint16_t admin, const char *name, uint16_t upstream)
+{
+    char body[512];
+    json_t *j = NULL;
+    uint16_t port;
+
+    snprintf(body, sizeof body,
+             "{\"name\":\"%s\",\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%u\"}", name,
+             upstream);
+    CHECK_EQ(http_json(admin, "POST", "/proxies", body, &j), 201);
+    port = http_listen_port(json_string_value(json_object_get(j, "listen")));
+    json_decref(j);
+    CHECK(port != 0);
+    return port;
 }

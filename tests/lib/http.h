@@ -31,8 +31,10 @@ void http_resp_free(struct http_resp *r);
 
 /* http_req for a JSON answer: returns the status; *out (if given) gets the JSON body (the
  * caller's to json_decref) or NULL. */
-int http_json(uint16_t port, const char *method, const char *path, const char *body,
-              json_t **out);
+int http_json(uint16_t port, const char *method, const char *path, const char *body, json_t **out);
+/* POST /proxies {name, listen 127.0.0.1:0, upstream 127.0.0.1:upstream}: the test fails
+ * unless it answers 201; returns the port the proxy was bound to. */
+uint16_t http_create_proxy(uint16_t admin, const char *name, uint16_t upstream);
 /* The port after the last ':' of a Toxiproxy `listen` ("127.0.0.1:8666", "[::1]:8666"). */
 uint16_t http_listen_port(const char *listen);
 

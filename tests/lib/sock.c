@@ -317,3 +317,14 @@ void sk_thread_join(struct sk_thread *t)
 {
     pthread_join(t->tid, NULL);
 }
+
+int64_t sk_round_trip(int c, int s)
+{
+    int64_t t0 = now_ms();
+
+    CHECK_EQ(sk_write_all(c, "ping", 4, 5000), 0);
+    CHECK_UINT(sk_read_n(s, 4, 10000).bytes, ==, 4);
+    CHECK_EQ(sk_write_all(s, "pong", 4, 5000), 0);
+    CHECK_UINT(sk_read_n(c, 4, 10000).bytes, ==, 4);
+    return now_ms() - t0;
+}

@@ -64,6 +64,10 @@ int sk_tcp_state(int fd);
 const char *sk_state_name(int state);
 /* Wait until fd's state is `state`; true if reached. */
 bool sk_wait_state(int fd, int state, int timeout_ms);
+/* One round trip of a proxied connection: "ping" from the client end c to the server end s,
+ * "pong" back; milliseconds from the client's write to the answer's arrival. The test fails if
+ * a side does not get its 4 bytes. */
+int64_t sk_round_trip(int c, int s);
 /* Abortive close: SO_LINGER {1,0} then close -> RST. */
 void sk_reset(int fd);
 void sk_shut_wr(int fd);
