@@ -84,13 +84,18 @@ static enum MHD_Result send_response(struct admin *a, struct MHD_Connection *mc,
     return ok;
 }
 
+static const char *query_arg(const struct admin_request *rq, const char *key)
+{
+    return MHD_lookup_connection_value(rq->http, MHD_GET_ARGUMENT_KIND, key);
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const char *url,
                                   const char *method, const char *version, const char *upload,
                                   size_t *upload_size, void **con_cls)
 {
     struct admin *a = cls;
     struct req *rq = *con_cls;
-    struct admin_request in = {.method = method, .path = url};
+    struct admin_request in = {.method = method, .path = url, .arg = query_arg, .http = mc};
     struct admin_response out;
     const char *clen;
 
@@ -99,6 +104,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *mc, const ch
         in.user_agent = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "User-Agent");
         in.host = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Host");
         in.authorization = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
+        in.accept = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Accept");
     }
     if (!rq) {
         rq = calloc(1, sizeof *rq);

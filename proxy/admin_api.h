@@ -22,9 +22,20 @@ struct admin_request {
     const char *user_agent;    /* User-Agent */
     const char *host;          /* Host */
     const char *authorization; /* Authorization */
+    const char *accept;        /* Accept */
     const char *body;          /* may hold NULs: body_len says how long it is */
     size_t body_len;
+    /* The query string's argument `key` (decoded), NULL when absent; the HTTP layer parses
+     * the query, so that no hand-written parser sits here. `arg` may be NULL: no query. */
+    const char *(*arg)(const struct admin_request *rq, const char *key);
+    void *http; /* the HTTP layer's request, for arg */
 };
+
+/* rq's query argument `key`, or NULL. */
+static inline const char *admin_request_arg(const struct admin_request *rq, const char *key)
+{
+    return rq->arg ? rq->arg(rq, key) : NULL;
+}
 
 /* The answer: a status and a body in the named type (NULL body: none, as for 204). */
 struct admin_response {

@@ -128,11 +128,28 @@ static bool next_line(const char **p, const char *end, char *buf, size_t len)
     return true;
 }
 
+/* The fuzzer's stand-in for the HTTP layer's query parsing: `key=value` pairs after '?',
+ * undecoded (the real server decodes; the API must cope with any bytes either way). */
+static const char *fuzz_arg(const struct admin_request *rq, const char *key)
+{
+    static char value[1024];
+    const char *q = rq->http, *at;
+    size_t klen = strlen(key);
+
+    for (at = q; at && *at; at = strchr(at, '&') ? strchr(at, '&') + 1 : NULL)
+        if (strncmp(at, key, klen) == 0 && at[klen] == '=') {
+            size_t n = strcspn(at + klen + 1, "&");
+            snprintf(value, sizeof value, "%.*s", (int)n, at + klen + 1);
+            return value;
+        }
+    return NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *p = (const char *)data, *end = p + size;
     char request_line[1100], line[1100], method[16] = "GET", path[1024] = "/";
-    char ua[1024], host[1024], auth[1024];
+    char ua[1024], host[1024], auth[1024], accept[1024], *query;
     struct admin_request rq = {0};
     struct admin_response out;
     bool has_body = false;
@@ -151,9 +168,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             rq.host = strcpy(host, line + 6);
         else if (strncasecmp(line, "Authorization: ", 15) == 0)
             rq.authorization = strcpy(auth, line + 15);
+        else if (strncasecmp(line, "Accept: ", 8) == 0)
+            rq.accept = strcpy(accept, line + 8);
     }
     rq.method = method;
     rq.path = path;
+    query = strchr(path, '?');
+    if (query) {
+        *query++ = '\0';
+        rq.arg = fuzz_arg;
+        rq.http = query;
+    }
     if (has_body) {
         rq.body = p;
         rq.body_len = (size_t)(end - p);
