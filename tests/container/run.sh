@@ -70,7 +70,7 @@ trap cleanup EXIT
 
 install_tools() {
   local p missing=()
-  for p in podman runc buildah podman-compose debootstrap netavark aardvark-dns curl perl; do
+  for p in podman runc buildah podman-compose debootstrap netavark aardvark-dns catatonit curl perl; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
   done
   if [ ${#missing[@]} -gt 0 ]; then
