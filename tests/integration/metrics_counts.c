@@ -167,10 +167,10 @@ int main(void)
     CHECK(admin && mport && fport && dport);
 
     m = scrape(admin);
-    CHECK_STR(json_string_value(json_object_get(
-                  json_object_get(json_object_get(m, "families"), "finwait_connections_open"),
-                  "type")),
-              "gauge");
+    CHECK_STR(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(m, "families"), "finwait_connections_open"), "type")),
+        "gauge");
     CHECK_EQ(get(m, "finwait_connections_total{proxy=\"m\"}"), 0);
     CHECK_EQ(get(m, "finwait_faults_fired_total{fault=\"never\",proxy=\"f\",type=\"reset\"}"), 0);
     CHECK_EQ(get(m, "finwait_reloads_total{result=\"ok\",source=\"file\"}"), 0);
@@ -226,8 +226,8 @@ int main(void)
                sum_a + 5000);
     CHECK_UINT(get(m, "toxiproxy_proxy_sent_bytes_total{direction=\"upstream\",%s}", tox), ==,
                sum_a + 5000);
-    CHECK_UINT(get(m, "toxiproxy_proxy_received_bytes_total{direction=\"downstream\",%s}", tox),
-               ==, sum_b + 70000);
+    CHECK_UINT(get(m, "toxiproxy_proxy_received_bytes_total{direction=\"downstream\",%s}", tox), ==,
+               sum_b + 70000);
     CHECK_UINT(get(m, "toxiproxy_proxy_sent_bytes_total{direction=\"downstream\",%s}", tox), ==,
                sum_b + 70000);
     json_decref(m);
@@ -266,9 +266,8 @@ int main(void)
     TEST_PASS("faults fired: 2 connections, 2 for the fault that applies, 0 for probability 0");
 
     CHECK_EQ(sk_connect_read_end(NULL, "127.0.0.1", dport, 5000).end, SK_RESET);
-    m = scrape_until(admin,
-                     "finwait_upstream_connect_failures_total{proxy=\"dead\",reason=\"refused\"}",
-                     1);
+    m = scrape_until(
+        admin, "finwait_upstream_connect_failures_total{proxy=\"dead\",reason=\"refused\"}", 1);
     CHECK_EQ(get(m, "finwait_upstream_connect_failures_total{proxy=\"dead\",reason=\"timeout\"}"),
              0);
     CHECK_EQ(get(m, "finwait_rsts_sent_total{leg=\"client\",proxy=\"dead\"}"), 1);
