@@ -302,8 +302,13 @@ int main(void)
              up);
     CHECK_EQ(http_json(admin, "POST", "/proxies", body, NULL), 409);
     CHECK_EQ(http_json(admin, "GET", "/proxies/nope", NULL, NULL), 404);
+    /* disabled and enabled again: a new listener, the same counters */
+    CHECK_EQ(http_json(admin, "POST", "/proxies/m", "{\"enabled\":false}", NULL), 200);
+    CHECK_EQ(http_json(admin, "POST", "/proxies/m", "{\"enabled\":true}", NULL), 200);
+    ok200 += 2;
     m = scrape(admin);
-    CHECK_EQ(get(m, "finwait_reloads_total{result=\"ok\",source=\"api\"}"), 1);
+    CHECK_EQ(get(m, "finwait_connections_total{proxy=\"m\"}"), 5);
+    CHECK_EQ(get(m, "finwait_reloads_total{result=\"ok\",source=\"api\"}"), 3);
     CHECK_EQ(get(m, "finwait_reloads_total{result=\"failed\",source=\"api\"}"), 1);
     CHECK_EQ(get(m, "finwait_connections_total{proxy=\"q\\\"b\\\\s\"}"), 0);
     CHECK_EQ(get(m, "finwait_admin_requests_total{code=\"201\"}"), 1);
@@ -312,7 +317,8 @@ int main(void)
     /* every scrape before this one; this one is counted once it is answered */
     CHECK_UINT(get(m, "finwait_admin_requests_total{code=\"200\"}"), ==, ok200 - 1);
     json_decref(m);
-    TEST_PASS("API reloads and admin answers counted; label values escaped");
+    TEST_PASS("API reloads and admin answers counted; label values escaped; a proxy disabled and "
+              "enabled keeps its counters");
 
     close(lfd);
     close(busy_fd);
