@@ -990,8 +990,10 @@ static struct reply check_caller(const struct config *cfg, const struct admin_re
 static void metrics_answer(struct server *srv, struct admin_response *out)
 {
     *out = (struct admin_response){200, METRICS_CONTENT_TYPE, NULL, 0};
-    if (metrics_render(srv, &out->body, &out->body_len) < 0)
-        *out = (struct admin_response){500, "text/plain", strdup("out of memory\n"), 14};
+    if (metrics_render(srv, &out->body, &out->body_len) < 0) {
+        *out = (struct admin_response){500, "text/plain", strdup("out of memory\n"), 0};
+        out->body_len = out->body ? strlen(out->body) : 0;
+    }
 }
 
 void admin_api_handle(struct admin_api *a, const struct admin_request *rq,
