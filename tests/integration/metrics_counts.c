@@ -320,6 +320,19 @@ int main(void)
     TEST_PASS("API reloads and admin answers counted; label values escaped; a proxy disabled and "
               "enabled keeps its counters");
 
+    /* m's socket kept under a new name: new connections count under it, m's series go */
+    make_config(text, sizeof text, mport, fport, up, "");
+    CHECK(strstr(text, "{name: m,") != NULL);
+    memcpy(strstr(text, "{name: m,"), "{name: n,", 9);
+    CHECK(reload(fw, text));
+    sk_pair(NULL, "127.0.0.1", mport, lfd, &c, &s);
+    close(c);
+    close(s);
+    m = scrape_until(admin, "finwait_connections_total{proxy=\"n\"}", 1);
+    CHECK_EQ(get(m, "finwait_connections_total{proxy=\"m\"}"), -1);
+    json_decref(m);
+    TEST_PASS("a proxy renamed on the same socket counts under its new name");
+
     close(lfd);
     close(busy_fd);
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
