@@ -3,6 +3,8 @@
  * upstream that refused; Toxiproxy's byte counters move while a connection is still open;
  * reloads and admin answers are counted; a kept proxy keeps its counters through a reload, a
  * removed one's series go. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -133,10 +135,24 @@ static void clean_conn(uint16_t port, int lfd, uint64_t a, uint64_t b)
     close(s);
 }
 
+/* A socket bound to a port and not listening: a connect there is refused, and no one else
+ * can take the port while the test runs. */
+static int bound_port(uint16_t *port)
+{
+    struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sin;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&sin, sizeof sin) == 0);
+    CHECK(getsockname(fd, (struct sockaddr *)&sin, &len) == 0);
+    *port = ntohs(sin.sin_port);
+    return fd;
+}
+
 int main(void)
 {
     uint16_t up = 0, dead_up = 0, busy = 0, admin, mport, fport, dport;
-    int lfd = sk_listen("127.0.0.1", &up), dfd = sk_listen("127.0.0.1", &dead_up);
+    int lfd = sk_listen("127.0.0.1", &up), dfd = bound_port(&dead_up);
     int busy_fd = sk_listen("127.0.0.1", &busy);
     char text[2048], dead[200], tox[300], body[300];
     uint64_t sum_a = 0, sum_b = 0;
@@ -152,7 +168,6 @@ int main(void)
     CHECK(!prom_parses("finwait_x_total{proxy=\"a\"} 1\n")); /* no # HELP, # TYPE */
     TEST_PASS("Prometheus' parser refuses a malformed exposition");
 
-    close(dfd); /* nothing listens there: the upstream of `dead` refuses */
     snprintf(dead, sizeof dead, "  - {name: dead, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u}\n",
              dead_up);
     make_config(text, sizeof text, 0, 0, up, dead);
@@ -334,6 +349,7 @@ int main(void)
     TEST_PASS("a proxy renamed on the same socket counts under its new name");
 
     close(lfd);
+    close(dfd);
     close(busy_fd);
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
     return 0;
