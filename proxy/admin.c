@@ -17,6 +17,7 @@
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
+#include "proxy/stats.h"
 #include "rules/config.h"
 
 /*
@@ -76,6 +77,7 @@ static enum MHD_Result send_response(struct admin *a, struct MHD_Connection *mc,
         MHD_add_response_header(resp, "Content-Type", r->content_type);
     if (r->status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
+    stats_admin_request(r->status);
     snprintf(id, sizeof id, "%" PRIu64, ++a->requests);
     MHD_add_response_header(resp, "X-Toxiproxy-Request-Id", id);
     ok = MHD_queue_response(mc, r->status, resp);

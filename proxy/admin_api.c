@@ -15,7 +15,9 @@
 #include "proxy/conn.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
+#include "proxy/metrics.h"
 #include "proxy/server.h"
+#include "proxy/stats.h"
 #include "rules/config.h"
 #include "rules/diag.h"
 
@@ -369,6 +371,7 @@ static bool apply(struct admin_api *a, json_t *next, const char *what, struct re
     struct diag d;
     char msg[2048] = "";
     size_t len = 0;
+    bool ok;
 
     diag_init(&d);
     if (!text || config_load_string_ex("admin API", text, strlen(text), a->srv->ov,
@@ -392,7 +395,9 @@ static bool apply(struct admin_api *a, json_t *next, const char *what, struct re
     }
     diag_free(&d);
     free(text);
-    if (server_reload(a->srv, cfg, msg, sizeof msg) != 0) {
+    ok = server_reload(a->srv, cfg, msg, sizeof msg) == 0;
+    stats_reload(RELOAD_API, ok);
+    if (!ok) {
         /* the request was valid; what it asks for cannot be had (an address in use) */
         *fail = error_reply(409, "%s; nothing changed", msg);
         json_decref(next);
@@ -855,6 +860,8 @@ static struct reply route(struct admin_api *a, const char *method, const char *u
         return reset_all(a);
     if (n == 1 && strcmp(seg[0], "populate") == 0 && post)
         return populate(a, in);
+    if (n == 1 && strcmp(seg[0], "metrics") == 0 && !get)
+        return error_reply(405, "method %s not allowed on %s", method, url);
     if (n >= 1 && strcmp(seg[0], "proxies") == 0 && (n != 3 || strcmp(seg[2], "toxics") == 0)) {
         if (n == 1 && get)
             return all_proxies(a);
@@ -979,6 +986,16 @@ static struct reply check_caller(const struct config *cfg, const struct admin_re
     return (struct reply){0, NULL};
 }
 
+/* GET /metrics: Prometheus' text format, not JSON. */
+static void metrics_answer(struct server *srv, struct admin_response *out)
+{
+    *out = (struct admin_response){200, METRICS_CONTENT_TYPE, NULL, 0};
+    if (metrics_render(srv, &out->body, &out->body_len) < 0) {
+        *out = (struct admin_response){500, "text/plain", strdup("out of memory\n"), 0};
+        out->body_len = out->body ? strlen(out->body) : 0;
+    }
+}
+
 void admin_api_handle(struct admin_api *a, const struct admin_request *rq,
                       struct admin_response *out)
 {
@@ -996,6 +1013,10 @@ void admin_api_handle(struct admin_api *a, const struct admin_request *rq,
         return;
     }
     r = check_caller(a->srv->gen->cfg, rq);
+    if (r.status == 0 && strcmp(rq->method, "GET") == 0 && strcmp(rq->path, "/metrics") == 0) {
+        metrics_answer(a->srv, out);
+        return;
+    }
     if (r.status == 0 && rq->body_len > ADMIN_BODY_MAX)
         r = error_reply(413, "request body over %d bytes", ADMIN_BODY_MAX);
     if (r.status == 0 && rq->body_len) {

@@ -53,7 +53,7 @@ static const char help[] =
     "  -port P             the admin API's port (default 8474)\n"
     "  -config FILE        proxies to create at start (Toxiproxy's JSON, or finwait's YAML)\n"
     "  -seed N             seed of the random fault decisions\n"
-    "  -proxy-metrics, -runtime-metrics   accepted; finwait serves no metrics yet\n"
+    "  -proxy-metrics, -runtime-metrics   accepted: GET /metrics is always served\n"
     "  -version            print the version and exit\n"
     "environment: LOG_LEVEL (trace, debug, info, warn, error) as Toxiproxy's, when the admin\n"
     "address comes from the command line.\n"

@@ -17,6 +17,7 @@ struct timeline;
 struct splicer;
 struct resolve_req;
 struct dial;
+struct proxy_stats;
 
 /* The two TCP connections finwait holds for one proxied connection. */
 enum leg_id {
@@ -83,6 +84,7 @@ struct conn {
     struct listener *l;             /* held: its rng and packet mark outlive a reload */
     const struct proxy_cfg *p;      /* the proxy's settings when it was accepted */
     struct cfg_gen *gen;            /* held: p and the faults belong to it */
+    struct proxy_stats *stats;      /* held: the counters of its proxy's name (at accept) */
     uint64_t id;                    /* per proxy, from 1 */
     uint64_t t0_ns;                 /* uv_hrtime() at accept */
     struct sockaddr_storage client; /* the client's address, for the `match` of a fault

@@ -29,6 +29,7 @@
 #include "proxy/resolve.h"
 #include "proxy/server.h"
 #include "proxy/splice.h"
+#include "proxy/stats.h"
 #include "proxy/tcpinfo.h"
 #include "proxy/timeline.h"
 #include "rules/fault.h"
@@ -169,6 +170,13 @@ static void conn__leg_set(struct conn *c, enum leg_id l, enum leg_flag f, const 
 
     if (f == LEG_FIN_SENT && !(c->legs[l].flags & LEG_FIN_RECEIVED))
         c->legs[l].fin_sent_first = true;
+    if (!(c->legs[l].flags & f)) {
+        struct proxy_stats *st = c->stats;
+        st->fin_received[l] += f == LEG_FIN_RECEIVED;
+        st->fin_sent[l] += f == LEG_FIN_SENT;
+        st->rst_received[l] += f == LEG_RST_RECEIVED;
+        st->rst_sent[l] += f == LEG_RST_SENT;
+    }
     c->legs[l].flags |= f;
     if (f == LEG_SHUT_PENDING || !want_events(c))
         return;
@@ -219,6 +227,9 @@ static void conn_free(struct conn *c)
         timeline_free(c->tl);
     }
     inject_free(c);
+    /* from here on its bytes are its proxy's: it leaves the list a scrape reads */
+    stats_conn_gone(c->stats, c->dirs);
+    stats_unref(c->stats);
     server__conn_gone(srv, c);
     listener_unref(c->l);
     cfg_gen_unref(c->gen);
@@ -708,6 +719,7 @@ static void upstream_failed(struct conn *c, const char *what, int err)
     char why[160];
 
     snprintf(why, sizeof why, "%s: %s", what, err ? uv_strerror(err) : "timed out");
+    stats_upstream_failed(c->stats, strcmp(what, "resolve") == 0, err);
     if (want_events(c)) {
         struct log_kv kv[] = {{"error", why, 0}};
         conn_event(c, LEG_SERVER, "upstream_failed", TL_NOTE, true, 0, kv, 1,
@@ -904,6 +916,7 @@ void conn_accept(struct listener *l)
     }
     c->l = l;
     listener_ref(l);
+    c->stats = stats_ref(l->stats);
     c->p = l->p;
     c->gen = cfg_gen_ref(l->gen);
     c->id = l->next_id++;
@@ -921,6 +934,7 @@ void conn_accept(struct listener *l)
         conn_close(c);
         return;
     }
+    c->stats->conns_total++;
     uv_tcp_nodelay(&c->legs[LEG_CLIENT].tcp, 1);
     memset(&ss, 0, sizeof ss);
     uv_tcp_getpeername(&c->legs[LEG_CLIENT].tcp, (struct sockaddr *)&ss, &len);
@@ -936,7 +950,7 @@ void conn_accept(struct listener *l)
                       "client", tcpinfo_state(leg_fd(c, LEG_CLIENT)), "accepted", kv, 1);
     }
 
-    mask = fault_decide(c->p, &l->rng, (struct sockaddr *)&ss);
+    mask = inject_decide(c);
     if (mask && inject_new(c, mask) != 0) {
         conn_abort(c, "out of memory");
         return;

@@ -27,6 +27,7 @@
 #include "proxy/log.h"
 #include "proxy/packet.h"
 #include "proxy/server.h"
+#include "proxy/stats.h"
 #include "proxy/timeline.h"
 #include "rules/fault.h"
 #include "rules/plan.h"
@@ -132,6 +133,48 @@ static struct inject *inject_alloc(struct conn *c)
             c->inj->c = c;
     }
     return c->inj;
+}
+
+/*
+ * At debug level, one line per connection and fault that does not apply, with the reason: a
+ * connection no fault reaches is otherwise silent, and a `match` that cannot be met (a
+ * loopback test against `client: 10.0.0.0/8`) looks like a fault that does nothing.
+ */
+static void log_not_applied(struct conn *c, const struct fault *f, const char *why)
+{
+    struct log_kv kv[] = {{"fault", f->name, 0}, {"type", fault_type_name(f->type), 0}};
+    char text[512];
+
+    if (!LOG_ENABLED(LOG_LEVEL_DEBUG))
+        return;
+    snprintf(text, sizeof text, "fault %s not applied: %s", f->name, why);
+    log__conn(LOG_LEVEL_DEBUG, conn_proxy_name(c), c->id, conn_elapsed_ms(c), "fault_not_applied",
+              NULL, NULL, text, kv, 2);
+}
+
+/* What fault_decide_why() found against f, for people. */
+static void log_decision(struct conn *c, const struct fault *f, const struct fault_decision *d)
+{
+    char why[400];
+
+    if (LOG_ENABLED(LOG_LEVEL_DEBUG))
+        log_not_applied(
+            c, f, fault_decision_text(f, d, (const struct sockaddr *)&c->client, why, sizeof why));
+}
+
+uint64_t inject_decide(struct conn *c)
+{
+    const struct proxy_cfg *p = c->p;
+    struct fault_decision why[FAULTS_MAX];
+    uint64_t mask = fault_decide_why(p, &c->l->rng, (const struct sockaddr *)&c->client, why);
+
+    for (size_t i = 0; i < p->nfaults && i < FAULTS_MAX; i++) {
+        if (mask & (1ull << i))
+            stats_fault_fired(c->stats, &p->faults[i]);
+        else
+            log_decision(c, &p->faults[i], &why[i]);
+    }
+    return mask;
 }
 
 int inject_new(struct conn *c, uint64_t mask)
@@ -268,6 +311,7 @@ static void rt_attach(struct conn *c, const struct fault *f, struct cfg_gen *gen
         conn_abort(c, "out of memory");
         return;
     }
+    stats_fault_fired(c->stats, f);
     conn__fault_event(c, f->name, LEG_CLIENT, "added to this open connection");
     for (int d = 0; d < 2 && !c->closing; d++)
         conn__unsplice(c, (enum dir)d);
@@ -321,10 +365,20 @@ static struct fault_rt *rt_find(struct inject *inj, const struct fault *f)
  * only. */
 static void rt_maybe_attach(struct conn *c, const struct fault *f, struct cfg_gen *gen)
 {
-    if (fault_type_is_packet(f->type) || f->type == FAULT_REFUSE)
+    struct fault_decision d;
+
+    if (fault_type_is_packet(f->type) || f->type == FAULT_REFUSE) {
+        log_not_applied(c, f,
+                        f->type == FAULT_REFUSE
+                            ? "refuse acts on accepts: it reaches new connections only"
+                            : "a packet fault marks sockets at accept: it reaches new "
+                              "connections only");
         return;
-    if (!fault_decide_one(f, &c->l->rng, (const struct sockaddr *)&c->client))
+    }
+    if (!fault_decide_one_why(f, &c->l->rng, (const struct sockaddr *)&c->client, &d)) {
+        log_decision(c, f, &d);
         return;
+    }
     rt_attach(c, f, gen);
 }
 
@@ -371,9 +425,13 @@ void inject_reload(struct conn *c, struct cfg_gen *gen, const struct proxy_cfg *
 
         /* `connections: new` on the fault added or changed, or on the one removed: open
          * connections keep what they have (ft its old settings and generation) */
-        if (((pf->action == PLAN_FAULT_ATTACH || pf->action == PLAN_FAULT_CHANGE) &&
-             nf->new_only) ||
-            (pf->action == PLAN_FAULT_DETACH && of->new_only))
+        if ((pf->action == PLAN_FAULT_ATTACH || pf->action == PLAN_FAULT_CHANGE) && nf->new_only) {
+            log_not_applied(c, nf,
+                            "connections: new: open connections keep what they had, it "
+                            "reaches those accepted from now on");
+            continue;
+        }
+        if (pf->action == PLAN_FAULT_DETACH && of->new_only)
             continue;
         switch (pf->action) {
         case PLAN_FAULT_SAME:

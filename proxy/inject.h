@@ -17,6 +17,10 @@ struct cfg_gen;
 struct proxy_cfg;
 struct plan_fault;
 
+/* Decide which of c's proxy's faults apply to c (accepted just now, from c->client): counts
+ * those that do, says at debug level why each other one does not. Returns the mask for
+ * inject_new(). */
+uint64_t inject_decide(struct conn *c);
 /* Set up the faults of `mask` (bits of c's proxy's faults) for c. Returns 0 or UV_ENOMEM. */
 int inject_new(struct conn *c, uint64_t mask);
 /* Right after accept. True if a fault ended the connection (refuse): do not connect. */

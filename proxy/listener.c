@@ -10,6 +10,7 @@
 #include "proxy/log.h"
 #include "proxy/packet.h"
 #include "proxy/server.h"
+#include "proxy/stats.h"
 
 const char *sockaddr_text(const struct sockaddr *sa, char *buf, size_t len)
 {
@@ -88,6 +89,7 @@ void listener_unref(struct listener *l)
 {
     if (--l->refs > 0)
         return;
+    stats_unref(l->stats);
     cfg_gen_unref(l->gen);
     free(l);
 }
@@ -157,8 +159,9 @@ struct listener *listener_start(struct server *srv, struct cfg_gen *gen, const s
         return NULL;
     }
     l = calloc(1, sizeof *l);
-    if (!l) {
+    if (!l || !(l->stats = stats_get(&srv->stats, p->name))) {
         LOG(LOG_LEVEL_ERROR, p->name, "listen_failed", "out of memory");
+        free(l);
         *err = UV_ENOMEM;
         return NULL;
     }
@@ -198,7 +201,13 @@ void listener_update(struct listener *l, struct cfg_gen *gen, const struct proxy
                      bool reseed)
 {
     bool same = strcmp(l->p->name, p->name) == 0 && proxy_cfg_same(l->p, p);
+    struct proxy_stats *st;
 
+    /* renamed (the same socket under a new name): new connections count under the new name */
+    if (strcmp(l->stats->name, p->name) != 0 && (st = stats_get(&l->srv->stats, p->name))) {
+        stats_unref(l->stats);
+        l->stats = st;
+    }
     cfg_gen_ref(gen);
     cfg_gen_unref(l->gen);
     l->gen = gen;

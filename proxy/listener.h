@@ -12,6 +12,7 @@
 
 struct server;
 struct cfg_gen;
+struct proxy_stats;
 
 /*
  * A listener lives as long as its handle or one of its connections does: a reload may stop
@@ -22,7 +23,8 @@ struct listener {
     struct listener *next; /* the server's accepting listeners */
     struct cfg_gen *gen;   /* the configuration p belongs to (held) */
     const struct proxy_cfg *p;
-    unsigned refs; /* the handle until it is closed, plus one per connection */
+    struct proxy_stats *stats; /* held: the counters of p's name, its connections take them */
+    unsigned refs;             /* the handle until it is closed, plus one per connection */
     uv_tcp_t tcp;
     bool open;             /* tcp must be closed */
     bool marked;           /* carries the packet engine's mark (client-leg packet faults) */

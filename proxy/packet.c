@@ -35,6 +35,7 @@
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
 #include "proxy/log.h"
+#include "proxy/stats.h"
 
 extern char **environ;
 
@@ -630,6 +631,7 @@ static int on_packet(const struct nlmsghdr *nlh, void *data)
         goto out;
     v = judge(fl, from, tcp, plen - iphl, total - iphl - tcplen);
 out:
+    stats_packet_verdict(v == NF_DROP);
     verdict(pe, id, v);
     return MNL_CB_OK;
 }

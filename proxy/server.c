@@ -13,6 +13,7 @@
 #include "proxy/log.h"
 #include "proxy/packet.h"
 #include "proxy/resolve.h"
+#include "proxy/stats.h"
 #include "proxy/watch.h"
 #include "rules/diag.h"
 #include "rules/plan.h"
@@ -321,6 +322,9 @@ oom:
     if (why)
         snprintf(why, len, "out of memory");
 out:
+    /* the counters follow the running configuration: a removed proxy's series go, a new
+     * one's (a failed reload's never) start */
+    stats_sync(&srv->stats, srv->gen->cfg);
     plan_free(&plan);
     free(running);
     free(bound);
@@ -363,6 +367,7 @@ static void reload_file(struct server *srv)
             "reload failed: %s: %zu error%s; the running configuration is kept", srv->file, d.n,
             d.n == 1 ? "" : "s");
         diag_free(&d);
+        stats_reload(RELOAD_FILE, false);
         return;
     }
     diag_free(&d);
@@ -372,7 +377,9 @@ static void reload_file(struct server *srv)
               0 ||
           cfg->admin_port != srv->gen->cfg->admin_port)))
         LOG(LOG_LEVEL_WARN, NULL, "reload", "a changed 'admin' takes effect at the next start");
-    if (server_reload(srv, cfg, NULL, 0) == 0 && srv->admin)
+    r = server_reload(srv, cfg, NULL, 0);
+    stats_reload(RELOAD_FILE, r == 0);
+    if (r == 0 && srv->admin)
         admin_file_reloaded(srv->admin);
 }
 
@@ -460,6 +467,7 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         uv_signal_start(&srv->sig_hup, on_sighup, SIGHUP);
         srv->signals = true;
     }
+    stats_sync(&srv->stats, cfg); /* the disabled proxies' too */
     return 0;
 
 fail:
@@ -473,6 +481,7 @@ fail:
     srv->pe = NULL;
     uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
     uv_run(loop, UV_RUN_DEFAULT); /* let the closes complete */
+    stats_free_all(&srv->stats);
     cfg_gen_unref(srv->gen);
     srv->gen = NULL;
     free(srv->file);
@@ -482,6 +491,7 @@ fail:
 
 void server_release(struct server *srv)
 {
+    stats_free_all(&srv->stats);
     if (srv->gen)
         cfg_gen_unref(srv->gen);
     srv->gen = NULL;

@@ -16,6 +16,7 @@ struct packet_engine;
 struct admin;
 struct resolver;
 struct watch;
+struct proxy_stats;
 
 /*
  * A loaded configuration and everything still using it: the server while it is the running
@@ -52,6 +53,7 @@ struct server {
     const struct config_overrides *ov; /* the command line's, for every load; may be NULL */
     uint64_t seed;                     /* of the fault decisions: the config's, or a random one */
     bool seed_logged;                  /* the random seed was logged (once is enough) */
+    struct proxy_stats *stats;         /* counters per configured proxy name (stats.h) */
 };
 
 /* What a real run (not the demo) takes from the command line. */

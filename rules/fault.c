@@ -1,6 +1,8 @@
 #include "rules/fault.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 static uint64_t splitmix64(uint64_t *x)
@@ -78,22 +80,75 @@ bool cidr_contains(const struct cidr *net, const struct sockaddr *addr)
     return true;
 }
 
+bool fault_decide_one_why(const struct fault *f, struct fault_rng *rng,
+                          const struct sockaddr *client, struct fault_decision *why)
+{
+    struct fault_decision d;
+
+    d.draw = fault_rng_next(rng); /* drawn whatever the outcome: see fault.h */
+    d.drawn = d.draw < f->probability;
+    /* the match is looked at even when the draw said no, so that the reason names both */
+    d.matched = !f->has_match || cidr_contains(&f->match_client, client);
+    if (why)
+        *why = d;
+    return fault_decision_applies(&d);
+}
+
 bool fault_decide_one(const struct fault *f, struct fault_rng *rng, const struct sockaddr *client)
 {
-    double draw = fault_rng_next(rng); /* drawn whatever the outcome: see fault.h */
+    return fault_decide_one_why(f, rng, client, NULL);
+}
 
-    if (draw >= f->probability)
-        return false;
-    return !f->has_match || cidr_contains(&f->match_client, client);
+uint64_t fault_decide_why(const struct proxy_cfg *p, struct fault_rng *rng,
+                          const struct sockaddr *client, struct fault_decision *why)
+{
+    uint64_t mask = 0;
+
+    for (size_t i = 0; i < p->nfaults && i < FAULTS_MAX; i++)
+        if (fault_decide_one_why(&p->faults[i], rng, client, why ? &why[i] : NULL))
+            mask |= 1ull << i;
+    return mask;
 }
 
 uint64_t fault_decide(const struct proxy_cfg *p, struct fault_rng *rng,
                       const struct sockaddr *client)
 {
-    uint64_t mask = 0;
+    return fault_decide_why(p, rng, client, NULL);
+}
 
-    for (size_t i = 0; i < p->nfaults && i < FAULTS_MAX; i++)
-        if (fault_decide_one(&p->faults[i], rng, client))
-            mask |= 1ull << i;
-    return mask;
+/* The host part of a client address as people write it ("127.0.0.1", "::1"). */
+static const char *addr_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+    const void *a = NULL;
+
+    if (sa->sa_family == AF_INET)
+        a = &((const struct sockaddr_in *)sa)->sin_addr;
+    else if (sa->sa_family == AF_INET6)
+        a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+    if (!a || !inet_ntop(sa->sa_family, a, buf, (socklen_t)len))
+        snprintf(buf, len, "(unknown address)");
+    return buf;
+}
+
+const char *fault_decision_text(const struct fault *f, const struct fault_decision *d,
+                                const struct sockaddr *client, char *buf, size_t len)
+{
+    char who[INET6_ADDRSTRLEN + 20], net[INET6_ADDRSTRLEN];
+    size_t n = 0;
+    int r;
+
+    if (!len)
+        return buf;
+    buf[0] = '\0';
+    if (!d->matched) {
+        if (!inet_ntop(f->match_client.family, f->match_client.addr, net, sizeof net))
+            snprintf(net, sizeof net, "?");
+        r = snprintf(buf, len, "match: client %s is not in %s/%u",
+                     addr_text(client, who, sizeof who), net, f->match_client.prefixlen);
+        n = r < 0 ? 0 : (size_t)r < len ? (size_t)r : len - 1;
+    }
+    if (!d->drawn && n < len)
+        snprintf(buf + n, len - n, "%sprobability %g: drew %.6f%s", n ? "; " : "", f->probability,
+                 d->draw, f->probability <= 0 ? " (never applies)" : "");
+    return buf;
 }

@@ -42,6 +42,37 @@ uint64_t fault_decide(const struct proxy_cfg *p, struct fault_rng *rng,
  */
 bool fault_decide_one(const struct fault *f, struct fault_rng *rng, const struct sockaddr *client);
 
+/*
+ * What a decision found for one fault, so that a fault that did not apply can say why (the
+ * log at debug level): a connection that gets no fault at all is otherwise silent.
+ */
+struct fault_decision {
+    double draw;  /* the number drawn for the fault, in [0, 1) */
+    bool drawn;   /* draw < probability: the probability lets it apply */
+    bool matched; /* no `match`, or the client is inside it */
+};
+
+static inline bool fault_decision_applies(const struct fault_decision *d)
+{
+    return d->drawn && d->matched;
+}
+
+/* fault_decide(), and what it found for each fault of p in why[i] (p->nfaults entries, at
+ * most FAULTS_MAX). The same draws: a seeded run decides the same with or without `why`. */
+uint64_t fault_decide_why(const struct proxy_cfg *p, struct fault_rng *rng,
+                          const struct sockaddr *client, struct fault_decision *why);
+/* fault_decide_one(), and what it found in *why. */
+bool fault_decide_one_why(const struct fault *f, struct fault_rng *rng,
+                          const struct sockaddr *client, struct fault_decision *why);
+
+/*
+ * Why fault f, decided as d for a connection from `client`, does not apply, for people:
+ * every condition not met, "match: client 127.0.0.1 is not in 10.0.0.0/8; probability 0.5:
+ * drew 0.734". Returns buf (always NUL-terminated).
+ */
+const char *fault_decision_text(const struct fault *f, const struct fault_decision *d,
+                                const struct sockaddr *client, char *buf, size_t len);
+
 /* True if `addr` (AF_INET or AF_INET6; v4-mapped v6 counts as v4) is inside `net`. */
 bool cidr_contains(const struct cidr *net, const struct sockaddr *addr);
 
