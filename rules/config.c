@@ -5,6 +5,7 @@
  */
 #include "rules/config.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,96 @@ void config_free(struct config *cfg)
     free(cfg->admin_hosts);
     free(cfg->admin_token);
     free(cfg);
+}
+
+/* strdup that copies NULL as NULL; *ok turns false when out of memory. */
+static char *dup_or_null(const char *s, bool *ok)
+{
+    char *d;
+
+    if (!s)
+        return NULL;
+    d = strdup(s);
+    if (!d)
+        *ok = false;
+    return d;
+}
+
+/* Copy the faults and strings of *p (already a shallow copy of the original) in place. */
+static bool copy_proxy(struct proxy_cfg *p)
+{
+    const struct fault *faults = p->faults;
+    bool ok = true;
+
+    p->name = dup_or_null(p->name, &ok);
+    p->listen_host = dup_or_null(p->listen_host, &ok);
+    p->upstream_host = dup_or_null(p->upstream_host, &ok);
+    p->faults = calloc(p->nfaults ? p->nfaults : 1, sizeof *p->faults);
+    if (!p->faults) {
+        p->nfaults = 0;
+        return false;
+    }
+    /* memcpy keeps the loader's zeroed padding, which fault_same() compares */
+    memcpy(p->faults, faults, p->nfaults * sizeof *p->faults);
+    for (size_t j = 0; j < p->nfaults; j++)
+        p->faults[j].name = dup_or_null(faults[j].name, &ok);
+    return ok;
+}
+
+struct config *config_copy(const struct config *cfg)
+{
+    struct config *c = malloc(sizeof *c);
+    bool ok = true;
+
+    if (!c)
+        return NULL;
+    *c = *cfg;
+    c->proxies = NULL;
+    c->nproxies = 0;
+    c->admin_hosts = NULL;
+    c->admin_nhosts = 0;
+    c->path = dup_or_null(cfg->path, &ok);
+    c->admin_host = dup_or_null(cfg->admin_host, &ok);
+    c->admin_token = dup_or_null(cfg->admin_token, &ok);
+    c->source = malloc(cfg->source_len + 1);
+    if (c->source) {
+        memcpy(c->source, cfg->source ? cfg->source : "", cfg->source ? cfg->source_len : 0);
+        c->source[cfg->source ? cfg->source_len : 0] = '\0';
+    } else {
+        ok = false;
+    }
+    if (cfg->admin_nhosts) {
+        c->admin_hosts = calloc(cfg->admin_nhosts, sizeof *c->admin_hosts);
+        ok = ok && c->admin_hosts;
+        for (size_t i = 0; c->admin_hosts && i < cfg->admin_nhosts; i++, c->admin_nhosts++)
+            c->admin_hosts[i] = dup_or_null(cfg->admin_hosts[i], &ok);
+    }
+    if (cfg->nproxies) {
+        c->proxies = calloc(cfg->nproxies, sizeof *c->proxies);
+        ok = ok && c->proxies;
+        for (size_t i = 0; c->proxies && i < cfg->nproxies; i++) {
+            c->proxies[i] = cfg->proxies[i];
+            c->nproxies = i + 1; /* freed with the copy even when its own copy failed */
+            if (!copy_proxy(&c->proxies[i]))
+                ok = false;
+        }
+    }
+    if (!ok) {
+        config_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void config_drop_fault(struct config *cfg, size_t proxy, size_t fault)
+{
+    struct proxy_cfg *p = &cfg->proxies[proxy];
+
+    assert(proxy < cfg->nproxies && fault < p->nfaults);
+    free(p->faults[fault].name);
+    memmove(&p->faults[fault], &p->faults[fault + 1],
+            (p->nfaults - fault - 1) * sizeof *p->faults);
+    p->nfaults--;
 }
 
 int config_apply_overrides(struct config *cfg, const struct config_overrides *ov)

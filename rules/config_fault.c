@@ -1,6 +1,6 @@
 /*
  * A fault's mapping in the YAML: its type, the keys every fault takes (name, probability,
- * match, connections), and its type's parameters as rules/fault_spec.c lists them; then the
+ * match, connections, for), and its type's parameters as rules/fault_spec.c lists them; then the
  * combinations of faults on one proxy that have no sensible meaning.
  */
 #include "rules/config_yaml.h"
@@ -115,8 +115,8 @@ static void set_param(struct ld *ld, struct fault *f, const struct param *p, yam
     }
 }
 
-static const char *const common_keys[] = {"type",  "name",     "probability",
-                                          "match", "toxicity", "connections"};
+static const char *const common_keys[] = {"type",     "name",        "probability", "match",
+                                          "toxicity", "connections", "for"};
 
 static void parse_probability(struct ld *ld, yaml_node_t *v, double *out)
 {
@@ -230,6 +230,12 @@ bool config__parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
             parse_match(ld, v, f);
             continue;
         }
+        if (strcmp(key, "for") == 0) {
+            /* a time box: 0 would detach it as it attaches, which is no fault at all */
+            if (config__get_duration_ms(ld, v, &f->for_ms) && f->for_ms == 0)
+                ERR(ld, v, "'for' must be more than 0 (leave it out for a fault that stays)");
+            continue;
+        }
         if (strcmp(key, "connections") == 0) {
             if (!config__want_scalar(ld, v, "'new' or 'all'"))
                 continue;
@@ -243,7 +249,7 @@ bool config__parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
             if (strcmp(key, ts->params[i].name) == 0)
                 break;
         if (i == FAULT_PARAMS_MAX || !ts->params[i].name) {
-            const char *names[12];
+            const char *names[16];
             size_t nn = 0;
             char allowed[256] = "";
             for (size_t j = 0; j < sizeof common_keys / sizeof common_keys[0]; j++)
@@ -260,7 +266,7 @@ bool config__parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
             else
                 ERR(ld, k, "parameter '%s' does not belong to fault type '%s' (allowed: %s%s)", key,
                     ts->name, allowed[0] ? allowed : "none",
-                    ", name, probability, match, connections");
+                    ", name, probability, match, connections, for");
             continue;
         }
         if (seen & (1u << i)) {
