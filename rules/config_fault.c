@@ -159,7 +159,7 @@ bool config__parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
     yaml_node_t *tn;
     size_t errors = ld->errors;
     char list[512] = "";
-    bool seen_dir = false, seen_stream = false;
+    bool seen_dir = false, seen_stream = false, seen_for = false;
     yaml_node_t *prob_node = NULL;
 
     memset(f, 0, sizeof *f);
@@ -231,6 +231,11 @@ bool config__parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f)
             continue;
         }
         if (strcmp(key, "for") == 0) {
+            if (seen_for) {
+                ERR(ld, k, "duplicate key 'for'");
+                continue;
+            }
+            seen_for = true;
             /* a time box: 0 would detach it as it attaches, which is no fault at all */
             if (config__get_duration_ms(ld, v, &f->for_ms) && f->for_ms == 0)
                 ERR(ld, v, "'for' must be more than 0 (leave it out for a fault that stays)");
