@@ -68,11 +68,13 @@ int expiry_new(struct expiry **out, struct server *srv)
     return 0;
 }
 
+/* In order: the ones that just ran out stay the last (revert() logs them from there). */
 static void forget_ran_out(struct expiry *ex, size_t i)
 {
     free(ex->out[i].proxy);
     free(ex->out[i].def.name);
-    ex->out[i] = ex->out[--ex->nout];
+    memmove(&ex->out[i], &ex->out[i + 1], (ex->nout - i - 1) * sizeof *ex->out);
+    ex->nout--;
 }
 
 static void on_closed(uv_handle_t *h)
@@ -142,7 +144,8 @@ static void revert(struct expiry *ex, bool all)
     /* expiry_filter (in the reload) takes the faults out of the copy */
     if (!next || server__reload(ex->srv, next, RELOAD_QUIET, why, sizeof why) != 0)
         goto fail;
-    for (size_t i = nout; i < ex->nout; i++) {
+    /* the commit may have forgotten older ones, never these: they are the last n */
+    for (size_t i = ex->nout - n; i < ex->nout; i++) {
         duration_format(ex->out[i].def.for_ms, dur, sizeof dur);
         if (all)
             LOG(LOG_LEVEL_INFO, ex->out[i].proxy, "fault_expired",

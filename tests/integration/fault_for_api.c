@@ -120,9 +120,9 @@ int main(void)
     CHECK_INT(rt, >=, 195);
     CHECK_INT(for_left(admin, "latency_downstream"), >, 0);
     /* null takes the time box away: the toxic stays */
-    CHECK_EQ(http_json(admin, "POST", "/proxies/db/toxics/latency_downstream", "{\"for\":null}",
-                       &j),
-             200);
+    CHECK_EQ(
+        http_json(admin, "POST", "/proxies/db/toxics/latency_downstream", "{\"for\":null}", &j),
+        200);
     CHECK(json_object_get(j, "for") == NULL && json_object_get(j, "for_left_ms") == NULL);
     json_decref(j);
     usleep((FOR_MS + 300) * 1000); /* past the first clock: nothing may end it now */
