@@ -103,7 +103,8 @@ static bool copy_proxy(struct proxy_cfg *p)
         return false;
     }
     /* memcpy keeps the loader's zeroed padding, which fault_same() compares */
-    memcpy(p->faults, faults, p->nfaults * sizeof *p->faults);
+    if (p->nfaults) /* a proxy without faults has none to copy from (NULL) */
+        memcpy(p->faults, faults, p->nfaults * sizeof *p->faults);
     for (size_t j = 0; j < p->nfaults; j++)
         p->faults[j].name = dup_or_null(faults[j].name, &ok);
     return ok;

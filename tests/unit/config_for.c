@@ -113,6 +113,19 @@ int main(void)
     TEST_PASS("config_copy is deep and equal; config_drop_fault takes one fault out, in order");
 
     config_free(copy);
+
+    /* a proxy without faults (none to copy from) next to one with: found by fuzz_config under
+     * UBSan (memcpy from NULL) */
+    config_free(other);
+    other = load(P "  - {name: b, listen: 127.0.0.1:1001, upstream: 127.0.0.1:80,\n"
+                   "     faults: [{type: latency, latency: 1, for: 1s}]}\n");
+    copy = config_copy(other);
+    CHECK(copy != NULL);
+    CHECK_UINT(copy->proxies[0].nfaults, ==, 0);
+    CHECK(proxy_cfg_same(&copy->proxies[0], &other->proxies[0]));
+    CHECK(proxy_cfg_same(&copy->proxies[1], &other->proxies[1]));
+    config_free(copy);
+    TEST_PASS("config_copy of a proxy without faults");
     config_free(other);
     config_free(cfg);
     return 0;
