@@ -120,16 +120,18 @@ static bool add_ran_out(struct expiry *ex, const struct clock *c)
 
 /*
  * Take the faults whose clock ran out (or all the time-boxed ones: `all`) out of the running
- * configuration, with a reload of a copy of it. On failure (out of memory) nothing changes and
- * the timer tries again later.
+ * configuration, with a reload of a copy of it. On failure (out of memory: the copy is of what
+ * runs) nothing changes and the timer tries again later.
  */
 static void revert(struct expiry *ex, bool all)
 {
     uint64_t now = uv_now(ex->srv->loop);
     size_t nout = ex->nout, n = 0;
     struct config *next;
-    char dur[32], why[256];
+    char dur[32], why[512] = "out of memory";
 
+    if (ex->srv->stopping) /* no more reloads: the stop began with expiry_revert_all */
+        return;
     for (size_t i = 0; i < ex->nclocks; i++) {
         const struct clock *c = &ex->clocks[i];
         if (!all && c->deadline > now)
@@ -138,7 +140,7 @@ static void revert(struct expiry *ex, bool all)
             goto fail;
         n++;
     }
-    if (n == 0 || ex->srv->stopping)
+    if (n == 0)
         return;
     next = config_copy(ex->srv->gen->cfg);
     /* expiry_filter (in the reload) takes the faults out of the copy */
@@ -159,7 +161,7 @@ static void revert(struct expiry *ex, bool all)
     return;
 fail:
     LOG(LOG_LEVEL_ERROR, NULL, "fault_expired",
-        "cannot detach the faults that ran out (out of memory): trying again in %d ms", RETRY_MS);
+        "cannot detach the faults that ran out (%s): trying again in %d ms", why, RETRY_MS);
     while (ex->nout > nout)
         forget_ran_out(ex, ex->nout - 1);
     uv_timer_start(&ex->timer, on_timer, RETRY_MS, 0);
