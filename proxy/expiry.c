@@ -37,6 +37,10 @@ struct expiry {
     bool checked; /* the last filter kept ran-out faults out (not an API request) */
 };
 
+/* Ran-out faults remembered at most: a file defines fewer; a long run of API requests that add
+ * time-boxed toxics of new names must not grow the list (and each reload's walk of it). */
+#define RAN_OUT_MAX 1024
+
 /* A failed revert (out of memory) is tried again this much later. */
 #define RETRY_MS 1000
 
@@ -229,14 +233,18 @@ void expiry_commit(struct expiry *ex, const struct config *next, const struct pl
     struct clock *clocks = NULL;
     size_t n = 0, cap = 0;
 
-    /* the ran-out faults a file (or SIGHUP) no longer defines as they were: forgotten, so
+    /* The ran-out faults a file (or SIGHUP) no longer defines as they were: forgotten, so
      * that adding one again attaches it. An API request's document never has them (it loses
-     * them), so it says nothing about them: they stay remembered. */
+     * them), so it says nothing about them: they stay remembered while there is a file to
+     * bring them back, and no more than RAN_OUT_MAX of them (the oldest go first). */
+    while (ex->nout > RAN_OUT_MAX && !ex->out[0].fresh)
+        forget_ran_out(ex, 0);
     for (size_t k = ex->nout; k-- > 0;) {
-        if (ex->checked && !ex->out[k].defined && !ex->out[k].fresh)
+        struct ran_out *o = &ex->out[k];
+        if (!o->fresh && ((ex->checked && !o->defined) || !ex->srv->file))
             forget_ran_out(ex, k);
         else
-            ex->out[k].fresh = false;
+            o->fresh = false;
     }
     for (size_t i = 0; i < next->nproxies; i++) {
         const struct proxy_cfg *p = &next->proxies[i];
