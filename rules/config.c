@@ -13,7 +13,6 @@
 #include <sys/stat.h>
 
 #include "rules/config_yaml.h"
-#include "rules/fault.h"
 
 bool fault_same(const struct fault *a, const struct fault *b)
 {
