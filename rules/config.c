@@ -160,8 +160,7 @@ void config_drop_fault(struct config *cfg, size_t proxy, size_t fault)
 
     assert(proxy < cfg->nproxies && fault < p->nfaults);
     free(p->faults[fault].name);
-    memmove(&p->faults[fault], &p->faults[fault + 1],
-            (p->nfaults - fault - 1) * sizeof *p->faults);
+    memmove(&p->faults[fault], &p->faults[fault + 1], (p->nfaults - fault - 1) * sizeof *p->faults);
     p->nfaults--;
 }
 
