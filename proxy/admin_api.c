@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "proxy/conn.h"
+#include "proxy/expiry.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
@@ -173,6 +174,40 @@ static json_t *doc_fault(json_t *proxy, const char *name, size_t *index)
     return NULL;
 }
 
+/*
+ * The document loses the faults the running configuration lost without a request: a `for:`
+ * that ran out, or one a file reload kept out for that reason (proxy/expiry.c). The running
+ * configuration is the document's minus those, in order, so a walk by name finds them.
+ */
+static void doc_prune(json_t *doc, const struct config *cfg)
+{
+    json_t *p;
+    size_t i;
+
+    json_array_foreach(json_object_get(doc, "proxies"), i, p)
+    {
+        const char *name = json_string_value(json_object_get(p, "name"));
+        json_t *faults = json_object_get(p, "faults");
+        const struct proxy_cfg *pc = NULL;
+        size_t j = 0, k = 0;
+
+        for (size_t n = 0; name && n < cfg->nproxies && !pc; n++)
+            if (strcmp(cfg->proxies[n].name, name) == 0)
+                pc = &cfg->proxies[n];
+        if (!pc || !json_is_array(faults) || json_array_size(faults) == pc->nfaults)
+            continue;
+        while (k < json_array_size(faults)) {
+            if (j < pc->nfaults &&
+                strcmp(fault_name(json_array_get(faults, k)), pc->faults[j].name) == 0) {
+                j++;
+                k++;
+            } else {
+                json_array_remove(faults, k);
+            }
+        }
+    }
+}
+
 /* --- replies --- */
 
 static struct reply error_reply(unsigned status, const char *fmt, ...)
@@ -225,8 +260,9 @@ static const struct {
 
 /* A toxic's own fields: never attributes (one would rename the toxic or change its type
  * behind the checks on those fields). */
-static const char *const not_attributes[] = {"type",     "name",        "stream", "direction",
-                                             "toxicity", "probability", "match",  "connections"};
+static const char *const not_attributes[] = {"type",      "name",        "stream",
+                                             "direction", "toxicity",    "probability",
+                                             "match",     "connections", "for"};
 
 static bool is_not_attribute(const char *k)
 {
@@ -261,19 +297,29 @@ static json_t *toxic_attributes(const struct fault *f, json_t *given)
     return a;
 }
 
-static json_t *toxic_json(const struct fault *f, json_t *given)
+/* A toxic as Toxiproxy shows it; a time-boxed one also has `for` (milliseconds, as
+ * Toxiproxy's times) and `for_left_ms`, the time left before it detaches itself. */
+static json_t *toxic_json(const struct admin_api *a, const struct fault *f, json_t *given)
 {
-    return json_pack("{s:s,s:s,s:s,s:f,s:o}", "name", f->name, "type", fault_type_name(f->type),
-                     "stream", fault_dir_name(f->direction), "toxicity", f->probability,
-                     "attributes", toxic_attributes(f, given));
+    json_t *t = json_pack("{s:s,s:s,s:s,s:f,s:o}", "name", f->name, "type",
+                          fault_type_name(f->type), "stream", fault_dir_name(f->direction),
+                          "toxicity", f->probability, "attributes", toxic_attributes(f, given));
+    uint64_t left;
+
+    if (t && f->for_ms) {
+        json_object_set_new(t, "for", json_integer((json_int_t)f->for_ms));
+        if (expiry_left(a->srv->expiry, f, &left))
+            json_object_set_new(t, "for_left_ms", json_integer((json_int_t)left));
+    }
+    return t;
 }
 
-static json_t *toxics_json(const struct proxy_cfg *p, json_t *doc_p)
+static json_t *toxics_json(const struct admin_api *a, const struct proxy_cfg *p, json_t *doc_p)
 {
     json_t *arr = json_array(), *faults = json_object_get(doc_p, "faults");
 
     for (size_t i = 0; i < p->nfaults; i++)
-        json_array_append_new(arr, toxic_json(&p->faults[i], json_array_get(faults, i)));
+        json_array_append_new(arr, toxic_json(a, &p->faults[i], json_array_get(faults, i)));
     return arr;
 }
 
@@ -286,7 +332,7 @@ static json_t *proxy_json(const struct admin_api *a, const struct proxy_cfg *p)
     return json_pack("{s:s,s:o,s:o,s:b,s:o}", "name", p->name, "listen",
                      l ? json_string(l->addr_text) : addr_json(p->listen_host, p->listen_port),
                      "upstream", addr_json(p->upstream_host, p->upstream_port), "enabled",
-                     p->enabled, "toxics", toxics_json(p, doc_p));
+                     p->enabled, "toxics", toxics_json(a, p, doc_p));
 }
 
 static const struct proxy_cfg *cfg_proxy(const struct admin_api *a, const char *name)
@@ -395,7 +441,7 @@ static bool apply(struct admin_api *a, json_t *next, const char *what, struct re
     }
     diag_free(&d);
     free(text);
-    ok = server_reload(a->srv, cfg, msg, sizeof msg) == 0;
+    ok = server__reload(a->srv, cfg, RELOAD_ASKED, msg, sizeof msg) == 0;
     stats_reload(RELOAD_API, ok);
     if (!ok) {
         /* the request was valid; what it asks for cannot be had (an address in use) */
@@ -573,6 +619,23 @@ static struct reply delete_proxy(struct admin_api *a, const char *name)
     return (struct reply){204, NULL};
 }
 
+/* finwait's `for` on a toxic: milliseconds (a JSON integer, as Toxiproxy's times) or a
+ * duration text ("30s"), checked by the loader as in a file; null takes the time box away. */
+static struct reply *set_for(json_t *f, json_t *v, struct reply *fail)
+{
+    if (json_is_null(v)) {
+        json_object_del(f, "for");
+        return NULL;
+    }
+    if (!json_is_integer(v) && !json_is_string(v)) {
+        *fail = error_reply(400, "for must be milliseconds (an integer) or a duration like "
+                                 "\"30s\"");
+        return fail;
+    }
+    json_object_set(f, "for", v);
+    return NULL;
+}
+
 /* A Toxiproxy toxic ({name, type, stream, toxicity, attributes}) into a document fault. */
 static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct reply *fail)
 {
@@ -620,6 +683,9 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
                                                                               : json_incref(v));
         } else if (strcmp(k, "connections") == 0) {
             json_object_set(f, k, v); /* finwait's: "new" keeps it off open connections */
+        } else if (strcmp(k, "for") == 0) {
+            if (set_for(f, v, fail))
+                return fail;
         } else if (strcmp(k, "attributes") == 0 && json_is_object(v)) {
             const char *ak;
             json_t *av;
@@ -630,6 +696,12 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
             }
             json_object_foreach(v, ak, av)
             {
+                if (strcmp(ak, "for") == 0) {
+                    /* Toxiproxy's clients send only attributes: `for` is taken there too */
+                    if (set_for(f, av, fail))
+                        return fail;
+                    continue;
+                }
                 if (is_not_attribute(ak)) {
                     *fail = error_reply(400,
                                         "'%s' is not an attribute (a toxic's name, type, stream "
@@ -642,7 +714,7 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
         } else if (strcmp(k, "attributes") != 0 || !json_is_null(v)) {
             *fail = error_reply(400,
                                 "unknown field '%s' (expected name, type, stream, toxicity, "
-                                "connections, attributes)",
+                                "connections, for, attributes)",
                                 k);
             return fail;
         }
@@ -695,7 +767,7 @@ static struct reply create_toxic(struct admin_api *a, const char *proxy, json_t 
     if (!pc || pc->nfaults == 0)
         return error_reply(500, "proxy '%s' is not in the running configuration", proxy);
     return (struct reply){
-        200, toxic_json(&pc->faults[pc->nfaults - 1],
+        200, toxic_json(a, &pc->faults[pc->nfaults - 1],
                         json_array_get(json_object_get(p, "faults"), pc->nfaults - 1))};
 }
 
@@ -734,7 +806,7 @@ static struct reply update_toxic(struct admin_api *a, const char *proxy, const c
         return error_reply(500, "proxy '%s' is not in the running configuration", proxy);
     return (struct reply){
         200,
-        toxic_json(&pc->faults[i],
+        toxic_json(a, &pc->faults[i],
                    json_array_get(json_object_get(doc_proxy(a->doc, proxy, NULL), "faults"), i))};
 }
 
@@ -815,7 +887,7 @@ static struct reply get_toxic(struct admin_api *a, const char *proxy, const char
         return error_reply(404, "proxy not found");
     for (size_t i = 0; i < pc->nfaults; i++)
         if (strcmp(pc->faults[i].name, toxic) == 0)
-            return (struct reply){200, toxic_json(&pc->faults[i], json_array_get(faults, i))};
+            return (struct reply){200, toxic_json(a, &pc->faults[i], json_array_get(faults, i))};
     return error_reply(404, "toxic not found");
 }
 
@@ -878,7 +950,7 @@ static struct reply route(struct admin_api *a, const char *method, const char *u
             return delete_proxy(a, seg[1]);
         if (n == 3 && get) {
             const struct proxy_cfg *pc = cfg_proxy(a, seg[1]);
-            return pc ? (struct reply){200, toxics_json(pc, doc_proxy(a->doc, seg[1], NULL))}
+            return pc ? (struct reply){200, toxics_json(a, pc, doc_proxy(a->doc, seg[1], NULL))}
                       : error_reply(404, "proxy not found");
         }
         if (n == 3 && post)
@@ -1028,6 +1100,7 @@ void admin_api_handle(struct admin_api *a, const struct admin_request *rq,
     if (r.status == 0) {
         if (!in)
             in = json_object();
+        doc_prune(a->doc, a->srv->gen->cfg);
         r = route(a, rq->method, rq->path, in);
     }
     json_decref(in);

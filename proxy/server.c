@@ -8,6 +8,7 @@
 #include "proxy/admin.h"
 #include "proxy/bufpool.h"
 #include "proxy/conn.h"
+#include "proxy/expiry.h"
 #include "proxy/inject.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
@@ -70,6 +71,9 @@ static void server_finish(struct server *srv)
         close_handle(srv, (uv_handle_t *)&srv->sig_hup);
     }
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
+    if (srv->expiry)
+        expiry_close(srv->expiry);
+    srv->expiry = NULL;
     if (srv->dns)
         resolver_close(srv->dns);
     srv->dns = NULL;
@@ -135,6 +139,8 @@ void server_stop(struct server *srv)
 {
     if (srv->stopping)
         return;
+    /* time-boxed faults end now: open connections drain without them */
+    expiry_revert_all(srv->expiry);
     srv->stopping = true;
     if (srv->watch)
         watch_stop(srv->watch);
@@ -209,6 +215,11 @@ static void stop_started(struct listener **started, size_t n)
 
 int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
 {
+    return server__reload(srv, cfg, 0, why, len);
+}
+
+int server__reload(struct server *srv, struct config *cfg, unsigned flags, char *why, size_t len)
+{
     const struct config *old = srv->gen->cfg;
     struct cfg_gen *gen = NULL;
     struct listener **running = NULL, **next_l = NULL, **tail;
@@ -227,6 +238,8 @@ int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
         config_free(cfg);
         return -1;
     }
+    /* faults that ran out stay out while cfg defines them as they were */
+    expiry_filter(srv->expiry, cfg, flags & RELOAD_ASKED);
     gen = cfg_gen_new(cfg, cfg);
     running = calloc(old->nproxies + 1, sizeof *running);
     bound = calloc(old->nproxies + 1, sizeof *bound);
@@ -302,6 +315,7 @@ int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
         tail = &next_l[j]->next;
     }
     *tail = NULL;
+    expiry_commit(srv->expiry, cfg, &plan); /* while the old faults are still there */
     cfg_gen_unref(srv->gen);
     srv->gen = cfg_gen_ref(gen);
     log_init(log_out(), cfg->log_format, cfg->log_level);
@@ -311,10 +325,11 @@ int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
         srv->seed_logged = true;
     }
     /* Always printed, like the listening lines: scripts wait for it. */
-    log__event(LOG_LEVEL_INFO, NULL, "reloaded", NULL, 0,
-               "reloaded %s: %zu prox%s kept, %zu added, %zu removed; open connections take "
-               "the kept proxies' faults",
-               cfg->path, plan.nkeep, plan.nkeep == 1 ? "y" : "ies", plan.nstart, plan.nstop);
+    if (!(flags & RELOAD_QUIET))
+        log__event(LOG_LEVEL_INFO, NULL, "reloaded", NULL, 0,
+                   "reloaded %s: %zu prox%s kept, %zu added, %zu removed; open connections take "
+                   "the kept proxies' faults",
+                   cfg->path, plan.nkeep, plan.nkeep == 1 ? "y" : "ies", plan.nstart, plan.nstop);
     r = 0;
     goto out;
 oom:
@@ -423,6 +438,8 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     }
     uv_timer_init(loop, &srv->shutdown_timer);
     srv->shutdown_timer.data = srv;
+    if ((r = expiry_new(&srv->expiry, srv)) < 0)
+        goto fail;
 
     if (config_has_packet_faults(cfg)) {
         r = packet_engine_open(loop, &srv->pe, err, sizeof err);
@@ -468,6 +485,7 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         srv->signals = true;
     }
     stats_sync(&srv->stats, cfg); /* the disabled proxies' too */
+    expiry_commit(srv->expiry, cfg, NULL); /* the clocks of `for:` start with the proxies */
     return 0;
 
 fail:
@@ -480,6 +498,9 @@ fail:
         packet_engine_close(srv->pe);
     srv->pe = NULL;
     uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
+    if (srv->expiry)
+        expiry_close(srv->expiry);
+    srv->expiry = NULL;
     uv_run(loop, UV_RUN_DEFAULT); /* let the closes complete */
     stats_free_all(&srv->stats);
     cfg_gen_unref(srv->gen);

@@ -17,6 +17,7 @@ struct admin;
 struct resolver;
 struct watch;
 struct proxy_stats;
+struct expiry;
 
 /*
  * A loaded configuration and everything still using it: the server while it is the running
@@ -50,6 +51,7 @@ struct server {
     struct resolver *dns;              /* upstream names (c-ares), opened at the first lookup */
     char *file;                        /* the configuration file SIGHUP reads again, or NULL */
     struct watch *watch;               /* reloads `file` when it changes, or NULL (--no-watch) */
+    struct expiry *expiry;             /* the clocks of `for:` faults */
     const struct config_overrides *ov; /* the command line's, for every load; may be NULL */
     uint64_t seed;                     /* of the fault decisions: the config's, or a random one */
     bool seed_logged;                  /* the random seed was logged (once is enough) */
@@ -94,6 +96,14 @@ void server_release(struct server *srv);
 /* Run `cfg` until SIGINT/SIGTERM; SIGHUP reloads it from opts->file. Returns the process exit
  * code (0, or 1 when a proxy could not start). */
 int server_run(const struct config *cfg, const struct server_opts *opts);
+
+/* What server__reload is told about the change. */
+#define RELOAD_QUIET 1u /* finwait's own (a `for:` fault ran out): no "reloaded" line */
+#define RELOAD_ASKED                                                                               \
+    2u /* asked fault by fault (the admin API): a fault that ran out and is                        \
+          in cfg was added again on purpose, and attaches */
+/* server_reload with RELOAD_* flags. */
+int server__reload(struct server *srv, struct config *cfg, unsigned flags, char *why, size_t len);
 
 /* Called by conn.c when a connection starts and when it is gone. */
 void server__conn_add(struct server *srv, struct conn *c);

@@ -112,6 +112,8 @@ struct fault {
     struct src_pos pos; /* where the fault's mapping starts */
     bool new_only;      /* `connections: new`: a reload that adds or changes it leaves the
                            open connections alone (default `all`: they take it too) */
+    uint64_t for_ms;    /* `for:`: the fault detaches itself this long after it was attached
+                           (proxy/expiry.c); 0 = it stays until removed */
 
     enum fault_dir direction; /* delay_fin, rst_instead_of_fin, reset, close, blackhole, toxics */
     uint64_t delay_ms;        /* delay_fin (may be DURATION_FOREVER), break_half_close,
@@ -215,6 +217,10 @@ int config_load_string_ex(const char *name, const char *text, size_t len,
                           const struct config_overrides *ov, unsigned flags, struct config **out,
                           struct diag *d);
 void config_free(struct config *cfg);
+/* A deep copy of cfg (to change before it runs). Returns NULL when out of memory. */
+struct config *config_copy(const struct config *cfg);
+/* Remove fault `fault` of proxy `proxy` from cfg, which must not be running yet. */
+void config_drop_fault(struct config *cfg, size_t proxy, size_t fault);
 /* Apply `ov` (may be NULL) to cfg. Returns 0, or -1 when out of memory (cfg unchanged). */
 int config_apply_overrides(struct config *cfg, const struct config_overrides *ov);
 

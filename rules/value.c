@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -235,4 +236,31 @@ int value_parse_cidr(const char *s, struct cidr *out)
     }
     out->prefixlen = (unsigned)bits;
     return 0;
+}
+
+/* 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104: only this machine reaches the API there. */
+bool value_host_is_loopback(const char *host)
+{
+    unsigned char a[16];
+
+    if (inet_pton(AF_INET, host, a) == 1)
+        return a[0] == 127;
+    if (inet_pton(AF_INET6, host, a) != 1)
+        return false;
+    static const unsigned char v4mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    static const unsigned char one[16] = {[15] = 1};
+    return memcmp(a, one, 16) == 0 || (memcmp(a, v4mapped, 12) == 0 && a[12] == 127);
+}
+
+const char *duration_format(uint64_t ms, char *buf, size_t len)
+{
+    if (ms == DURATION_FOREVER)
+        snprintf(buf, len, "forever");
+    else if (ms >= 60000 && ms % 60000 == 0)
+        snprintf(buf, len, "%llum", (unsigned long long)(ms / 60000));
+    else if (ms >= 1000 && ms % 1000 == 0)
+        snprintf(buf, len, "%llus", (unsigned long long)(ms / 1000));
+    else
+        snprintf(buf, len, "%llums", (unsigned long long)ms);
+    return buf;
 }

@@ -52,4 +52,9 @@ int value_parse_hostport(const char *s, unsigned flags, char **host, uint16_t *p
 /* "10.0.0.0/8", "fd00::/8", or an address alone (all its bits). */
 int value_parse_cidr(const char *s, struct cidr *out);
 
+/* True for 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104: only this machine reaches it. */
+bool value_host_is_loopback(const char *host);
+
+/* duration_format() (declared in config.h, which proxy/ includes) is defined in value.c. */
+
 #endif

@@ -64,6 +64,7 @@ static void walk_fault(const struct fault *f)
     check_duration(f->latency_ms);
     check_duration(f->jitter_ms);
     check_duration(f->timeout_ms);
+    check_duration(f->for_ms);
     CHECK(f->delay_us <= VALUE_DURATION_MAX_US);
     CHECK(f->rate_kbps <= VALUE_SIZE_MAX && f->average_size <= VALUE_SIZE_MAX);
     CHECK(f->bytes <= VALUE_SIZE_MAX && f->after_bytes <= VALUE_SIZE_MAX);
@@ -142,8 +143,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     diag_init(&d);
     r = config_load_string("fuzz.yaml", (const char *)data, size, &cfg, &d);
     if (r == 0) {
+        struct config *copy;
         CHECK(cfg != NULL);
         walk_config(cfg);
+        /* a fault that ran out leaves a copy of the running configuration (proxy/expiry.c) */
+        copy = config_copy(cfg);
+        CHECK(copy != NULL);
+        for (size_t i = 0; i < cfg->nproxies; i++) {
+            CHECK(proxy_cfg_same(&copy->proxies[i], &cfg->proxies[i]));
+            if (copy->proxies[i].nfaults)
+                config_drop_fault(copy, i, copy->proxies[i].nfaults / 2);
+        }
+        walk_config(copy);
+        config_free(copy);
         config_free(cfg);
     } else {
         CHECK(cfg == NULL && d.n > 0); /* a refusal always says why */

@@ -83,7 +83,7 @@ int main(void)
            "missing required key 'delay' for fault type 'delay_fin'");
     expect(P "    faults:\n      - {type: delay_fin, delay: 1s, rate: 5}\n", 6, 38,
            "parameter 'rate' does not belong to fault type 'delay_fin' (allowed: direction, "
-           "delay, name, probability, match, connections)");
+           "delay, name, probability, match, connections, for)");
     expect(P "    faults:\n      - {type: latency, latency: 1, connections: old}\n", 6, 50,
            "expected 'new' or 'all' for connections, got 'old'");
     expect(P "    faults:\n      - {type: delay_fin, delay: 1s, direction: sideways}\n", 6, 49,
