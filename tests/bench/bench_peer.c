@@ -181,6 +181,12 @@ static void next_command(char *line, size_t len)
     line[n] = '\0';
 }
 
+static void unknown_command(const char *line)
+{
+    fprintf(stderr, "bench_peer: unknown command '%s' (expected probe or go)\n", line);
+    exit(1);
+}
+
 static void say(const char *fmt, double v)
 {
     printf(fmt, v);
@@ -248,7 +254,7 @@ static int bulk(const char *host, int port, int mib, int n, bool hold)
         for (next_command(line, sizeof line); strcmp(line, "go") != 0;
              next_command(line, sizeof line)) {
             if (strcmp(line, "probe") != 0)
-                die("unknown command");
+                unknown_command(line);
             t0 = now_s();
             for (int i = 0; i < n; i++)
                 write_all(s[i].fd, buf, len, (uint64_t)PROBE_MIB << 20);
@@ -304,7 +310,7 @@ static int rr(const char *host, int port, int count, bool hold)
         for (next_command(line, sizeof line); strcmp(line, "go") != 0;
              next_command(line, sizeof line)) {
             if (strcmp(line, "probe") != 0)
-                die("unknown command");
+                unknown_command(line);
             say("probe %.1f\n", round_trip(fd) / 1e3);
         }
     }

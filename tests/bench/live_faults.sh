@@ -1,4 +1,4 @@
-# shellcheck shell=bash disable=SC2154 # run.sh sets peer, work, procs, ...
+# shellcheck shell=bash disable=SC2154,SC2034 # variables shared with run.sh
 # Sourced by run.sh: the two contenders of live faults (faults attached to and detached from
 # open connections), with the helpers that drive them. Uses run.sh's peer, fw, work, names,
 # ports, procs, pids, free_pair, wait_port, start_finwait and cpu_of.
@@ -167,8 +167,21 @@ churn_stop() {
   # load of the measurement makes some slow without it, as the control connections show.
   awk -v s="$slow" -v r="$rts" -v cs="$cslow" -v cr="$crts" 'BEGIN{ exit !(r > 0 && cr > 0 && s/r >= cs/cr + 0.10) }' || {
     echo "bench: churn: $slow of $rts round trips of the faulted connections took ${churn_ms} ms or more, $cslow of $crts of the control ones: the fault did not reach them" >&2; exit 1; }
+  churn_json+=("$(awk -v k="$(cat "$work/churn.count")" -v us="$secs" -v c="$cpu" -v t="$tcpu" -v r="$rts" -v sl="$slow" \
+    -v cr="$crts" -v cs="$cslow" \
+    'BEGIN{printf "{\"reloads\": %d, \"seconds\": %.2f, \"driver_cpu_ms_per_s\": %.1f, \"peers_cpu_ms_per_s\": %.1f, \"faulted_round_trips\": %d, \"faulted_slow\": %d, \"control_round_trips\": %d, \"control_slow\": %d}", k, us/1e6, c*1e3/(us/1e6), t*1e3/(us/1e6), r, sl, cr, cs}')")
   churn_notes+=("$(awk -v k="$(cat "$work/churn.count")" -v us="$secs" -v c="$cpu" -v t="$tcpu" -v r="$rts" -v sl="$slow" -v s="$slowest" \
     -v cr="$crts" -v cs="$cslow" -v b="$sink_bytes" \
     'BEGIN{printf "%d reloads in %.1f s (one per %.0f ms), driver %.1f ms CPU/s; faulted connections: %d of %d round trips slowed (%.0f%%, slowest %.1f ms), control %d of %d (%.0f%%); %d B to the sink; peers %.1f ms CPU/s", k, us/1e6, us/1e3/k, c*1e3/(us/1e6), sl, r, 100*sl/r, s, cs, cr, 100*cs/cr, b, t*1e3/(us/1e6)}')")
 }
-churn_notes=()
+churn_notes=() churn_json=()
+
+# What a reload costs finwait, measured once before the run with nothing flowing through it:
+# 2 s of the churn alone. CPU time in nanoseconds from schedstat, summed over its threads
+# (/proc/PID/stat counts 10 ms ticks: too coarse for 20 reloads).
+cpu_ns() { cat /proc/"$1"/task/*/schedstat | awk '{t += $1} END{print t}'; }
+c0=$(cpu_ns "$churn_pid")
+touch "$work/churn.run"; churn_loop & churn_loop_pid=$!
+sleep 2
+rm -f "$work/churn.run"; wait "$churn_loop_pid"
+churn_reload_ms=$(awk -v a="$c0" -v b="$(cpu_ns "$churn_pid")" -v k="$(cat "$work/churn.count")" 'BEGIN{printf "%.2f", (b-a)/1e6/(k+1)}')

@@ -65,6 +65,11 @@ wait_port() {
   echo "port $1 never opened; logs:" >&2; tail -n 5 "$work"/*.log >&2; exit 1
 }
 
+# CPU seconds (user+system) of a process and its children so far
+cpu_of() { [ -z "$1" ] && { echo 0; return; }; awk '{print ($14+$15+$16+$17)/100}' "/proc/$1/stat"; }
+rss_of() { [ -z "$1" ] && { echo 0; return; }
+  local t=0 p; for p in $1 $(pgrep -P "$1" || true); do t=$(( t + $(awk '/VmRSS/{print $2}' "/proc/$p/status") )); done; echo $t; }
+
 up=$(free_pair); "$peer" serve "$up" & pids+=($!); wait_port "$up"; wait_port $((up+1))
 
 names=(direct) ports=("$up") procs=("")
@@ -126,11 +131,6 @@ for e in "${extras[@]}"; do
   bash -c "exec $c2" >"$work/$n.2.log" 2>&1 & pids+=($!)
   wait_port "$p"; wait_port $((p+1)); names+=("$n") ports+=("$p") procs+=("$p1")
 done
-
-# CPU seconds (user+system) of a process and its children so far
-cpu_of() { [ -z "$1" ] && { echo 0; return; }; awk '{print ($14+$15+$16+$17)/100}' "/proc/$1/stat"; }
-rss_of() { [ -z "$1" ] && { echo 0; return; }
-  local t=0 p; for p in $1 $(pgrep -P "$1" || true); do t=$(( t + $(awk '/VmRSS/{print $2}' "/proc/$p/status") )); done; echo $t; }
 
 median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 spread() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END{printf "%s-%s", lo, hi}'; }
@@ -215,7 +215,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 == 0 || a == "-") print "-"; e
   done
   echo
   echo "finwait+came-went: a ${went_ms} ms latency toxic added and removed through the API on the measured connections before each figure"
-  echo "finwait+churn: a ${churn_ms} ms latency for 127.0.0.2 attached/detached by SIGHUP every ${churn_period_ms} ms, per stretch:"
+  echo "finwait+churn: a ${churn_ms} ms latency for 127.0.0.2 attached/detached by SIGHUP every ${churn_period_ms} ms (finwait: ${churn_reload_ms} ms CPU per reload), per stretch:"
   for note in "${churn_notes[@]}"; do echo "  $note"; done
   echo
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), $(haproxy -v | head -1 | cut -d' ' -f1-3)"
@@ -234,7 +234,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 == 0 || a == "-") print "-"; e
     done
     printf '}'
   done
-  echo; echo " }}"
+  echo; echo " },"
+  # how the churn went: per stretch of the churn contender's figures (live_faults.sh)
+  printf ' "churn": {"period_ms": %s, "latency_ms": %s, "reload_cpu_ms": %s, "stretches": [%s]}}\n' \
+    "$churn_period_ms" "$churn_ms" "$churn_reload_ms" "$(IFS=,; echo "${churn_json[*]}")"
 } > "$out/results.json"
 
 # one chart: each figure as a share of the best contender
