@@ -134,6 +134,7 @@ trickle_start() { # kind, port, connections, source, echo|sink
   local fd
   exec {fd}> >("$peer" trickle 127.0.0.1 "$2" "$3" "$4" 50 "$5" "$churn_ms" > "$work/trickle.$1")
   trickle_fd[$1]=$fd trickle_pid[$1]=$!
+  pids+=($!) # ended by run.sh's cleanup if the run stops half-way
 }
 
 churn_start() { # the churn and the other connections, before the churn contender's figures
@@ -146,7 +147,7 @@ churn_start() { # the churn and the other connections, before the churn contende
   [ "$(cat "$work"/trickle.* | grep -c ready)" = 3 ] ||
     { echo "bench: churn: the other connections did not open" >&2; exit 1; }
   touch "$work/churn.run"
-  churn_loop & churn_loop_pid=$!
+  churn_loop & churn_loop_pid=$!; pids+=($!)
   churn_t0=${EPOCHREALTIME/./}
 }
 
