@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # finwait's benchmark: direct loopback, finwait, finwait with a teardown fault on another
-# connection of the same proxy, HAProxy (TCP mode), and any --extra proxy, side by side with
-# the same peers in one run. Not a pass/fail test: it prints a table and writes
+# connection of the same proxy, finwait after a fault came and went on the measured connections,
+# finwait while faults churn on other connections (tests/bench/live_faults.sh), HAProxy (TCP
+# mode), and any --extra proxy, side by side with the same peers in one run. Not a pass/fail test: it prints a table and writes
 # out/bench/results.json and out/bench/bench.png.
 #
 #   tests/bench/run.sh [--quick] [--reps N] [--extra NAME='CMD {listen_port} {upstream_port}']
@@ -64,18 +65,28 @@ wait_port() {
   echo "port $1 never opened; logs:" >&2; tail -n 5 "$work"/*.log >&2; exit 1
 }
 
+# CPU seconds (user+system) of a process and its children so far
+cpu_of() { [ -z "$1" ] && { echo 0; return; }; awk '{print ($14+$15+$16+$17)/100}' "/proc/$1/stat"; }
+rss_of() { [ -z "$1" ] && { echo 0; return; }
+  local t=0 p; for p in $1 $(pgrep -P "$1" || true); do t=$(( t + $(awk '/VmRSS/{print $2}' "/proc/$p/status") )); done; echo $t; }
+
 up=$(free_pair); "$peer" serve "$up" & pids+=($!); wait_port "$up"; wait_port $((up+1))
 
 names=(direct) ports=("$up") procs=("")
-start_finwait() { # name, faults
-  local p; p=$(free_pair)
-  cat > "$work/$1.yaml" <<EOF
+fw_yaml() { # listen port, faults, [more top-level YAML]
+  cat <<EOF
 log: {level: warn}
+${3:-}
 proxies:
-  - {name: bulk, listen: 127.0.0.1:$p, upstream: 127.0.0.1:$up, faults: $2}
-  - {name: echo, listen: 127.0.0.1:$((p+1)), upstream: 127.0.0.1:$((up+1)), faults: $2}
+  - {name: bulk, listen: 127.0.0.1:$1, upstream: 127.0.0.1:$up, faults: $2}
+  - {name: echo, listen: 127.0.0.1:$(($1+1)), upstream: 127.0.0.1:$((up+1)), faults: $2}
 EOF
-  "$fw" -c "$work/$1.yaml" 2>>"$work/$1.log" & pids+=($!); wait_port "$p"; wait_port $((p+1))
+}
+start_finwait() { # name, faults, [more top-level YAML, [finwait's options]]
+  local p; p=$(free_pair)
+  fw_yaml "$p" "$2" "${3:-}" > "$work/$1.yaml"
+  # shellcheck disable=SC2086 # $4 is a list of options
+  "$fw" -c "$work/$1.yaml" ${4:-} 2>>"$work/$1.log" & pids+=($!); wait_port "$p"; wait_port $((p+1))
   names+=("$1") ports+=("$p") procs+=("$!")
 }
 start_finwait finwait "[]"
@@ -89,6 +100,8 @@ if [ "$(id -u)" = 0 ] && "$fw" --check -c examples/drop_fin.yaml >/dev/null 2>&1
   start_finwait finwait+packet "[{type: drop_fin, leg: client, from: peer, match: {client: 127.0.0.2/32}}]"
   "$peer" idle 127.0.0.1 $(( ${ports[3]} + 1 )) 1 127.0.0.2 100000 >/dev/null & pids+=($!)
 fi
+# faults attached to and detached from open connections: finwait+came-went, finwait+churn
+. tests/bench/live_faults.sh
 
 hp=$(free_pair)
 cat > "$work/haproxy.cfg" <<EOF
@@ -119,18 +132,16 @@ for e in "${extras[@]}"; do
   wait_port "$p"; wait_port $((p+1)); names+=("$n") ports+=("$p") procs+=("$p1")
 done
 
-# CPU seconds (user+system) of a process and its children so far
-cpu_of() { [ -z "$1" ] && { echo 0; return; }; awk '{print ($14+$15+$16+$17)/100}' "/proc/$1/stat"; }
-rss_of() { [ -z "$1" ] && { echo 0; return; }
-  local t=0 p; for p in $1 $(pgrep -P "$1" || true); do t=$(( t + $(awk '/VmRSS/{print $2}' "/proc/$p/status") )); done; echo $t; }
-
 median() { sort -g | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}'; }
 spread() { sort -g | awk 'NR==1{lo=$1} {hi=$1} END{printf "%s-%s", lo, hi}'; }
 
 # Run a peer measurement of contender $1; if it fails, say which one and show its log.
 measure() {
   local n=$1; shift
-  "$peer" "$@" || { echo "bench: '$*' failed through $n; its log:" >&2
+  case $n in
+    finwait+came-went) went_measure "$@" ;;
+    *) "$peer" "$@" ;;
+  esac || { echo "bench: '$*' failed through $n; its log:" >&2
                     tail -n 20 "$work/$n".*log "$work/$n.log" 2>/dev/null >&2; exit 1; }
 }
 
@@ -139,27 +150,34 @@ echo "measuring ${#names[@]} contenders, $reps repetitions each (bulk ${bulk_mib
 for rep in $(seq "$reps"); do
   for i in "${!names[@]}"; do
     n=${names[$i]} p=${ports[$i]} pid=${procs[$i]}
+    if [ "$n" = finwait+churn ]; then churn_start; fi
     c0=$(cpu_of "$pid")
-    R[$n,bulk1]+="$(measure "$n" bulk 127.0.0.1 "$p" "$bulk_mib" 1) "
+    fig=$(measure "$n" bulk 127.0.0.1 "$p" "$bulk_mib" 1)
     c1=$(cpu_of "$pid")
-    R[$n,cpu]+="$(awk -v a="$c0" -v b="$c1" -v g="$bulk_mib" 'BEGIN{printf "%.3f", (b-a)/(g*1048576/1e9)}') "
-    R[$n,bulk4]+="$(measure "$n" bulk 127.0.0.1 "$p" $(( bulk_mib / 4 )) 4) "
+    read -r g cs <<< "$fig" # came-went: finwait's CPU seconds during the measurement proper
+    R[$n,bulk1]+="$g "
+    R[$n,cpu]+="$(awk -v a="$c0" -v b="$c1" -v s="$cs" -v g="$bulk_mib" 'BEGIN{printf "%.3f", (s == "" ? b-a : s)/(g*1048576/1e9)}') "
+    fig=$(measure "$n" bulk 127.0.0.1 "$p" $(( bulk_mib / 4 )) 4)
+    R[$n,bulk4]+="${fig%% *} "
     rr_out=$(measure "$n" rr 127.0.0.1 $((p+1)) "$rr_count")
     read -r p50 p99 <<< "$rr_out"
     R[$n,p50]+="$p50 " R[$n,p99]+="$p99 "
     R[$n,conns]+="$(measure "$n" conns 127.0.0.1 $((p+1)) "$conn_secs") "
+    if [ "$n" = finwait+churn ]; then churn_stop; fi
   done
   echo "  repetition $rep done" >&2
 done
 for i in "${!names[@]}"; do # memory per idle connection, once per contender
   n=${names[$i]} p=${ports[$i]} pid=${procs[$i]}
   [ -z "$pid" ] && { R[$n,idle]="- "; continue; }
+  if [ "$n" = finwait+churn ]; then churn_start; fi
   before=$(rss_of "$pid")
   coproc IDLE { "$peer" idle 127.0.0.1 $((p+1)) "$idle_n"; }
   read -r _ <&"${IDLE[0]}"; sleep 1
   after=$(rss_of "$pid")
   exec {IDLE[1]}>&-; wait "$IDLE_PID" 2>/dev/null || true
   R[$n,idle]=$(awk -v a="$before" -v b="$after" -v n="$idle_n" 'BEGIN{printf "%.2f", (b-a)*1024/n/1024}')" "
+  if [ "$n" = finwait+churn ]; then churn_stop; fi
   sleep 1
 done
 
@@ -183,6 +201,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 == 0 || a == "-") print "-"; e
     printf "  %-14s vs direct: bulk1 %s bulk4 %s p50 %s conns %s" "$n" \
       "$(ratio "$(med "$n" bulk1)" "$(med direct bulk1)")" "$(ratio "$(med "$n" bulk4)" "$(med direct bulk4)")" \
       "$(ratio "$(med "$n" p50)" "$(med direct p50)")" "$(ratio "$(med "$n" conns)" "$(med direct conns)")"
+    case $n in finwait+came-went|finwait+churn) printf " | vs finwait: bulk1 %s bulk4 %s p50 %s p99 %s conns %s cpu %s" \
+        "$(ratio "$(med "$n" bulk1)" "$(med finwait bulk1)")" "$(ratio "$(med "$n" bulk4)" "$(med finwait bulk4)")" \
+        "$(ratio "$(med "$n" p50)" "$(med finwait p50)")" "$(ratio "$(med "$n" p99)" "$(med finwait p99)")" \
+        "$(ratio "$(med "$n" conns)" "$(med finwait conns)")" "$(ratio "$(med "$n" cpu)" "$(med finwait cpu)")" ;; esac
     if [ "$n" != haproxy ]; then
       printf " | vs haproxy: bulk1 %s bulk4 %s p50 %s conns %s idle %s" \
         "$(ratio "$(med "$n" bulk1)" "$(med haproxy bulk1)")" "$(ratio "$(med "$n" bulk4)" "$(med haproxy bulk4)")" \
@@ -191,6 +213,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 == 0 || a == "-") print "-"; e
     fi
     echo
   done
+  echo
+  echo "finwait+came-went: a ${went_ms} ms latency toxic added and removed through the API on the measured connections before each figure"
+  echo "finwait+churn: a ${churn_ms} ms latency for 127.0.0.2 attached/detached by SIGHUP every ${churn_period_ms} ms (finwait: ${churn_reload_ms} ms CPU per reload), per stretch:"
+  for note in "${churn_notes[@]}"; do echo "  $note"; done
   echo
   echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), kernel $(uname -r), $(haproxy -v | head -1 | cut -d' ' -f1-3)"
 } | tee "$out/table.txt"
@@ -208,7 +234,10 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 == 0 || a == "-") print "-"; e
     done
     printf '}'
   done
-  echo; echo " }}"
+  echo; echo " },"
+  # how the churn went: per stretch of the churn contender's figures (live_faults.sh)
+  printf ' "churn": {"period_ms": %s, "latency_ms": %s, "reload_cpu_ms": %s, "stretches": [%s]}}\n' \
+    "$churn_period_ms" "$churn_ms" "$churn_reload_ms" "$(IFS=,; echo "${churn_json[*]}")"
 } > "$out/results.json"
 
 # one chart: each figure as a share of the best contender
