@@ -78,6 +78,67 @@ static const char *fault_state(json_t *c)
     return json_string_value(json_object_get(f, "state"));
 }
 
+/* The event with that name and leg in the connection's timeline, or NULL. */
+static json_t *event(json_t *tl, const char *name, const char *leg)
+{
+    size_t i;
+    json_t *e;
+
+    json_array_foreach(tl, i, e)
+    {
+        if (strcmp(json_string_value(json_object_get(e, "event")), name) == 0 &&
+            (!leg || strcmp(json_string_value(json_object_get(e, "leg")), leg) == 0))
+            return e;
+    }
+    return NULL;
+}
+
+/* After the client's FIN: its timeline so far, as the JSON log's objects and drawn. */
+static void check_timeline(void)
+{
+    struct http_resp r;
+    json_t *c = NULL, *tl, *e;
+    double t = -1;
+    size_t i;
+
+    CHECK_EQ(http_json(admin, "GET", "/proxies/t/connections/1", NULL, &c), 200);
+    CHECK_EQ(json_integer_value(json_object_get(c, "id")), 1);
+    tl = json_object_get(c, "timeline");
+    CHECK(json_is_array(tl));
+    json_array_foreach(tl, i, e)
+    {
+        /* the JSON log's keys, in time order */
+        CHECK(json_is_string(json_object_get(e, "ts")));
+        CHECK_STR(json_string_value(json_object_get(e, "level")), "info");
+        CHECK_STR(json_string_value(json_object_get(e, "proxy")), "t");
+        CHECK_EQ(json_integer_value(json_object_get(e, "conn")), 1);
+        CHECK(json_is_string(json_object_get(e, "msg")));
+        CHECK_DBL(json_real_value(json_object_get(e, "t_ms")), >=, t);
+        t = json_real_value(json_object_get(e, "t_ms"));
+    }
+    e = event(tl, "accepted", "client");
+    CHECK(e && json_is_string(json_object_get(e, "client")));
+    e = event(tl, "data", "client");
+    CHECK(e);
+    CHECK_EQ(json_integer_value(json_object_get(e, "bytes")), UP_BYTES);
+    CHECK_STR(json_string_value(json_object_get(e, "direction")), "upstream");
+    e = event(tl, "fin_received", "client");
+    CHECK(e);
+    CHECK_STR(json_string_value(json_object_get(e, "state")), "CLOSE_WAIT");
+    CHECK_STR(json_string_value(json_object_get(e, "msg")), "FIN received");
+    CHECK(event(tl, "fin_sent", "server"));
+    json_decref(c);
+
+    CHECK_EQ(http_req(admin, "GET", "/proxies/t/connections/1",
+                      "Host: 127.0.0.1\r\nAccept: text/plain\r\n", NULL, &r),
+             200);
+    CHECK_CONTAINS(http_header(&r, "Content-Type"), "text/plain");
+    CHECK_CONTAINS(r.body, "t#1  client <-> finwait <-> server");
+    CHECK_CONTAINS(r.body, "client leg CLOSE_WAIT");
+    CHECK_CONTAINS(r.body, "server leg FIN_WAIT");
+    http_resp_free(&r);
+}
+
 int main(void)
 {
     uint16_t up = 0, port;
@@ -149,6 +210,7 @@ int main(void)
     CHECK(leg_flag(c, "client", "fin_received") && !leg_flag(c, "client", "fin_sent"));
     CHECK(!leg_flag(c, "server", "fin_received") && leg_flag(c, "server", "fin_sent"));
     json_decref(c);
+    check_timeline();
 
     /* the half-closed connection still carries the answer */
     CHECK_EQ(sk_write_pattern(sfd, 0, LATE_BYTES, 5000), 0);
