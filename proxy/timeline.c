@@ -35,18 +35,15 @@ static void event_clear(struct tl_event *e)
 }
 
 /* The slot for a new event: a new one while under TL_MAX_EVENTS, else the oldest after the
- * head (the events are sorted by time when shown, so the ring's order does not matter). NULL
- * when out of memory. */
+ * head, as a ring (the events are sorted by time when shown). NULL when out of memory. */
 static struct tl_event *event_slot(struct timeline **tlp, double t_ms)
 {
     struct timeline *tl = *tlp;
     size_t cap;
 
     if (tl && tl->n == TL_MAX_EVENTS) {
-        size_t oldest = TL_HEAD;
-        for (size_t i = TL_HEAD + 1; i < tl->n; i++)
-            if (tl->ev[i].t_ms < tl->ev[oldest].t_ms)
-                oldest = i;
+        /* events come in (nearly) time order: the next slot of the ring holds the oldest */
+        size_t oldest = TL_HEAD + tl->lost % (TL_MAX_EVENTS - TL_HEAD);
         event_clear(&tl->ev[oldest]);
         tl->lost++;
         tl->last = oldest;
