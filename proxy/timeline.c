@@ -16,7 +16,8 @@ struct tl_event {
     char state[14];
     char *text;
     const char *event; /* the JSON log's name for it, or NULL: derived from kind */
-    json_t *extra;     /* the log line's extra keys, or NULL */
+    char *extra;       /* the log line's extra keys as a JSON object's text, or NULL: a
+                          string costs far less than a jansson object per event */
 };
 
 struct timeline {
@@ -30,7 +31,7 @@ struct timeline {
 static void event_clear(struct tl_event *e)
 {
     free(e->text);
-    json_decref(e->extra);
+    free(e->extra);
     memset(e, 0, sizeof *e);
 }
 
@@ -99,12 +100,14 @@ void timeline_add_event(struct timeline **tlp, double t_ms, enum tl_kind k, enum
     if (state)
         snprintf(e->state, sizeof e->state, "%s", state);
     e->text = text ? strdup(text) : NULL;
-    for (int i = 0; i < nkv; i++) {
-        if (!e->extra)
-            e->extra = json_object();
-        json_object_set_new(e->extra, kv[i].key,
-                            kv[i].str ? json_string(kv[i].str)
-                                      : json_integer((json_int_t)kv[i].num));
+    if (nkv > 0) {
+        json_t *o = json_object();
+        for (int i = 0; i < nkv; i++)
+            json_object_set_new(o, kv[i].key,
+                                kv[i].str ? json_string(kv[i].str)
+                                          : json_integer((json_int_t)kv[i].num));
+        e->extra = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
     }
 }
 
@@ -340,8 +343,11 @@ static json_t *event_json(const struct tl_event *e, const char *proxy, uint64_t 
                             json_string(e->leg == LEG_CLIENT ? "upstream" : "downstream"));
         json_object_set_new(o, "bytes", json_integer((json_int_t)e->bytes));
     }
-    if (e->extra)
-        json_object_update(o, e->extra);
+    if (e->extra) {
+        json_t *extra = json_loads(e->extra, 0, NULL);
+        json_object_update(o, extra);
+        json_decref(extra);
+    }
     if (!e->text && (e->kind == TL_DATA || e->kind == TL_DROP))
         snprintf(msg, sizeof msg, "%llu bytes %s", (unsigned long long)e->bytes,
                  e->kind == TL_DATA ? "relayed" : "dropped by a fault");
