@@ -907,6 +907,7 @@ void conn_accept(struct listener *l)
     uint64_t mask;
     uv_os_fd_t fd;
     char addr[80];
+    struct log_kv client_kv[] = {{"client", addr, 0}};
 
     if (!c) {
         LOG(LOG_LEVEL_ERROR, l->p->name, "accept", "out of memory");
@@ -935,18 +936,15 @@ void conn_accept(struct listener *l)
     memset(&ss, 0, sizeof ss);
     uv_tcp_getpeername(&c->legs[LEG_CLIENT].tcp, (struct sockaddr *)&ss, &len);
     c->client = ss;
-    {
-        sockaddr_text((struct sockaddr *)&ss, addr, sizeof addr);
-        struct log_kv kv[] = {{"client", addr, 0}};
-        /* Every connection records its timeline, for the admin API's view of it; the first
-         * event creates it. log.timeline only says whether it is printed at the end. */
-        c->tl_print = srv->gen->cfg->log_timeline;
-        timeline_add_event(&c->tl, 0, TL_SYN, LEG_CLIENT, true, 0, "ESTABLISHED", "accepted",
-                           "accepted", kv, 1);
-        if (LOG_ENABLED(LOG_LEVEL_INFO))
-            log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, conn_elapsed_ms(c), "accepted",
-                      "client", tcpinfo_state(leg_fd(c, LEG_CLIENT)), "accepted", kv, 1);
-    }
+    sockaddr_text((struct sockaddr *)&ss, addr, sizeof addr);
+    /* Every connection records its timeline, for the admin API's view of it; the first event
+     * creates it. log.timeline only says whether it is printed at the end. */
+    c->tl_print = srv->gen->cfg->log_timeline;
+    timeline_add_event(&c->tl, 0, TL_SYN, LEG_CLIENT, true, 0, "ESTABLISHED", "accepted",
+                       "accepted", client_kv, 1);
+    if (LOG_ENABLED(LOG_LEVEL_INFO))
+        log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, conn_elapsed_ms(c), "accepted",
+                  "client", tcpinfo_state(leg_fd(c, LEG_CLIENT)), "accepted", client_kv, 1);
 
     mask = fault_decide(c->p, &l->rng, (struct sockaddr *)&ss);
     if (mask && inject_new(c, mask) != 0) {
