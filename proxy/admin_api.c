@@ -12,6 +12,7 @@
 #include <uv.h>
 #include <yaml.h>
 
+#include "proxy/admin_conns.h"
 #include "proxy/conn.h"
 #include "proxy/expiry.h"
 #include "proxy/listener.h"
@@ -1096,6 +1097,14 @@ void admin_api_handle(struct admin_api *a, const struct admin_request *rq,
         if (!in)
             r = error_reply(400, "bad request body: %s (line %d, column %d)", jerr.text, jerr.line,
                             jerr.column);
+    }
+    /* the connection routes answer themselves: a diagram is text, not JSON */
+    if (r.status == 0 && admin_conns_handle(a->srv, rq, out)) {
+        json_decref(in);
+        if (out->status >= 400)
+            LOG(LOG_LEVEL_WARN, NULL, "api", "admin API: %s %.200s: %u", rq->method, rq->path,
+                out->status);
+        return;
     }
     if (r.status == 0) {
         if (!in)

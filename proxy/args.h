@@ -20,6 +20,7 @@ enum args_action {
     ARGS_VERSION,     /* --version, -version */
     ARGS_HELP,        /* --help */
     ARGS_CLI,         /* toxiproxy-cli's commands: `finwait cli ...` or the name toxiproxy-cli */
+    ARGS_CONNS,       /* `finwait conns ...`: the open connections (cli_argc, cli_argv) */
 };
 
 struct args {

@@ -97,11 +97,12 @@ struct conn {
     struct dial *dial;              /* connection attempts to the server in flight, or NULL */
     struct inject *inj;             /* faults that apply, or NULL */
     struct splicer *splice[2];      /* per direction, when its bytes move by splice(2) */
-    struct timeline *tl;            /* recorded events, or NULL when log.timeline is off */
+    struct timeline *tl;            /* recorded events (NULL only when out of memory) */
     struct conn *prev, *next;       /* the server's list of open connections */
     int pending;    /* handle closes, requests and packet flows still to call back */
     bool closing;   /* conn_close() ran: callbacks only release what they hold */
     bool connected; /* the server leg is established */
+    bool tl_print;  /* log.timeline was on at accept: tl is printed when c is freed */
 };
 
 static inline enum leg_id dir_src(enum dir d)

@@ -118,6 +118,16 @@ static const char *leg_state(struct conn *c, enum leg_id l)
     return st;
 }
 
+const char *conn_leg_state(struct conn *c, enum leg_id l)
+{
+    return leg_state(c, l);
+}
+
+int conn_leg_fd(struct conn *c, enum leg_id l)
+{
+    return leg_fd(c, l);
+}
+
 static bool want_events(const struct conn *c)
 {
     return LOG_ENABLED(LOG_LEVEL_INFO) || c->tl;
@@ -144,8 +154,8 @@ static void conn_event(struct conn *c, int leg, const char *event, enum tl_kind 
         log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, t, event,
                   leg >= 0 ? leg_names[leg] : NULL, state, text, kv, nkv);
     if (c->tl)
-        timeline_add(&c->tl, t, k, leg >= 0 ? (enum leg_id)leg : LEG_CLIENT, inbound, bytes, state,
-                     text);
+        timeline_add_event(&c->tl, t, k, leg >= 0 ? (enum leg_id)leg : LEG_CLIENT, inbound, bytes,
+                           state, text, event, kv, nkv);
 }
 
 /*
@@ -218,14 +228,14 @@ static void conn_free(struct conn *c)
     struct server *srv = c->l->srv;
     char title[200];
 
-    if (c->tl) {
+    if (c->tl && c->tl_print) {
         /* the time of the last event, not of this call: packet flows may keep c a while
          * after its close is over (the engine lets a flow go at its next sweep) */
         snprintf(title, sizeof title, "%s#%llu  client <-> finwait <-> server  (%.3f ms)",
                  conn_proxy_name(c), (unsigned long long)c->id, timeline_end_ms(c->tl));
         timeline_print(c->tl, log_out(), title);
-        timeline_free(c->tl);
     }
+    timeline_free(c->tl);
     inject_free(c);
     /* from here on its bytes are its proxy's: it leaves the list a scrape reads */
     stats_conn_gone(c->stats, c->dirs);
@@ -909,6 +919,7 @@ void conn_accept(struct listener *l)
     uint64_t mask;
     uv_os_fd_t fd;
     char addr[80];
+    struct log_kv client_kv[] = {{"client", addr, 0}};
 
     if (!c) {
         LOG(LOG_LEVEL_ERROR, l->p->name, "accept", "out of memory");
@@ -939,16 +950,15 @@ void conn_accept(struct listener *l)
     memset(&ss, 0, sizeof ss);
     uv_tcp_getpeername(&c->legs[LEG_CLIENT].tcp, (struct sockaddr *)&ss, &len);
     c->client = ss;
-    if (LOG_ENABLED(LOG_LEVEL_INFO) || srv->gen->cfg->log_timeline) {
-        sockaddr_text((struct sockaddr *)&ss, addr, sizeof addr);
-        struct log_kv kv[] = {{"client", addr, 0}};
-        /* the first event creates the timeline: want_events() is true from here on */
-        if (srv->gen->cfg->log_timeline)
-            timeline_add(&c->tl, 0, TL_SYN, LEG_CLIENT, true, 0, "ESTABLISHED", addr);
-        if (LOG_ENABLED(LOG_LEVEL_INFO))
-            log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, conn_elapsed_ms(c), "accepted",
-                      "client", tcpinfo_state(leg_fd(c, LEG_CLIENT)), "accepted", kv, 1);
-    }
+    sockaddr_text((struct sockaddr *)&ss, addr, sizeof addr);
+    /* Every connection records its timeline, for the admin API's view of it; the first event
+     * creates it. log.timeline only says whether it is printed at the end. */
+    c->tl_print = srv->gen->cfg->log_timeline;
+    timeline_add_event(&c->tl, 0, TL_SYN, LEG_CLIENT, true, 0, "ESTABLISHED", "accepted",
+                       "accepted", client_kv, 1);
+    if (LOG_ENABLED(LOG_LEVEL_INFO))
+        log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, conn_elapsed_ms(c), "accepted",
+                  "client", tcpinfo_state(leg_fd(c, LEG_CLIENT)), "accepted", client_kv, 1);
 
     mask = inject_decide(c);
     if (mask && inject_new(c, mask) != 0) {

@@ -26,6 +26,11 @@ void conn_abort(struct conn *c, const char *why);
  * finwait already read, then whatever they still send is dropped. */
 void conn_end(struct conn *c, const char *why);
 
+/* The kernel's TCP state of finwait's socket on leg l, as the log prints it ("CLOSE_WAIT"). */
+const char *conn_leg_state(struct conn *c, enum leg_id l);
+/* The socket of leg l, or -1 when it has none (not connected yet, or closed). */
+int conn_leg_fd(struct conn *c, enum leg_id l);
+
 /* Milliseconds since c was accepted. */
 double conn_elapsed_ms(const struct conn *c);
 const char *conn_proxy_name(const struct conn *c);

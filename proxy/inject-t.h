@@ -47,6 +47,9 @@ struct fault_ops {
      * split pieces (pieces_split) but never moves the queue, so `first` stays valid for the
      * next shaping fault */
     void (*shape)(struct fault_rt *ft, enum dir d, size_t first);
+    /* what the fault is doing on its connection now, in a few words ("holding the client's
+     * FIN to the server", "armed", "fired"), for the admin API; NULL: "armed" until `fired` */
+    void (*describe)(const struct fault_rt *ft, char *buf, size_t len);
 };
 
 /*

@@ -472,6 +472,24 @@ void inject_reload(struct conn *c, struct cfg_gen *gen, const struct proxy_cfg *
     c->gen = gen;
 }
 
+void inject_describe(const struct conn *c,
+                     void (*fn)(void *arg, const struct fault *f, const char *state), void *arg)
+{
+    char state[128];
+
+    if (!c->inj)
+        return;
+    for (const struct fault_rt *ft = c->inj->head; ft; ft = ft->next) {
+        if (ft->detached)
+            continue;
+        if (ft->ops->describe)
+            ft->ops->describe(ft, state, sizeof state);
+        else
+            snprintf(state, sizeof state, "%s", ft->fired ? "fired" : "armed");
+        fn(arg, ft->f, state);
+    }
+}
+
 void inject_close(struct conn *c)
 {
     struct inject *inj = c->inj;

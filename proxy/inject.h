@@ -16,6 +16,7 @@ struct buf;
 struct cfg_gen;
 struct proxy_cfg;
 struct plan_fault;
+struct fault;
 
 /* Decide which of c's proxy's faults apply to c (accepted just now, from c->client): counts
  * those that do, says at debug level why each other one does not. Returns the mask for
@@ -46,6 +47,10 @@ bool inject_busy(const struct conn *c, enum dir d);
  */
 void inject_reload(struct conn *c, struct cfg_gen *gen, const struct proxy_cfg *np,
                    const struct plan_fault *steps, size_t n);
+/* Call fn for each fault that applies to c now, in configuration order, with what it is
+ * doing on c ("holding the client's FIN to the server", "armed", "fired"). */
+void inject_describe(const struct conn *c,
+                     void (*fn)(void *arg, const struct fault *f, const char *state), void *arg);
 /* Close every handle the faults hold (each counted in c->pending). */
 void inject_close(struct conn *c);
 void inject_free(struct conn *c);

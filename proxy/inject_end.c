@@ -205,12 +205,45 @@ static void end_on_detach(struct fault_rt *ft)
     }
 }
 
+/* Fired, or how far it is from firing: its byte count or its timer. */
+static void end_describe(const struct fault_rt *ft, char *buf, size_t len)
+{
+    const struct fault *f = ft->f;
+
+    if (ft->fired) {
+        snprintf(buf, len, "fired");
+        return;
+    }
+    for (int d = 0; d < 2; d++) {
+        if (ft->ending[d]) {
+            snprintf(buf, len, "limit reached: ending after the shaped bytes before it");
+            return;
+        }
+    }
+    if (f->type == FAULT_LIMIT_DATA || f->has_after_bytes) {
+        for (int d = 0; d < 2; d++)
+            if (applies(f, (enum dir)d)) {
+                snprintf(buf, len, "armed: %llu of %llu bytes %s",
+                         (unsigned long long)ft->counted[d], (unsigned long long)end_limit(f),
+                         dir_name((enum dir)d));
+                return;
+            }
+    }
+    if (ft->timer_open[0] && uv_is_active((const uv_handle_t *)&ft->timer[0])) {
+        snprintf(buf, len, "armed: fires in %llu ms",
+                 (unsigned long long)uv_timer_get_due_in(&ft->timer[0]));
+        return;
+    }
+    snprintf(buf, len, "armed");
+}
+
 const struct fault_ops inject__end_ops = {
     .on_accept = end_on_accept,
     .on_connected = end_on_connected,
     .on_data = end_on_data,
     .on_timer = end_on_timer,
     .on_detach = end_on_detach,
+    .describe = end_describe,
 };
 
 /* --- blackhole, timeout: silence --- */
@@ -296,6 +329,28 @@ static void silence_on_detach(struct fault_rt *ft)
     inject__release_fins(ft);
 }
 
+static void silence_describe(const struct fault_rt *ft, char *buf, size_t len)
+{
+    int n;
+
+    if (ft->fired) {
+        snprintf(buf, len, "fired: connection closed");
+        return;
+    }
+    if (!ft->active) {
+        snprintf(buf, len, "armed");
+        return;
+    }
+    n = snprintf(buf, len, "dropping %s data",
+                 ft->f->direction == FAULT_DIR_BOTH       ? "all"
+                 : ft->f->direction == FAULT_DIR_UPSTREAM ? "upstream"
+                                                          : "downstream");
+    for (int d = 0; d < 2 && n > 0 && (size_t)n < len; d++)
+        if (ft->holding[d])
+            n += snprintf(buf + n, len - (size_t)n, ", swallowed %s",
+                          inject__fin_towards((enum dir)d));
+}
+
 const struct fault_ops inject__silence_ops = {
     .on_accept = silence_on_accept,
     .on_connected = silence_on_connected,
@@ -303,6 +358,7 @@ const struct fault_ops inject__silence_ops = {
     .on_fin = silence_on_fin,
     .on_timer = silence_on_timer,
     .on_detach = silence_on_detach,
+    .describe = silence_describe,
 };
 
 /* --- refuse --- */
@@ -324,6 +380,12 @@ static bool refuse_on_accept(struct fault_rt *ft)
     return true;
 }
 
+static void refuse_describe(const struct fault_rt *ft, char *buf, size_t len)
+{
+    snprintf(buf, len, "fired: refused with %s", ft->f->mode == REFUSE_RESET ? "an RST" : "a FIN");
+}
+
 const struct fault_ops inject__refuse_ops = {
     .on_accept = refuse_on_accept,
+    .describe = refuse_describe,
 };

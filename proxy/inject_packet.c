@@ -116,4 +116,13 @@ void inject__packet_register(struct fault_rt *ft, enum leg_id l, int fd,
     conn__hold(c); /* the flow may outlive the sockets: LAST_ACK and TIME_WAIT live on */
 }
 
-const struct fault_ops inject__packet_ops = {0};
+static void packet_describe(const struct fault_rt *ft, char *buf, size_t len)
+{
+    enum leg_id l = inject__packet_leg(ft->f);
+
+    snprintf(buf, len,
+             ft->flow[l] ? "watching the %s leg's segments" : "armed: the %s leg is not watched",
+             leg_name(l));
+}
+
+const struct fault_ops inject__packet_ops = {.describe = packet_describe};

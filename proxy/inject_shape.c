@@ -192,12 +192,31 @@ static void slicer_shape(struct fault_rt *ft, enum dir d, size_t first)
     }
 }
 
-const struct fault_ops inject__latency_ops = {.shape = latency_shape,
-                                              .on_detach = inject__shaping_release};
-const struct fault_ops inject__bandwidth_ops = {.shape = bandwidth_shape,
-                                                .on_detach = inject__shaping_release};
-const struct fault_ops inject__slicer_ops = {.shape = slicer_shape,
-                                             .on_detach = inject__shaping_release};
+/* What the shaping queues of its directions hold (shared by every shaping fault of the
+ * direction, in configuration order). */
+static void shape_describe(const struct fault_rt *ft, char *buf, size_t len)
+{
+    size_t bytes = 0;
+
+    for (int d = 0; d < 2; d++) {
+        const struct shaper *s = ft->c->inj->shape[d];
+        if (s && applies(ft->f, (enum dir)d))
+            bytes += s->bytes;
+    }
+    if (bytes >= 10 * 1024)
+        snprintf(buf, len, "shaping %zu KiB queued", bytes >> 10);
+    else if (bytes > 0)
+        snprintf(buf, len, "shaping %zu B queued", bytes);
+    else
+        snprintf(buf, len, "shaping, nothing queued");
+}
+
+const struct fault_ops inject__latency_ops = {
+    .shape = latency_shape, .on_detach = inject__shaping_release, .describe = shape_describe};
+const struct fault_ops inject__bandwidth_ops = {
+    .shape = bandwidth_shape, .on_detach = inject__shaping_release, .describe = shape_describe};
+const struct fault_ops inject__slicer_ops = {
+    .shape = slicer_shape, .on_detach = inject__shaping_release, .describe = shape_describe};
 
 static struct shaper *shaper_of(struct fault_rt *ft, enum dir d)
 {

@@ -76,10 +76,28 @@ void inject__release_fins(struct fault_rt *ft)
     }
 }
 
+/* A FIN it holds, else one it has let go (its timer ran), else nothing seen yet. */
+static void delay_fin_describe(const struct fault_rt *ft, char *buf, size_t len)
+{
+    for (int d = 0; d < 2; d++)
+        if (ft->holding[d]) {
+            snprintf(buf, len, "holding %s%s", inject__fin_towards((enum dir)d),
+                     ft->f->delay_ms == DURATION_FOREVER ? " forever" : "");
+            return;
+        }
+    for (int d = 0; d < 2; d++)
+        if (ft->timer_open[d]) {
+            snprintf(buf, len, "released %s", inject__fin_towards((enum dir)d));
+            return;
+        }
+    snprintf(buf, len, "armed");
+}
+
 const struct fault_ops inject__delay_fin_ops = {
     .on_fin = delay_fin_on_fin,
     .on_timer = delay_fin_on_timer,
     .on_detach = inject__release_fins,
+    .describe = delay_fin_describe,
 };
 
 /* --- rst_instead_of_fin --- */
@@ -113,6 +131,7 @@ static void rst_fin_fire(struct fault_rt *ft, enum dir d)
         inject__timer_start(ft, d, DRAIN_POLL_MS);
         return;
     }
+    ft->fired = true;
     conn__fault_event(c, ft->f->name, dst, "RST instead of %s", inject__fin_towards(d));
     conn__reset_leg(c, dst, ft->f->name);
     /* Nothing can come back from a reset peer: the FIN's sender gets our FIN once what was
@@ -135,10 +154,22 @@ static void rst_fin_on_timer(struct fault_rt *ft, int i)
     rst_fin_fire(ft, (enum dir)i);
 }
 
+static void rst_fin_describe(const struct fault_rt *ft, char *buf, size_t len)
+{
+    for (int d = 0; d < 2; d++)
+        if (ft->holding[d]) {
+            snprintf(buf, len, "holding %s until the bytes before it are sent, then RST",
+                     inject__fin_towards((enum dir)d));
+            return;
+        }
+    snprintf(buf, len, "%s", ft->fired ? "fired: RST sent instead of a FIN" : "armed");
+}
+
 const struct fault_ops inject__rst_fin_ops = {
     .on_fin = rst_fin_on_fin,
     .on_timer = rst_fin_on_timer,
     .on_detach = inject__release_fins,
+    .describe = rst_fin_describe,
 };
 
 /* --- break_half_close: one FIN closes both legs --- */
@@ -181,7 +212,17 @@ static void break_hc_on_timer(struct fault_rt *ft, int i)
     break_hc_fire(ft);
 }
 
+static void break_hc_describe(const struct fault_rt *ft, char *buf, size_t len)
+{
+    if (ft->fired && ft->timer_open[0] && uv_is_active((const uv_handle_t *)&ft->timer[0]))
+        snprintf(buf, len, "closing both legs in %llu ms",
+                 (unsigned long long)uv_timer_get_due_in(&ft->timer[0]));
+    else
+        snprintf(buf, len, "%s", ft->fired ? "fired" : "armed");
+}
+
 const struct fault_ops inject__break_hc_ops = {
     .on_fin = break_hc_on_fin,
     .on_timer = break_hc_on_timer,
+    .describe = break_hc_describe,
 };

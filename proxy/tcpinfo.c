@@ -30,3 +30,18 @@ bool tcpinfo_reset_pending(int fd)
 
     return fd >= 0 && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == ECONNRESET;
 }
+
+int tcpinfo_stats(int fd, struct tcpinfo_stats *st)
+{
+    struct tcp_info ti;
+    socklen_t len = sizeof ti;
+
+    if (fd < 0)
+        return -EBADF;
+    if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0)
+        return -errno;
+    st->rtt_us = ti.tcpi_rtt;
+    st->retransmits = ti.tcpi_total_retrans;
+    st->unacked = ti.tcpi_unacked;
+    return 0;
+}

@@ -2,10 +2,10 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
+#include <time.h>
 
-/* Beyond this a connection's diagram stops growing (a long-lived connection with many bursts
- * would otherwise hold memory until it ends). */
-#define TL_MAX_EVENTS 512
+#include "proxy/log.h"
 
 struct tl_event {
     double t_ms;
@@ -15,41 +15,48 @@ struct tl_event {
     uint64_t bytes;
     char state[14];
     char *text;
+    const char *event; /* the JSON log's name for it, or NULL: derived from kind */
+    char *extra;       /* the log line's extra keys as a JSON object's text, or NULL: a
+                          string costs far less than a jansson object per event */
 };
 
 struct timeline {
     size_t n, cap;
-    size_t lost;   /* events past TL_MAX_EVENTS */
-    double end_ms; /* time of the latest event, drawn or lost */
+    size_t last;   /* index of the latest event recorded (the one a burst merges into) */
+    size_t lost;   /* events dropped between the first TL_HEAD and the latest */
+    double end_ms; /* time of the latest event, kept or lost */
     struct tl_event ev[];
 };
 
-void timeline_add(struct timeline **tlp, double t_ms, enum tl_kind k, enum leg_id leg, bool inbound,
-                  uint64_t bytes, const char *state, const char *text)
+static void event_clear(struct tl_event *e)
+{
+    free(e->text);
+    free(e->extra);
+    memset(e, 0, sizeof *e);
+}
+
+/* The slot for a new event: a new one while under TL_MAX_EVENTS, else the oldest after the
+ * head, as a ring (the events are sorted by time when shown). NULL when out of memory. */
+static struct tl_event *event_slot(struct timeline **tlp, double t_ms)
 {
     struct timeline *tl = *tlp;
-    struct tl_event *e;
+    size_t cap;
 
-    if (tl && t_ms > tl->end_ms)
-        tl->end_ms = t_ms;
-    /* consecutive bursts in one direction are one arrow (dropped ones: for the same reason) */
-    if (tl && tl->n > 0 && (k == TL_DATA || k == TL_DROP)) {
-        e = &tl->ev[tl->n - 1];
-        if (e->kind == k && e->leg == leg &&
-            (e->text && text ? strcmp(e->text, text) == 0 : e->text == text)) {
-            e->bytes += bytes;
-            return;
-        }
+    if (tl && tl->n == TL_MAX_EVENTS) {
+        /* events come in (nearly) time order: the next slot of the ring holds the oldest */
+        size_t oldest = TL_HEAD + tl->lost % (TL_MAX_EVENTS - TL_HEAD);
+        event_clear(&tl->ev[oldest]);
+        tl->lost++;
+        tl->last = oldest;
+        return &tl->ev[oldest];
     }
     if (!tl || tl->n == tl->cap) {
-        size_t cap = tl ? tl->cap * 2 : 16;
-        if (tl && tl->n >= TL_MAX_EVENTS) {
-            tl->lost++;
-            return;
-        }
+        cap = tl ? tl->cap * 2 : 16;
+        if (cap > TL_MAX_EVENTS)
+            cap = TL_MAX_EVENTS;
         tl = realloc(tl, sizeof *tl + cap * sizeof tl->ev[0]);
         if (!tl)
-            return;
+            return NULL;
         if (!*tlp) {
             tl->n = 0;
             tl->lost = 0;
@@ -58,16 +65,56 @@ void timeline_add(struct timeline **tlp, double t_ms, enum tl_kind k, enum leg_i
         tl->cap = cap;
         *tlp = tl;
     }
-    e = &tl->ev[tl->n++];
-    memset(e, 0, sizeof *e);
+    tl->last = tl->n++;
+    memset(&tl->ev[tl->last], 0, sizeof tl->ev[0]);
+    return &tl->ev[tl->last];
+}
+
+void timeline_add_event(struct timeline **tlp, double t_ms, enum tl_kind k, enum leg_id leg,
+                        bool inbound, uint64_t bytes, const char *state, const char *text,
+                        const char *event, const struct log_kv *kv, int nkv)
+{
+    struct timeline *tl = *tlp;
+    struct tl_event *e;
+
+    if (tl && t_ms > tl->end_ms)
+        tl->end_ms = t_ms;
+    /* consecutive bursts in one direction are one arrow (dropped ones: for the same reason) */
+    if (tl && tl->n > 0 && (k == TL_DATA || k == TL_DROP)) {
+        e = &tl->ev[tl->last];
+        if (e->kind == k && e->leg == leg &&
+            (e->text && text ? strcmp(e->text, text) == 0 : e->text == text)) {
+            e->bytes += bytes;
+            return;
+        }
+    }
+    e = event_slot(tlp, t_ms);
+    if (!e)
+        return;
     e->t_ms = t_ms;
     e->kind = k;
     e->leg = leg;
     e->inbound = inbound;
     e->bytes = bytes;
+    e->event = event;
     if (state)
         snprintf(e->state, sizeof e->state, "%s", state);
     e->text = text ? strdup(text) : NULL;
+    if (nkv > 0) {
+        json_t *o = json_object();
+        for (int i = 0; i < nkv; i++)
+            json_object_set_new(o, kv[i].key,
+                                kv[i].str ? json_string(kv[i].str)
+                                          : json_integer((json_int_t)kv[i].num));
+        e->extra = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
+    }
+}
+
+void timeline_add(struct timeline **tl, double t_ms, enum tl_kind k, enum leg_id leg, bool inbound,
+                  uint64_t bytes, const char *state, const char *text)
+{
+    timeline_add_event(tl, t_ms, k, leg, inbound, bytes, state, text, NULL, NULL, 0);
 }
 
 void timeline_free(struct timeline *tl)
@@ -75,7 +122,7 @@ void timeline_free(struct timeline *tl)
     if (!tl)
         return;
     for (size_t i = 0; i < tl->n; i++)
-        free(tl->ev[i].text);
+        event_clear(&tl->ev[i]);
     free(tl);
 }
 
@@ -194,19 +241,16 @@ double timeline_end_ms(const struct timeline *tl)
     return tl ? tl->end_ms : 0;
 }
 
-void timeline_print(const struct timeline *tl, FILE *out, const char *title)
+/* The events in the order they happened: an event is recorded when finwait learns of it,
+ * stamped with when it happened (a segment the packet engine judged), so the two orders may
+ * differ; and the latest events overwrite each other in a ring. Insertion sort: stable, and
+ * the list is short and nearly sorted. NULL when out of memory. */
+static const struct tl_event **sorted(const struct timeline *tl)
 {
-    char head[LINE_LEN + 1];
-    const struct tl_event **order;
+    const struct tl_event **order = malloc(tl->n * sizeof *order + 1);
 
-    if (!tl)
-        return;
-    /* In the order they happened: an event is recorded when finwait learns of it, stamped
-     * with when it happened (a segment the packet engine judged), so the two orders may
-     * differ. Insertion sort: stable, and the list is short and nearly sorted. */
-    order = malloc(tl->n * sizeof *order + 1);
     if (!order)
-        return;
+        return NULL;
     for (size_t i = 0; i < tl->n; i++) {
         size_t j = i;
         while (j > 0 && order[j - 1]->t_ms > tl->ev[i].t_ms) {
@@ -215,6 +259,17 @@ void timeline_print(const struct timeline *tl, FILE *out, const char *title)
         }
         order[j] = &tl->ev[i];
     }
+    return order;
+}
+
+void timeline_print(const struct timeline *tl, FILE *out, const char *title)
+{
+    char head[LINE_LEN + 1];
+    const struct tl_event **order;
+    bool gap_shown = false;
+
+    if (!tl || !(order = sorted(tl)))
+        return;
     memset(head, ' ', LINE_LEN);
     head[LINE_LEN] = '\0';
     memcpy(head + COL_C - 3, "client", 6);
@@ -222,12 +277,99 @@ void timeline_print(const struct timeline *tl, FILE *out, const char *title)
     memcpy(head + COL_S - 3, "server", 6);
     flockfile(out);
     fprintf(out, "\n%s\n%*s %s\n", title, COL_TIME - 1, "ms", head);
-    for (size_t i = 0; i < tl->n; i++)
+    for (size_t i = 0; i < tl->n; i++) {
+        /* the events dropped came after the head's and before the ring's */
+        if (tl->lost && !gap_shown && order[i] >= &tl->ev[TL_HEAD]) {
+            fprintf(out, "%*s ... %zu more events not shown\n", COL_TIME - 1, "", tl->lost);
+            gap_shown = true;
+        }
         print_event(out, order[i]);
-    if (tl->lost)
-        fprintf(out, "%*s ... %zu more events not shown\n", COL_TIME - 1, "", tl->lost);
+    }
     fputc('\n', out);
     funlockfile(out);
     fflush(out);
     free(order);
+}
+
+/* The JSON log's name of an event recorded without one. */
+static const char *event_name(const struct tl_event *e)
+{
+    if (e->event)
+        return e->event;
+    switch (e->kind) {
+    case TL_SYN:
+        return e->inbound ? "accepted" : "connected";
+    case TL_DATA:
+        return "data";
+    case TL_DROP:
+        return "dropped";
+    case TL_FIN:
+        return e->inbound ? "fin_received" : "fin_sent";
+    case TL_RST:
+        return e->inbound ? "rst_received" : "rst_sent";
+    case TL_FAULT:
+        return "fault";
+    case TL_PACKET:
+        return "packet";
+    case TL_NOTE:
+        break;
+    }
+    return "note";
+}
+
+static json_t *event_json(const struct tl_event *e, const char *proxy, uint64_t conn_id,
+                          double t0_wall)
+{
+    static const char *const legs[] = {"client", "server"};
+    double wall = t0_wall + e->t_ms / 1000;
+    time_t sec = (time_t)wall;
+    struct tm tm;
+    char ts[48], date[32], msg[96] = "";
+    json_t *o;
+
+    gmtime_r(&sec, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts, sizeof ts, "%s.%06ldZ", date, (long)((wall - (double)sec) * 1e6));
+    o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:f}", "ts", ts, "level", "info", "event", event_name(e),
+                  "proxy", proxy, "conn", (json_int_t)conn_id, "t_ms", e->t_ms);
+    if (!o)
+        return NULL;
+    if (e->kind != TL_NOTE || e->state[0])
+        json_object_set_new(o, "leg", json_string(legs[e->leg]));
+    if (e->state[0])
+        json_object_set_new(o, "state", json_string(e->state));
+    if (e->kind == TL_DATA || e->kind == TL_DROP) {
+        json_object_set_new(o, "direction",
+                            json_string(e->leg == LEG_CLIENT ? "upstream" : "downstream"));
+        json_object_set_new(o, "bytes", json_integer((json_int_t)e->bytes));
+    }
+    if (e->extra) {
+        json_t *extra = json_loads(e->extra, 0, NULL);
+        json_object_update(o, extra);
+        json_decref(extra);
+    }
+    if (!e->text && (e->kind == TL_DATA || e->kind == TL_DROP))
+        snprintf(msg, sizeof msg, "%llu bytes %s", (unsigned long long)e->bytes,
+                 e->kind == TL_DATA ? "relayed" : "dropped by a fault");
+    json_object_set_new(o, "msg", json_string(e->text ? e->text : msg));
+    return o;
+}
+
+json_t *timeline_json(const struct timeline *tl, const char *proxy, uint64_t conn_id,
+                      double t0_wall)
+{
+    const struct tl_event **order;
+    json_t *a = json_array();
+
+    if (!a || !tl)
+        return a;
+    order = sorted(tl);
+    if (!order) {
+        json_decref(a);
+        return NULL;
+    }
+    for (size_t i = 0; i < tl->n; i++)
+        json_array_append_new(a, event_json(order[i], proxy, conn_id, t0_wall));
+    free(order);
+    return a;
 }

@@ -16,32 +16,48 @@
  *
  * Proxies created by inputs really listen: run it where that is harmless, in a network
  * namespace of its own (`unshare -rn build-fuzz/tests/fuzz/fuzz_admin ...`); it refuses to
- * run where an interface other than lo exists unless FINWAIT_FUZZ_ANY_NETWORK=1. Inputs that
+ * run where an interface other than lo exists unless FINWAIT_FUZZ_ANY_NETWORK=1, and brings
+ * that namespace's lo up. Each input finds one open connection through proxy db (to a
+ * listener of the harness), for the connection routes to show and end. Inputs that
  * name a packet-level fault are skipped: those would install iptables rules.
  */
 #include <jansson.h>
+#include <errno.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "proxy/admin_api.h"
+#include "proxy/conn-t.h"
+#include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 #include "rules/config.h"
 
-static const char start_yaml[] = "log: {level: error}\n"
-                                 "admin: {listen: '127.0.0.1:0', hosts: [finwait.test]}\n"
-                                 "proxies:\n"
-                                 "  - name: db\n"
-                                 "    listen: 127.0.0.1:0\n"
-                                 "    upstream: 127.0.0.1:9\n"
-                                 "    faults:\n"
-                                 "      - {type: latency, latency: 10}\n"
-                                 "  - {name: 'host:5432', listen: 127.0.0.1:0, "
-                                 "upstream: localhost:9, enabled: false}\n";
+/* db's upstream is a listener of the harness: each input finds one open connection through db
+ * (the connection routes have something to show and end; its id grows from input to input) */
+static const char start_fmt[] = "log: {level: error}\n"
+                                "admin: {listen: '127.0.0.1:0', hosts: [finwait.test]}\n"
+                                "proxies:\n"
+                                "  - name: db\n"
+                                "    listen: 127.0.0.1:0\n"
+                                "    upstream: 127.0.0.1:%u\n"
+                                "    faults:\n"
+                                "      - {type: latency, latency: 10}\n"
+                                "  - {name: 'host:5432', listen: 127.0.0.1:0, "
+                                "upstream: localhost:9, enabled: false}\n";
+static char start_yaml[sizeof start_fmt + 8];
+static int upstream_fd = -1;
+static int peer_fd[2] = {-1, -1}; /* the client and server ends of the open connection */
 
 static uv_loop_t loop;
 static struct server srv;
@@ -54,7 +70,7 @@ static struct config *load_start(void)
     struct diag d;
 
     diag_init(&d);
-    if (config_load_string("fuzz", start_yaml, sizeof start_yaml - 1, &cfg, &d) != 0) {
+    if (config_load_string("fuzz", start_yaml, strlen(start_yaml), &cfg, &d) != 0) {
         diag_print(&d, stderr);
         abort();
     }
@@ -80,6 +96,82 @@ static void only_loopback(void)
     if_freenameindex(ifs);
 }
 
+/* A new network namespace (unshare -rn) has its loopback down: bring it up, so that db's
+ * connection can be made. Only lo exists here (only_loopback), so nothing else is touched. */
+static void loopback_up(void)
+{
+    struct ifreq ifr = {0};
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "lo");
+    if (fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
+        ifr.ifr_flags |= IFF_UP;
+        ioctl(fd, SIOCSIFFLAGS, &ifr);
+    }
+    if (fd >= 0)
+        close(fd);
+}
+
+/* A listening socket on 127.0.0.1:0 for db's upstream; start_yaml names its port. */
+static int upstream_listen(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || listen(fd, 16) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &len) != 0)
+        abort();
+    snprintf(start_yaml, sizeof start_yaml, start_fmt, ntohs(sa.sin_port));
+    return fd;
+}
+
+static bool db_connected(void)
+{
+    for (const struct conn *c = srv.conns; c; c = c->next)
+        if (!c->closing && c->connected && strcmp(c->p->name, "db") == 0)
+            return true;
+    return false;
+}
+
+/* Make sure db has an open, connected connection (the last input may have ended it). */
+static void ensure_conn(void)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    const struct listener *l = srv.listeners;
+
+    if (db_connected())
+        return;
+    for (int i = 0; i < 2; i++)
+        if (peer_fd[i] >= 0)
+            close(peer_fd[i]);
+    peer_fd[0] = peer_fd[1] = -1;
+    /* server ends of connections that ended before they were accepted here */
+    for (int fd; (fd = accept4(upstream_fd, NULL, NULL, SOCK_CLOEXEC)) >= 0;)
+        close(fd);
+    while (l && strcmp(l->p->name, "db") != 0)
+        l = l->next;
+    if (!l)
+        return;
+    sa.sin_port = htons(l->port);
+    peer_fd[0] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (peer_fd[0] < 0)
+        abort();
+    if (connect(peer_fd[0], (struct sockaddr *)&sa, sizeof sa) != 0 && errno != EINPROGRESS) {
+        close(peer_fd[0]); /* no loopback: the inputs run without a connection */
+        peer_fd[0] = -1;
+        return;
+    }
+    for (int i = 0; i < 1000 && !db_connected(); i++) {
+        uv_run(&loop, UV_RUN_NOWAIT);
+        if (peer_fd[1] < 0)
+            peer_fd[1] = accept4(upstream_fd, NULL, NULL, SOCK_CLOEXEC);
+        poll(NULL, 0, 1);
+    }
+    if (peer_fd[1] < 0)
+        peer_fd[1] = accept4(upstream_fd, NULL, NULL, SOCK_CLOEXEC);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
@@ -88,6 +180,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     log_init(getenv("FINWAIT_FUZZ_LOG") ? stderr : fopen("/dev/null", "w"), LOG_FORMAT_TEXT,
              LOG_LEVEL_ERROR);
     uv_loop_init(&loop);
+    if (!getenv("FINWAIT_FUZZ_ANY_NETWORK"))
+        loopback_up();
+    upstream_fd = upstream_listen();
     first = load_start();
     if (server_start(&srv, &loop, first, false) != 0 || admin_api_new(&api, &srv) != 0)
         abort();
@@ -190,6 +285,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     json_decref(body);
 
+    ensure_conn();
     admin_api_handle(api, &rq, &out);
     if (out.status < 200 || out.status > 599)
         abort();
