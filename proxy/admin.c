@@ -14,6 +14,8 @@
 #include <uv.h>
 
 #include "proxy/admin_api.h"
+#include "proxy/admin_stream.h"
+#include "proxy/events.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
@@ -29,8 +31,9 @@ struct hconn {
     struct hconn *next;
     struct hconn **pprev;
     int fd;
-    uint64_t since; /* uv_now() when the current request could have started */
-    bool cut;       /* shut down for its deadline; libmicrohttpd closes it next */
+    uint64_t since;              /* uv_now() when the current request could have started */
+    bool cut;                    /* shut down for its deadline; libmicrohttpd closes it next */
+    struct admin_stream *stream; /* an /events stream: lives long, no deadline */
 };
 
 struct admin {
@@ -59,15 +62,23 @@ struct req {
 
 static void schedule(struct admin *a);
 
+static struct hconn *hconn_of(struct MHD_Connection *mc);
+
 static enum MHD_Result send_response(struct admin *a, struct MHD_Connection *mc,
                                      struct admin_response *r)
 {
     struct MHD_Response *resp;
+    struct hconn *h;
     enum MHD_Result ok;
     char id[32];
 
-    resp = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"",
-                                           MHD_RESPMEM_MUST_COPY);
+    if (r->stream && (h = hconn_of(mc)) != NULL) {
+        resp = admin_stream_response(r->stream, mc, h->fd, &h->stream);
+        r->stream = NULL; /* the response's now, also when it failed */
+    } else {
+        resp = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"",
+                                               MHD_RESPMEM_MUST_COPY);
+    }
     if (!resp) {
         admin_response_free(r);
         return MHD_NO;
@@ -172,6 +183,10 @@ static void on_deadlines(uv_timer_t *t)
     uint64_t now = uv_now(a->srv->loop);
 
     for (struct hconn *h = a->conns; h; h = h->next) {
+        if (h->stream) {
+            admin_stream_check_peer(h->stream);
+            continue;
+        }
         if (h->cut || now - h->since < a->request_timeout_ms)
             continue;
         /* libmicrohttpd has no call to close a connection: a shut-down socket reads EOF,
@@ -196,6 +211,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
     if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         if (!h)
             return;
+        admin_stream_forget(h->stream);
         *h->pprev = h->next;
         if (h->next)
             h->next->pprev = h->pprev;
@@ -301,8 +317,9 @@ int admin_start(struct admin **out, struct server *srv, const char *host, uint16
     /* an idle kept-alive connection goes after the time a request may take */
     idle_s = (unsigned)((cfg->admin_request_timeout_ms + 999) / 1000);
     a->mhd = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_DUAL_STACK : 0), 0,
-        NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a, MHD_OPTION_SOCK_ADDR,
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+            (ss.ss_family == AF_INET6 ? MHD_USE_DUAL_STACK : 0),
+        0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, a, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
         MHD_OPTION_CONNECTION_LIMIT, cfg->admin_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -351,6 +368,14 @@ static void on_closed(uv_handle_t *h)
 
 void admin_stop(struct admin *a)
 {
+    /* Event streams end with their last chunk, so that a follower exits as on a finished
+     * download: resumed, they get a few rounds to send it (more would block the stop on a
+     * subscriber that does not read). libmicrohttpd must not stop with one suspended. */
+    if (events_subscribers()) {
+        events_stop_all();
+        for (int i = 0; i < 4; i++)
+            MHD_run(a->mhd);
+    }
     /* out of libuv's epoll before MHD closes the fd */
     uv_poll_stop(&a->poll);
     MHD_stop_daemon(a->mhd);
