@@ -19,6 +19,7 @@ static const char usage[] =
     "       finwait --admin HOST:PORT     serve Toxiproxy's HTTP API, proxies created through it\n"
     "       finwait -host=H -port=P [-config=FILE]  as toxiproxy-server (also under that name)\n"
     "       finwait cli COMMAND ...       as toxiproxy-cli (also under that name)\n"
+    "       finwait events [--admin URL] [--proxy NAME]  follow a running finwait's events\n"
     "       finwait --check -c FILE       validate FILE, print every error, exit 0 if valid else "
     "2\n"
     "       finwait demo [SCENE]          run the built-in demo (every scene, or one: "
@@ -236,6 +237,12 @@ int args_parse(int argc, char **argv, struct args *a, FILE *err)
         a->action = ARGS_CLI;
         a->cli_argc = strcmp(name, "toxiproxy-cli") == 0 ? argc : argc - 1;
         a->cli_argv = argv + (argc - a->cli_argc);
+        return 0;
+    }
+    if (argc > 1 && strcmp(argv[1], "events") == 0) {
+        a->action = ARGS_EVENTS;
+        a->cli_argc = argc - 1;
+        a->cli_argv = argv + 1;
         return 0;
     }
     a->toxiproxy = strcmp(name, "toxiproxy-server") == 0 || strcmp(name, "toxiproxy") == 0;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "proxy/args.h"
+#include "proxy/cli_events.h"
 #include "proxy/cli_toxiproxy.h"
 #include "proxy/demo.h"
 #include "proxy/packet.h"
@@ -65,6 +66,8 @@ int main(int argc, char **argv)
     switch (a.action) {
     case ARGS_CLI:
         return cli_toxiproxy_main(a.cli_argc, a.cli_argv);
+    case ARGS_EVENTS:
+        return cli_events_main(a.cli_argc, a.cli_argv);
     case ARGS_VERSION:
         if (a.named_toxiproxy)
             printf("toxiproxy-server version %s (finwait)\n", FINWAIT_VERSION);
