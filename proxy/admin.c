@@ -49,6 +49,7 @@ struct admin {
     bool full;                  /* nconns reached max_conns: libmicrohttpd stopped accepting */
     uint64_t request_timeout_ms;
     uint64_t requests; /* answered so far: the X-Toxiproxy-Request-Id */
+    bool kicked;       /* an event stream was resumed: libmicrohttpd must run next round */
 };
 
 /* One HTTP request: its body as it arrives. */
@@ -63,6 +64,7 @@ struct req {
 static void schedule(struct admin *a);
 
 static struct hconn *hconn_of(struct MHD_Connection *mc);
+static void kick(void *ctx);
 
 static enum MHD_Result send_response(struct admin *a, struct MHD_Connection *mc,
                                      struct admin_response *r)
@@ -73,7 +75,7 @@ static enum MHD_Result send_response(struct admin *a, struct MHD_Connection *mc,
     char id[32];
 
     if (r->stream && (h = hconn_of(mc)) != NULL) {
-        resp = admin_stream_response(r->stream, mc, h->fd, &h->stream);
+        resp = admin_stream_response(r->stream, mc, h->fd, &h->stream, kick, a);
         r->stream = NULL; /* the response's now, also when it failed */
     } else {
         resp = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"",
@@ -256,6 +258,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 static void run(struct admin *a)
 {
+    a->kicked = false;
     MHD_run(a->mhd);
     /* At the limit libmicrohttpd takes its listening socket out of its epoll set and puts it
      * back at the start of a round; nothing would call that round once the connections are
@@ -272,6 +275,14 @@ static void on_timer(uv_timer_t *t)
     run(t->data);
 }
 
+static void kick(void *ctx)
+{
+    struct admin *a = ctx;
+
+    a->kicked = true;
+    uv_timer_start(&a->timer, on_timer, 0, 0);
+}
+
 static void on_poll(uv_poll_t *p, int status, int events)
 {
     (void)status, (void)events;
@@ -283,7 +294,9 @@ static void schedule(struct admin *a)
 {
     MHD_UNSIGNED_LONG_LONG ms;
 
-    if (MHD_get_timeout(a->mhd, &ms) == MHD_YES)
+    if (a->kicked) /* resumed during MHD_run: that round did not see it */
+        uv_timer_start(&a->timer, on_timer, 0, 0);
+    else if (MHD_get_timeout(a->mhd, &ms) == MHD_YES)
         uv_timer_start(&a->timer, on_timer, ms, 0);
     else
         uv_timer_stop(&a->timer);

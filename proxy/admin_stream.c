@@ -17,6 +17,8 @@ struct admin_stream {
     int fd;
     bool suspended;             /* the reader suspended mc: only a resume brings it back */
     struct admin_stream **slot; /* the connection's pointer to us, NULL once it forgot */
+    void (*kick)(void *ctx);    /* have the loop run libmicrohttpd */
+    void *kick_ctx;
 };
 
 /* From events.c, wherever a line was logged: only resume or cut, nothing that logs. */
@@ -37,6 +39,7 @@ static void on_wake(void *ctx)
         st->suspended = false;
         MHD_resume_connection(st->mc);
     }
+    st->kick(st->kick_ctx);
 }
 
 static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
@@ -78,7 +81,8 @@ static void on_free(void *cls)
 }
 
 struct MHD_Response *admin_stream_response(struct events_sub *sub, struct MHD_Connection *mc,
-                                           int fd, struct admin_stream **slot)
+                                           int fd, struct admin_stream **slot,
+                                           void (*kick)(void *ctx), void *ctx)
 {
     struct admin_stream *st = calloc(1, sizeof *st);
     struct MHD_Response *resp;
@@ -91,6 +95,8 @@ struct MHD_Response *admin_stream_response(struct events_sub *sub, struct MHD_Co
     st->sub = sub;
     st->mc = mc;
     st->fd = fd;
+    st->kick = kick;
+    st->kick_ctx = ctx;
     resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, CHUNK_MAX, reader, st, on_free);
     if (!resp) {
         on_free(st);

@@ -19,9 +19,13 @@ struct events_sub;
  * A response that streams sub's lines on mc, with fd its socket; it owns sub from now on
  * (also when this fails: NULL). `*slot` points to the stream while it lives, and is set to
  * NULL when it ends, so that the connection may ask it whether its peer is still there.
+ * `kick(ctx)` must make the loop call MHD_run soon: with external polling libmicrohttpd has
+ * no way to wake itself for a resumed connection (MHD_USE_ITC is for its own threads), and
+ * the resume can come from inside MHD_run, where calling it again is not allowed.
  */
 struct MHD_Response *admin_stream_response(struct events_sub *sub, struct MHD_Connection *mc,
-                                           int fd, struct admin_stream **slot);
+                                           int fd, struct admin_stream **slot,
+                                           void (*kick)(void *ctx), void *ctx);
 /* The connection that held *slot is closing: forget the slot. */
 void admin_stream_forget(struct admin_stream *st);
 /*
