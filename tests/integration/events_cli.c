@@ -37,16 +37,30 @@ static int wait_exit(pid_t pid, int ms)
     return -1;
 }
 
+/* One proxied connection, closed by both sides, client first. */
+static void half_close(uint16_t port, int lfd)
+{
+    int c, s;
+
+    sk_pair(NULL, "127.0.0.1", port, lfd, &c, &s);
+    sk_shut_wr(c);
+    CHECK_STR(sk_end_name(sk_read_until_end(s, 3000, false, 0).end), "EOF");
+    close(s);
+    CHECK_STR(sk_end_name(sk_read_until_end(c, 3000, false, 0).end), "EOF");
+    close(c);
+}
+
 int main(void)
 {
     uint16_t up = 0, dead = 0, admin, port;
-    int lfd = sk_listen("127.0.0.1", &up), dfd = sk_listen("127.0.0.1", &dead), c, s, n = 0;
+    int lfd = sk_listen("127.0.0.1", &up), dfd = sk_listen("127.0.0.1", &dead), n = 0;
     struct fwp *fw = fwp_start("admin: {listen: 127.0.0.1:0}\n"
                                "proxies:\n"
                                "  - {name: t, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u}\n",
                                up);
     char url[64], out_path[] = "/tmp/fw-events-cli.XXXXXX", *out, *log, *line, *save = NULL;
-    const char *closed_line;
+    char closed[64], *at;
+    bool seen = false;
     int64_t end;
     pid_t pid;
     int fd, rc;
@@ -71,22 +85,29 @@ int main(void)
     }
     close(fd);
 
-    /* connections until the follower shows one (it subscribes on its own time) */
-    for (end = now_ms() + 10000; now_ms() < end; n++) {
-        sk_pair(NULL, "127.0.0.1", port, lfd, &c, &s);
-        sk_shut_wr(c);
-        CHECK_STR(sk_end_name(sk_read_until_end(s, 3000, false, 0).end), "EOF");
-        close(s);
-        CHECK_STR(sk_end_name(sk_read_until_end(c, 3000, false, 0).end), "EOF");
-        close(c);
+    /* connections until the follower shows one (it subscribes on its own time, maybe in the
+     * middle of one), then one more: the k-th connection is t#k, all of it followed */
+    for (end = now_ms() + 10000; now_ms() < end;) {
+        half_close(port, lfd);
+        n++;
         out = slurp(out_path);
-        closed_line = strstr(out, "connection closed bytes_up=0 bytes_down=0");
+        seen = strstr(out, "connection closed bytes_up=0 bytes_down=0") != NULL;
         free(out);
-        if (closed_line)
+        if (seen)
             break;
         usleep(50000);
     }
-    CHECK_MSG(closed_line, "the follower printed no connection in 10 s");
+    CHECK_MSG(seen, "the follower printed no connection in 10 s");
+    half_close(port, lfd);
+    n++;
+    snprintf(closed, sizeof closed, "finwait: t#%d +", n);
+    for (seen = false, end = now_ms() + 5000; !seen && now_ms() < end; usleep(20000)) {
+        out = slurp(out_path);
+        at = strstr(out, closed);
+        seen = at && strstr(at, "connection closed");
+        free(out);
+    }
+    CHECK_MSG(seen, "the follower did not print t#%d's close", n);
     /* the follower's lines so far, then the log: a line is logged before it is streamed */
     out = slurp(out_path);
     log = fwp_log(fw);
@@ -95,9 +116,12 @@ int main(void)
     CHECK_EQ(rc, 0);
     TEST_PASS("finwait events follows, and exits 0 when finwait stops");
 
-    fprintf(stderr, "after %d connection(s):\n%s", n + 1, out);
-    CHECK_CONTAINS(out, " client: accepted [ESTABLISHED] client=127.0.0.1:");
-    CHECK_CONTAINS(out, " client: FIN received [CLOSE_WAIT]");
+    fprintf(stderr, "after %d connection(s):\n%s", n, out);
+    at = strstr(out, closed);
+    CHECK_CONTAINS(at, " client: accepted [ESTABLISHED] client=127.0.0.1:");
+    CHECK_CONTAINS(at, " client: FIN received [CLOSE_WAIT]");
+    CHECK_CONTAINS(at, " server: FIN sent");
+    CHECK_CONTAINS(at, " connection closed bytes_up=0 bytes_down=0");
     for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         CHECK_MSG(strncmp(line, "finwait: t#", 11) == 0, "not a connection line: %s", line);
         CHECK_MSG(strstr(log, line), "not a line of the log: %s", line);

@@ -41,7 +41,7 @@ static bool read_some(struct ev_sub *s, int ms)
     return !s->end;
 }
 
-struct ev_sub *ev_subscribe(uint16_t admin, const char *query, int rcvbuf)
+struct ev_sub *ev_try_subscribe(uint16_t admin, const char *query, int rcvbuf, int *status_out)
 {
     struct ev_sub *s = calloc(1, sizeof *s);
     struct sockaddr_in sin = {.sin_family = AF_INET, .sin_port = htons(admin)};
@@ -63,12 +63,26 @@ struct ev_sub *ev_subscribe(uint16_t admin, const char *query, int rcvbuf)
         if (!read_some(s, (int)(end - now_ms())))
             break;
     CHECK_MSG(sep, "no response headers to GET /events%s: %s", query, s->buf ? s->buf : "");
-    CHECK_MSG(sscanf(s->buf, "HTTP/1.1 %d", &status) == 1 && status == 200, "%s", s->buf);
+    CHECK_MSG(sscanf(s->buf, "HTTP/1.1 %d", &status) == 1, "%s", s->buf);
+    *status_out = status;
+    if (status != 200) {
+        ev_close(s);
+        return NULL;
+    }
     CHECK_CONTAINS(s->buf, "Content-Type: application/x-ndjson");
     CHECK_CONTAINS(s->buf, "Transfer-Encoding: chunked");
     /* keep the body only */
     s->len -= (size_t)(sep + 4 - s->buf);
     memmove(s->buf, sep + 4, s->len + 1);
+    return s;
+}
+
+struct ev_sub *ev_subscribe(uint16_t admin, const char *query, int rcvbuf)
+{
+    int status;
+    struct ev_sub *s = ev_try_subscribe(admin, query, rcvbuf, &status);
+
+    CHECK_MSG(s, "GET /events%s: %d", query, status);
     return s;
 }
 

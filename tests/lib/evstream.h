@@ -22,6 +22,8 @@ struct ev_sub {
  * its headers: the subscription is in place when this returns. `rcvbuf` > 0 sets SO_RCVBUF
  * before the connect (a small window for a subscriber that will not read). */
 struct ev_sub *ev_subscribe(uint16_t admin, const char *query, int rcvbuf);
+/* The same, but an answer other than 200 is no failure: NULL, and the status in *status. */
+struct ev_sub *ev_try_subscribe(uint16_t admin, const char *query, int rcvbuf, int *status);
 /* Read until buf holds `needle` (true), or the stream ends or timeout_ms pass (false). */
 bool ev_wait(struct ev_sub *s, const char *needle, int timeout_ms);
 /* Read whatever arrives during ms. */
