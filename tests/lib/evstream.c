@@ -123,7 +123,7 @@ struct ev_curl {
     char url[256];
     int timeout_ms;
     char *body;
-    size_t len;
+    size_t len, cap;
     int result;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -133,13 +133,18 @@ struct ev_curl {
 static size_t on_body(char *p, size_t size, size_t n, void *arg)
 {
     struct ev_curl *c = arg;
-    char *b = realloc(c->body, c->len + size * n + 1);
 
-    CHECK(b);
-    memcpy(b + c->len, p, size * n);
+    pthread_mutex_lock(&c->mu);
+    /* doubling: a reader that copied its whole body on every write would fall behind */
+    if (c->len + size * n + 1 > c->cap) {
+        c->cap = (c->len + size * n + 1) * 2;
+        c->body = realloc(c->body, c->cap);
+        CHECK(c->body);
+    }
+    memcpy(c->body + c->len, p, size * n);
     c->len += size * n;
-    b[c->len] = '\0';
-    c->body = b;
+    c->body[c->len] = '\0';
+    pthread_mutex_unlock(&c->mu);
     return size * n;
 }
 
@@ -194,6 +199,17 @@ struct ev_curl *ev_curl_start(uint16_t admin, const char *query, int timeout_ms)
         pthread_cond_wait(&c->cv, &c->mu);
     pthread_mutex_unlock(&c->mu);
     return c;
+}
+
+int ev_curl_count(struct ev_curl *c, const char *needle)
+{
+    int n = 0;
+
+    pthread_mutex_lock(&c->mu);
+    for (const char *p = c->body; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
+        n++;
+    pthread_mutex_unlock(&c->mu);
+    return n;
 }
 
 char *ev_curl_finish(struct ev_curl *c, int *curl_result)
