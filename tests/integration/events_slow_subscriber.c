@@ -48,12 +48,21 @@ static void *upstream(void *arg)
     return NULL;
 }
 
+/* Lines of hay that hold needle. Line by line: a strstr() per match from where the last one
+ * ended would make AddressSanitizer measure the rest of 16 MB each time. */
 static int count(const char *hay, const char *needle)
 {
+    size_t nl = strlen(needle);
+    const char *end = hay + strlen(hay), *eol;
     int n = 0;
 
-    for (const char *p = hay; (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
+    for (const char *p = hay; p < end; p = eol + 1) {
+        eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol)
+            eol = end;
+        if (memmem(p, (size_t)(eol - p), needle, nl))
+            n++;
+    }
     return n;
 }
 

@@ -124,6 +124,8 @@ struct ev_curl {
     int timeout_ms;
     char *body;
     size_t len, cap;
+    size_t scanned; /* ev_curl_count: body[0, scanned) is counted */
+    int found;
     int result;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -203,11 +205,20 @@ struct ev_curl *ev_curl_start(uint16_t admin, const char *query, int timeout_ms)
 
 int ev_curl_count(struct ev_curl *c, const char *needle)
 {
-    int n = 0;
+    size_t nl = strlen(needle);
+    const char *p;
+    int n;
 
     pthread_mutex_lock(&c->mu);
-    for (const char *p = c->body; p && (p = strstr(p, needle)) != NULL; p += strlen(needle))
-        n++;
+    /* only what came since the last call: the body grows to megabytes */
+    for (p = c->body ? c->body + c->scanned : NULL; p && (p = strstr(p, needle)) != NULL;) {
+        c->found++;
+        p += nl;
+        c->scanned = (size_t)(p - c->body);
+    }
+    if (c->len >= nl && c->len - nl + 1 > c->scanned)
+        c->scanned = c->len - nl + 1; /* a needle cut at the end is found next time */
+    n = c->found;
     pthread_mutex_unlock(&c->mu);
     return n;
 }

@@ -36,7 +36,7 @@ void ev_close(struct ev_sub *s);
  * (finwait stops) or timeout_ms. ev_curl_start returns once the 200 arrived. */
 struct ev_curl;
 struct ev_curl *ev_curl_start(uint16_t admin, const char *query, int timeout_ms);
-/* How many times `needle` is in what was read so far. */
+/* How many times `needle` is in what was read so far; always the same needle for one c. */
 int ev_curl_count(struct ev_curl *c, const char *needle);
 /* Wait for the end; returns the body (NUL-terminated, the caller's) and libcurl's result
  * (CURLE_OK when the stream ended with its last chunk) in *curl_result. */
