@@ -61,7 +61,8 @@ int main(void)
 
     t0 = now_ms();
     sk_pair(NULL, "127.0.0.1", pa, lfd, &c, &s);
-    CHECK_MSG(ev_wait(all, "\"event\":\"accepted\",\"proxy\":\"a\",\"conn\":1,", DELIVERY_MS), "%s", all->buf ? all->buf : "(nothing)");
+    CHECK_MSG(ev_wait(all, "\"event\":\"accepted\",\"proxy\":\"a\",\"conn\":1,", DELIVERY_MS), "%s",
+              all->buf ? all->buf : "(nothing)");
     CHECK(ev_wait(sa, "\"event\":\"accepted\",\"proxy\":\"a\",\"conn\":1,", DELIVERY_MS));
     dt = now_ms() - t0;
     CHECK_INT(dt, <, DELIVERY_MS);
