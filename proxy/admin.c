@@ -14,6 +14,8 @@
 #include <uv.h>
 
 #include "proxy/admin_api.h"
+#include "proxy/admin_stream.h"
+#include "proxy/events.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
@@ -30,8 +32,9 @@ struct hconn {
     struct hconn *next;
     struct hconn **pprev;
     int fd;
-    uint64_t since; /* uv_now() when the current request could have started */
-    bool cut;       /* shut down for its deadline; libmicrohttpd closes it next */
+    uint64_t since;              /* uv_now() when the current request could have started */
+    bool cut;                    /* shut down for its deadline; libmicrohttpd closes it next */
+    struct admin_stream *stream; /* an /events stream: lives long, no deadline */
 };
 
 struct admin {
@@ -47,6 +50,7 @@ struct admin {
     bool full;                  /* nconns reached max_conns: libmicrohttpd stopped accepting */
     uint64_t request_timeout_ms;
     uint64_t requests; /* answered so far: the X-Toxiproxy-Request-Id */
+    bool kicked;       /* an event stream was resumed: libmicrohttpd must run next round */
 };
 
 /* One HTTP request: its body as it arrives. */
@@ -60,15 +64,24 @@ struct req {
 
 static void schedule(struct admin *a);
 
+static struct hconn *hconn_of(struct MHD_Connection *mc);
+static void kick(void *ctx);
+
 static enum MHD_Result send_response(struct admin *a, struct MHD_Connection *mc,
                                      struct admin_response *r)
 {
     struct MHD_Response *resp;
+    struct hconn *h;
     enum MHD_Result ok;
     char id[32];
 
-    resp = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"",
-                                           MHD_RESPMEM_MUST_COPY);
+    if (r->stream && (h = hconn_of(mc)) != NULL) {
+        resp = admin_stream_response(r->stream, mc, h->fd, &h->stream, kick, a);
+        r->stream = NULL; /* the response's now, also when it failed */
+    } else {
+        resp = MHD_create_response_from_buffer(r->body_len, r->body ? r->body : (void *)"",
+                                               MHD_RESPMEM_MUST_COPY);
+    }
     if (!resp) {
         admin_response_free(r);
         return MHD_NO;
@@ -174,6 +187,10 @@ static void on_deadlines(uv_timer_t *t)
     uint64_t now = uv_now(a->srv->loop);
 
     for (struct hconn *h = a->conns; h; h = h->next) {
+        if (h->stream) {
+            admin_stream_check_peer(h->stream);
+            continue;
+        }
         if (h->cut || now - h->since < a->request_timeout_ms)
             continue;
         /* libmicrohttpd has no call to close a connection: a shut-down socket reads EOF,
@@ -198,6 +215,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
     if (toe == MHD_CONNECTION_NOTIFY_CLOSED) {
         if (!h)
             return;
+        admin_stream_forget(h->stream);
         *h->pprev = h->next;
         if (h->next)
             h->next->pprev = h->pprev;
@@ -242,6 +260,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 static void run(struct admin *a)
 {
+    a->kicked = false;
     MHD_run(a->mhd);
     /* At the limit libmicrohttpd takes its listening socket out of its epoll set and puts it
      * back at the start of a round; nothing would call that round once the connections are
@@ -258,6 +277,14 @@ static void on_timer(uv_timer_t *t)
     run(t->data);
 }
 
+static void kick(void *ctx)
+{
+    struct admin *a = ctx;
+
+    a->kicked = true;
+    uv_timer_start(&a->timer, on_timer, 0, 0);
+}
+
 static void on_poll(uv_poll_t *p, int status, int events)
 {
     (void)status, (void)events;
@@ -269,7 +296,9 @@ static void schedule(struct admin *a)
 {
     MHD_UNSIGNED_LONG_LONG ms;
 
-    if (MHD_get_timeout(a->mhd, &ms) == MHD_YES)
+    if (a->kicked) /* resumed during MHD_run: that round did not see it */
+        uv_timer_start(&a->timer, on_timer, 0, 0);
+    else if (MHD_get_timeout(a->mhd, &ms) == MHD_YES)
         uv_timer_start(&a->timer, on_timer, ms, 0);
     else
         uv_timer_stop(&a->timer);
@@ -303,8 +332,9 @@ int admin_start(struct admin **out, struct server *srv, const char *host, uint16
     /* an idle kept-alive connection goes after the time a request may take */
     idle_s = (unsigned)((cfg->admin_request_timeout_ms + 999) / 1000);
     a->mhd = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (ss.ss_family == AF_INET6 ? MHD_USE_DUAL_STACK : 0), 0,
-        NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a, MHD_OPTION_SOCK_ADDR,
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
+            (ss.ss_family == AF_INET6 ? MHD_USE_DUAL_STACK : 0),
+        0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a, MHD_OPTION_SOCK_ADDR,
         (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, a, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
         MHD_OPTION_CONNECTION_LIMIT, cfg->admin_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
@@ -353,6 +383,14 @@ static void on_closed(uv_handle_t *h)
 
 void admin_stop(struct admin *a)
 {
+    /* Event streams end with their last chunk, so that a follower exits as on a finished
+     * download: resumed, they get a few rounds to send it (more would block the stop on a
+     * subscriber that does not read). libmicrohttpd must not stop with one suspended. */
+    if (events_subscribers()) {
+        events_stop_all();
+        for (int i = 0; i < 4; i++)
+            MHD_run(a->mhd);
+    }
     /* out of libuv's epoll before MHD closes the fd */
     uv_poll_stop(&a->poll);
     MHD_stop_daemon(a->mhd);

@@ -15,6 +15,7 @@
 #include "proxy/admin_conns.h"
 #include "proxy/conn.h"
 #include "proxy/expiry.h"
+#include "proxy/events.h"
 #include "proxy/listener.h"
 #include "proxy/log.h"
 #include "proxy/metrics.h"
@@ -1044,6 +1045,34 @@ static void respond_json(struct admin_response *out, struct reply r)
     out->body_len = out->body ? strlen(out->body) : 0;
 }
 
+/*
+ * GET /events[?proxy=NAME][&level=LEVEL]: a subscriber for the HTTP layer to stream. Each
+ * stream holds an admin connection for as long as it lives: one is always left for requests.
+ */
+static struct reply events_open(struct admin_api *a, const struct admin_request *rq,
+                                struct admin_response *out)
+{
+    const struct config *cfg = a->srv->gen->cfg;
+    const char *proxy = admin_request_arg(rq, "proxy"), *lv = admin_request_arg(rq, "level");
+    enum log_level level = LOG_LEVEL_INFO;
+
+    if (strcmp(rq->method, "GET") != 0)
+        return error_reply(405, "method %s not allowed on /events", rq->method);
+    if (lv && !log_level_lookup(lv, &level))
+        return error_reply(400, "level '%.100s': expected error, warn, info or debug", lv);
+    if (proxy && !cfg_proxy(a, proxy))
+        return error_reply(404, "proxy not found");
+    if (events_subscribers() + 1 >= cfg->admin_max_connections)
+        return error_reply(503,
+                           "too many event streams: %u open, admin.max_connections is %u and "
+                           "one connection stays free for requests",
+                           events_subscribers(), cfg->admin_max_connections);
+    if (events_subscribe(&out->stream, level, proxy) != 0)
+        return error_reply(500, "out of memory");
+    *out = (struct admin_response){200, "application/x-ndjson", NULL, 0, out->stream};
+    return (struct reply){0, NULL};
+}
+
 static struct reply check_caller(const struct config *cfg, const struct admin_request *rq)
 {
     /* `insecure` says anyone who reaches the port may drive finwait: then a container's name
@@ -1062,9 +1091,13 @@ static struct reply check_caller(const struct config *cfg, const struct admin_re
 /* GET /metrics: Prometheus' text format, not JSON. */
 static void metrics_answer(struct server *srv, struct admin_response *out)
 {
-    *out = (struct admin_response){200, METRICS_CONTENT_TYPE, NULL, 0};
+    *out = (struct admin_response){
+        .status = 200, .content_type = METRICS_CONTENT_TYPE, .body = NULL, .body_len = 0};
     if (metrics_render(srv, &out->body, &out->body_len) < 0) {
-        *out = (struct admin_response){500, "text/plain", strdup("out of memory\n"), 0};
+        *out = (struct admin_response){.status = 500,
+                                       .content_type = "text/plain",
+                                       .body = strdup("out of memory\n"),
+                                       .body_len = 0};
         out->body_len = out->body ? strlen(out->body) : 0;
     }
 }
@@ -1077,10 +1110,11 @@ void admin_api_handle(struct admin_api *a, const struct admin_request *rq,
     json_error_t jerr;
     struct reply r;
 
+    out->stream = NULL; /* every answer but /events' is a body */
     /* Toxiproxy's answer to a browser: a web page must never drive the API */
     if (rq->user_agent && strncmp(rq->user_agent, "Mozilla/", 8) == 0) {
-        *out =
-            (struct admin_response){403, "text/plain", strdup(ua_refused), sizeof ua_refused - 1};
+        *out = (struct admin_response){403, "text/plain", strdup(ua_refused), sizeof ua_refused - 1,
+                                       NULL};
         if (!out->body)
             out->body_len = 0;
         return;
@@ -1106,6 +1140,13 @@ void admin_api_handle(struct admin_api *a, const struct admin_request *rq,
                 out->status);
         return;
     }
+    if (r.status == 0 && strcmp(rq->path, "/events") == 0) {
+        r = events_open(a, rq, out);
+        if (r.status == 0) {
+            json_decref(in);
+            return;
+        }
+    }
     if (r.status == 0) {
         if (!in)
             in = json_object();
@@ -1123,6 +1164,8 @@ void admin_response_free(struct admin_response *r)
 {
     free(r->body);
     r->body = NULL;
+    events_unsubscribe(r->stream);
+    r->stream = NULL;
 }
 
 int admin_api_new(struct admin_api **out, struct server *srv)

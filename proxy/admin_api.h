@@ -37,12 +37,18 @@ static inline const char *admin_request_arg(const struct admin_request *rq, cons
     return rq->arg ? rq->arg(rq, key) : NULL;
 }
 
+struct events_sub;
+
 /* The answer: a status and a body in the named type (NULL body: none, as for 204). */
 struct admin_response {
     unsigned status;
     const char *content_type; /* static string */
     char *body;               /* malloc'd, freed by admin_response_free */
     size_t body_len;
+    /* GET /events: the body is this subscriber's stream of lines, for the HTTP layer to send
+     * as they come (proxy/admin_stream.c) after taking it (setting this to NULL);
+     * admin_response_free ends a stream nobody took. */
+    struct events_sub *stream;
 };
 
 /* Largest request body read: a proxy, a toxic, or a /populate list of proxies. */

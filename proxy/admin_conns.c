@@ -128,7 +128,8 @@ static json_t *conns_json(const struct server *srv, const char *name)
 
 static void reply_json(struct admin_response *out, unsigned status, json_t *j)
 {
-    *out = (struct admin_response){status, NULL, NULL, 0};
+    *out = (struct admin_response){
+        .status = status, .content_type = NULL, .body = NULL, .body_len = 0};
     if (!j)
         return;
     out->body = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -154,7 +155,8 @@ static void reply_diagram(struct admin_response *out, struct conn *c)
     size_t len = 0;
     FILE *f;
 
-    *out = (struct admin_response){200, "text/plain; charset=utf-8", NULL, 0};
+    *out = (struct admin_response){
+        .status = 200, .content_type = "text/plain; charset=utf-8", .body = NULL, .body_len = 0};
     f = open_memstream(&out->body, &len);
     if (!f) {
         reply_error(out, 500, "out of memory");
@@ -206,7 +208,8 @@ static void end_conn(const struct admin_request *rq, struct conn *c, struct admi
         reply_error(out, 400, "mode must be rst or fin");
         return;
     }
-    *out = (struct admin_response){204, NULL, NULL, 0};
+    *out =
+        (struct admin_response){.status = 204, .content_type = NULL, .body = NULL, .body_len = 0};
 }
 
 /* The path's segments, split in buf; -1 when it has more than SEGS_MAX or does not fit. */

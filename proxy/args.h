@@ -21,6 +21,7 @@ enum args_action {
     ARGS_HELP,        /* --help */
     ARGS_CLI,         /* toxiproxy-cli's commands: `finwait cli ...` or the name toxiproxy-cli */
     ARGS_CONNS,       /* `finwait conns ...`: the open connections (cli_argc, cli_argv) */
+    ARGS_EVENTS,      /* `finwait events ...`: follow a running finwait's events */
 };
 
 struct args {
@@ -30,7 +31,7 @@ struct args {
     bool watch;             /* reload the file when it changes (off with --no-watch) */
     bool toxiproxy;         /* Toxiproxy's server flags or name: the admin API is always on */
     bool named_toxiproxy;   /* run as toxiproxy-server (or toxiproxy): -version says so */
-    int cli_argc;           /* ARGS_CLI: toxiproxy-cli's arguments, cli_argv[0] its name */
+    int cli_argc; /* ARGS_CLI, ARGS_EVENTS: the command's arguments, cli_argv[0] its name */
     char **cli_argv;
     struct config_overrides ov; /* admin address, insecure, seed, log level */
     char admin_host[256];       /* ov.admin_host points here */

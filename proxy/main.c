@@ -5,6 +5,7 @@
 
 #include "proxy/args.h"
 #include "proxy/cli_conns.h"
+#include "proxy/cli_events.h"
 #include "proxy/cli_toxiproxy.h"
 #include "proxy/demo.h"
 #include "proxy/packet.h"
@@ -68,6 +69,8 @@ int main(int argc, char **argv)
         return cli_toxiproxy_main(a.cli_argc, a.cli_argv);
     case ARGS_CONNS:
         return cli_conns_main(a.cli_argc, a.cli_argv);
+    case ARGS_EVENTS:
+        return cli_events_main(a.cli_argc, a.cli_argv);
     case ARGS_VERSION:
         if (a.named_toxiproxy)
             printf("toxiproxy-server version %s (finwait)\n", FINWAIT_VERSION);
