@@ -10,7 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define DEFAULT_URL        "http://127.0.0.1:8474"
+#include "proxy/cli_admin.h"
+
 #define REQUEST_TIMEOUT_MS 5000
 #define WATCH_INTERVAL_MS  1000
 
@@ -47,30 +48,22 @@ static int get(const char *base, const char *path, const char *accept, char **ou
     char url[2048], hdr[300], curl_err[CURL_ERROR_SIZE] = "";
     struct curl_slist *headers = NULL;
     struct body resp = {0};
-    const char *token = getenv("FINWAIT_TOKEN");
-    CURL *h = curl_easy_init();
     long status = 0;
     CURLcode cc;
+    CURL *h;
     int r = -1;
 
     *out = NULL;
-    if (!h) {
-        snprintf(err, len, "out of memory");
-        return -1;
-    }
     snprintf(url, sizeof url, "%s%s", base, path);
     snprintf(hdr, sizeof hdr, "Accept: %s", accept);
     headers = curl_slist_append(headers, hdr);
-    if (token && *token) {
-        snprintf(hdr, sizeof hdr, "Authorization: Bearer %.250s", token);
-        headers = curl_slist_append(headers, hdr);
+    h = cli_admin_handle("conns", url, &headers, curl_err);
+    if (!h) {
+        curl_slist_free_all(headers);
+        snprintf(err, len, "out of memory");
+        return -1;
     }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "finwait-conns/" FINWAIT_VERSION);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)REQUEST_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, curl_err);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
     cc = curl_easy_perform(h);
@@ -216,16 +209,11 @@ int cli_conns_main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *url = getenv("FINWAIT_ADMIN");
+    const char *url = NULL;
     bool watch = false;
     char base[1024];
-    size_t n;
     int opt, rc;
 
-    if (!url || !*url)
-        url = getenv("TOXIPROXY_URL");
-    if (!url || !*url)
-        url = DEFAULT_URL;
     optind = 0;
     while ((opt = getopt_long(argc, argv, "a:wh", longs, NULL)) != -1) {
         switch (opt) {
@@ -247,10 +235,7 @@ int cli_conns_main(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
-    /* as Toxiproxy's clients: the scheme may be left out */
-    snprintf(base, sizeof base, "%s%s", strstr(url, "://") ? "" : "http://", url);
-    for (n = strlen(base); n > 0 && base[n - 1] == '/'; n--)
-        base[n - 1] = '\0';
+    cli_admin_base(url, base, sizeof base);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     if (argc - optind == 2)
         rc = show_timeline(base, argv[optind], argv[optind + 1]);

@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proxy/cli_admin.h"
 #include "proxy/events.h"
 #include "proxy/log.h"
 
-#define DEFAULT_URL "http://127.0.0.1:8474"
 /* An event's keys beyond the log's own: more would be a different program's stream. */
 #define KV_MAX 32
 /* A line longer than this is not one of finwait's: the stream is broken. */
@@ -24,7 +24,7 @@ static const char usage[] =
     "usage: finwait events [--admin URL] [--proxy NAME] [--level LEVEL]\n"
     "follow a running finwait's events (GET /events) as the text lines of its log\n"
     "  --admin URL     the admin API (default $FINWAIT_ADMIN, else $TOXIPROXY_URL, else\n"
-    "                  " DEFAULT_URL ")\n"
+    "                  " CLI_ADMIN_DEFAULT_URL ")\n"
     "  --proxy NAME    only that proxy's events\n"
     "  --level LEVEL   error, warn, info (default) or debug\n"
     "environment: FINWAIT_TOKEN, sent as 'Authorization: Bearer TOKEN' (admin.token)\n"
@@ -163,34 +163,23 @@ static int follow(const char *base, const char *proxy, const char *level)
 {
     struct follow f = {0};
     struct curl_slist *headers = NULL;
-    char url[2048], err[CURL_ERROR_SIZE] = "", auth[1100];
-    const char *token = getenv("FINWAIT_TOKEN");
+    char url[2048], err[CURL_ERROR_SIZE] = "";
     char *p = proxy ? curl_easy_escape(NULL, proxy, 0) : NULL;
-    CURL *h = curl_easy_init();
     CURLcode cc;
+    CURL *h;
     int rc = 1;
 
-    size_t blen = strlen(base);
-
-    if (blen && base[blen - 1] == '/')
-        blen--;
-    snprintf(url, sizeof url, "%.*s/events%s%s%s%s%s", (int)blen, base, p || level ? "?" : "",
-             p ? "proxy=" : "", p ? p : "", p && level ? "&" : "", level ? "level=" : "");
+    snprintf(url, sizeof url, "%s/events%s%s%s%s%s", base, p || level ? "?" : "", p ? "proxy=" : "",
+             p ? p : "", p && level ? "&" : "", level ? "level=" : "");
     if (level) /* a known level's name: nothing to escape */
         strncat(url, level, sizeof url - strlen(url) - 1);
     curl_free(p);
-    if (!h)
+    h = cli_admin_handle("events", url, &headers, err);
+    if (!h) {
+        curl_slist_free_all(headers);
         return 1;
-    if (token) {
-        snprintf(auth, sizeof auth, "Authorization: Bearer %.1000s", token);
-        headers = curl_slist_append(headers, auth);
     }
-    curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "finwait-events/" FINWAIT_VERSION);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, err);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, &f);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
@@ -230,19 +219,16 @@ int cli_events_main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    const char *base = getenv("FINWAIT_ADMIN"), *proxy = NULL, *level = NULL;
+    const char *given = NULL, *proxy = NULL, *level = NULL;
+    char base[1024];
     enum log_level lv;
     int opt, rc;
 
-    if (!base || !base[0])
-        base = getenv("TOXIPROXY_URL");
-    if (!base || !base[0])
-        base = DEFAULT_URL;
     optind = 0;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
         case 'a':
-            base = optarg;
+            given = optarg;
             break;
         case 'p':
             proxy = optarg;
@@ -270,6 +256,7 @@ int cli_events_main(int argc, char **argv)
         fputs(usage, stderr);
         return 2;
     }
+    cli_admin_base(given, base, sizeof base);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     rc = follow(base, proxy, level);
     curl_global_cleanup();
