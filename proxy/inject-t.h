@@ -40,6 +40,9 @@ struct fault_ops {
     bool (*on_fin)(struct fault_rt *ft, enum dir d);
     /* timer[i] fired */
     void (*on_timer)(struct fault_rt *ft, int i);
+    /* the fault reaches a connection that is already open (a reload added it), after
+     * on_accept and on_connected: start what the accept or the connect would have started */
+    void (*on_attach)(struct fault_rt *ft);
     /* the fault leaves a connection it had reached (a reload removed it): let go of what
      * it holds, as the README's fault tables say */
     void (*on_detach)(struct fault_rt *ft);
@@ -152,6 +155,8 @@ void inject__shaping_release(struct fault_rt *ft);
 
 extern const struct fault_ops inject__packet_ops;
 enum leg_id inject__packet_leg(const struct fault *f);
+/* Why packet fault f cannot watch open connection c's leg, or NULL when it can. */
+const char *inject__packet_unreachable(const struct conn *c, const struct fault *f);
 void inject__packet_register(struct fault_rt *ft, enum leg_id l, int fd,
                              const struct sockaddr *peer);
 

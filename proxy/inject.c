@@ -313,12 +313,15 @@ static void rt_attach(struct conn *c, const struct fault *f, struct cfg_gen *gen
     }
     stats_fault_fired(c->stats, f);
     conn__fault_event(c, f->name, LEG_CLIENT, "added to this open connection");
-    for (int d = 0; d < 2 && !c->closing; d++)
+    /* a packet fault judges segments in the kernel's queue: the bytes may stay spliced */
+    for (int d = 0; d < 2 && !c->closing && !fault_type_is_packet(f->type); d++)
         conn__unsplice(c, (enum dir)d);
     if (!c->closing && ft->ops->on_accept)
         ft->ops->on_accept(ft);
     if (!c->closing && c->connected && ft->ops->on_connected)
         ft->ops->on_connected(ft);
+    if (!c->closing && ft->ops->on_attach)
+        ft->ops->on_attach(ft);
 }
 
 /* ft leaves c: off the list at once, freed once its timers have closed. */
@@ -360,19 +363,20 @@ static struct fault_rt *rt_find(struct inject *inj, const struct fault *f)
     return NULL;
 }
 
-/* f is added or changed: does it reach c? One draw from the proxy's generator. Packet
- * faults mark sockets at accept and `refuse` concerns accepts: both reach new connections
- * only. */
+/* f is added or changed: does it reach c? One draw from the proxy's generator. `refuse`
+ * concerns accepts: it reaches new connections only; a packet fault, legs whose close has
+ * not started. */
 static void rt_maybe_attach(struct conn *c, const struct fault *f, struct cfg_gen *gen)
 {
     struct fault_decision d;
+    const char *why = NULL;
 
-    if (fault_type_is_packet(f->type) || f->type == FAULT_REFUSE) {
-        log_not_applied(c, f,
-                        f->type == FAULT_REFUSE
-                            ? "refuse acts on accepts: it reaches new connections only"
-                            : "a packet fault marks sockets at accept: it reaches new "
-                              "connections only");
+    if (f->type == FAULT_REFUSE)
+        why = "refuse acts on accepts: it reaches new connections only";
+    else if (fault_type_is_packet(f->type))
+        why = inject__packet_unreachable(c, f);
+    if (why) {
+        log_not_applied(c, f, why);
         return;
     }
     if (!fault_decide_one_why(f, &c->l->rng, (const struct sockaddr *)&c->client, &d)) {

@@ -116,6 +116,46 @@ void inject__packet_register(struct fault_rt *ft, enum leg_id l, int fd,
     conn__hold(c); /* the flow may outlive the sockets: LAST_ACK and TIME_WAIT live on */
 }
 
+/*
+ * A packet fault reaches an open connection only on a leg whose close has not started: its
+ * FIN and final ACK are still to come, so the engine, which learns the sequence numbers from
+ * the segments it sees and from TCP_INFO's counts (packet_flow_add), has all it judges. A
+ * server leg still connecting is marked when its socket is made (inject_on_socket).
+ */
+const char *inject__packet_unreachable(const struct conn *c, const struct fault *f)
+{
+    enum leg_id l = inject__packet_leg(f);
+    const struct leg *leg = &c->legs[l];
+
+    if (!c->l->srv->pe)
+        return "the packet engine is not running";
+    if (leg->flags & (LEG_FIN_RECEIVED | LEG_SHUT_PENDING | LEG_FIN_SENT | LEG_DEAD))
+        return l == LEG_CLIENT ? "the client leg's close has started"
+                               : "the server leg's close has started";
+    if (l == LEG_SERVER && !c->connected)
+        return "the server leg is still connecting: its socket was made without the mark";
+    return NULL;
+}
+
+static void packet_on_attach(struct fault_rt *ft)
+{
+    struct conn *c = ft->c;
+    enum leg_id l = inject__packet_leg(ft->f);
+    uint32_t mark = packet_engine_mark(c->l->srv->pe);
+    uv_os_fd_t fd;
+
+    if (uv_fileno((uv_handle_t *)&c->legs[l].tcp, &fd) != 0)
+        return;
+    /* from now on the leg's segments go through the queue; the flow is known before any of
+     * them is judged (this runs in the loop, which also reads the queue) */
+    if (setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) != 0) {
+        LOG(LOG_LEVEL_WARN, conn_proxy_name(c), "packet", "#%llu: SO_MARK on the %s leg: %m",
+            (unsigned long long)c->id, leg_name(l));
+        return;
+    }
+    inject__packet_register(ft, l, fd, NULL);
+}
+
 static void packet_describe(const struct fault_rt *ft, char *buf, size_t len)
 {
     enum leg_id l = inject__packet_leg(ft->f);
@@ -125,4 +165,5 @@ static void packet_describe(const struct fault_rt *ft, char *buf, size_t len)
              leg_name(l));
 }
 
-const struct fault_ops inject__packet_ops = {.describe = packet_describe};
+const struct fault_ops inject__packet_ops = {.on_attach = packet_on_attach,
+                                              .describe = packet_describe};
