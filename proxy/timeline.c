@@ -51,7 +51,8 @@ static struct tl_event *event_slot(struct timeline **tlp, double t_ms)
         return &tl->ev[oldest];
     }
     if (!tl || tl->n == tl->cap) {
-        cap = tl ? tl->cap * 2 : 16;
+        /* every connection records: an idle one has a handful of events, start small */
+        cap = tl ? tl->cap * 2 : 4;
         if (cap > TL_MAX_EVENTS)
             cap = TL_MAX_EVENTS;
         tl = realloc(tl, sizeof *tl + cap * sizeof tl->ev[0]);
