@@ -5,30 +5,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "cfgcheck.h"
 #include "check.h"
 #include "rules/config.h"
 
 #define P "proxies:\n  - name: a\n    listen: 127.0.0.1:1000\n    upstream: 127.0.0.1:80\n"
-
-static void expect_error(const char *yaml, unsigned line, unsigned col, const char *text)
-{
-    struct config *cfg = NULL;
-    struct diag d;
-    bool found = false;
-
-    diag_init(&d);
-    CHECK_EQ(config_load_string("t.yaml", yaml, strlen(yaml), &cfg, &d), -1);
-    CHECK(cfg == NULL);
-    for (size_t i = 0; i < d.n; i++)
-        if (d.msgs[i].line == line && d.msgs[i].col == col && strstr(d.msgs[i].text, text))
-            found = true;
-    if (!found) {
-        fprintf(stderr, "expected %u:%u: %s\ngot:\n", line, col, text);
-        diag_print(&d, stderr);
-    }
-    CHECK(found);
-    diag_free(&d);
-}
 
 /* `for: VALUE` on a latency fault: the error is at the value. */
 static void expect_for(const char *value, const char *text)
@@ -37,7 +18,7 @@ static void expect_for(const char *value, const char *text)
     char yaml[512];
 
     snprintf(yaml, sizeof yaml, P "    faults:\n%s%s}\n", prefix, value);
-    expect_error(yaml, 6, (unsigned)sizeof prefix, text);
+    cfg_expect_error(yaml, 6, (unsigned)sizeof prefix, text);
 }
 
 static struct config *load(const char *yaml)
@@ -65,10 +46,10 @@ int main(void)
     expect_for("forever", "expected a duration like 250ms, 2s or 1m, got 'forever'");
     expect_for("8761h", "duration '8761h' is too large (at most 8760h (a year))");
     expect_for("[1s]", "expected a duration like 250ms, 2s or 1m, got a list");
-    expect_error(P "    faults:\n      - {type: delay_fin, delay: 1s, for: 1s, for: 2s}\n", 6, 47,
-                 "duplicate key 'for'");
-    expect_error(P "    faults:\n      - {type: reset, after: 1s, forr: 1s}\n", 6, 34,
-                 "unknown key 'forr' in fault 'reset' (did you mean 'for'?)");
+    cfg_expect_error(P "    faults:\n      - {type: delay_fin, delay: 1s, for: 1s, for: 2s}\n", 6,
+                     47, "duplicate key 'for'");
+    cfg_expect_error(P "    faults:\n      - {type: reset, after: 1s, forr: 1s}\n", 6, 34,
+                     "unknown key 'forr' in fault 'reset' (did you mean 'for'?)");
     TEST_PASS("bad for values: errors at the value, as for after");
 
     cfg = load(P "    faults:\n"

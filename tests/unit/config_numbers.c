@@ -5,29 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfgcheck.h"
 #include "check.h"
 #include "rules/config.h"
-
-/* Load `yaml`; expect failure and a message at line:col containing `text`. */
-static void expect(const char *yaml, unsigned line, unsigned col, const char *text)
-{
-    struct config *cfg = (struct config *)1;
-    struct diag d;
-    bool found = false;
-
-    diag_init(&d);
-    CHECK_EQ(config_load_string("t.yaml", yaml, strlen(yaml), &cfg, &d), -1);
-    CHECK(cfg == NULL);
-    for (size_t i = 0; i < d.n; i++)
-        if (d.msgs[i].line == line && d.msgs[i].col == col && strstr(d.msgs[i].text, text))
-            found = true;
-    if (!found) {
-        fprintf(stderr, "expected %u:%u: %s\ngot:\n", line, col, text);
-        diag_print(&d, stderr);
-    }
-    CHECK(found);
-    diag_free(&d);
-}
 
 static struct config *load(const char *yaml)
 {
@@ -50,42 +30,45 @@ int main(void)
     struct config *cfg;
 
     /* the two cases of the issue */
-    expect(P "    idle_timeout: 99999999999999999999\n", 5, 19, "too large");
-    expect(F "{type: latency, latency: 18446744073709552}\n", 6, 34, "too large");
+    cfg_expect_error(P "    idle_timeout: 99999999999999999999\n", 5, 19, "too large");
+    cfg_expect_error(F "{type: latency, latency: 18446744073709552}\n", 6, 34, "too large");
     /* every duration key, bare and with each unit */
-    expect(P "    connect_timeout: 18446744073709551616ms\n", 5, 22, "too large");
-    expect(P "    connect_timeout: 9999999999999999h\n", 5, 22, "too large");
-    expect("shutdown_timeout: 99999999999999999999s\n" P, 1, 19, "too large");
-    expect(F "{type: delay_fin, delay: 1e400}\n", 6, 34, "expected a duration");
-    expect(F "{type: delay_fin, delay: 0x10ms}\n", 6, 34, "expected a duration");
-    expect(F "{type: delay_fin, delay: 18446744073709551615}\n", 6, 34, "too large");
-    expect(F "{type: slicer, average_size: 10, delay: 18446744073709551616}\n", 6, 49, "too large");
+    cfg_expect_error(P "    connect_timeout: 18446744073709551616ms\n", 5, 22, "too large");
+    cfg_expect_error(P "    connect_timeout: 9999999999999999h\n", 5, 22, "too large");
+    cfg_expect_error("shutdown_timeout: 99999999999999999999s\n" P, 1, 19, "too large");
+    cfg_expect_error(F "{type: delay_fin, delay: 1e400}\n", 6, 34, "expected a duration");
+    cfg_expect_error(F "{type: delay_fin, delay: 0x10ms}\n", 6, 34, "expected a duration");
+    cfg_expect_error(F "{type: delay_fin, delay: 18446744073709551615}\n", 6, 34, "too large");
+    cfg_expect_error(F "{type: slicer, average_size: 10, delay: 18446744073709551616}\n", 6, 49,
+                     "too large");
     /* what fuzz_config found in the unfixed loader after 420,000 inputs (float-cast-overflow) */
-    expect(F "{type: slicer, average_size: 64, delay: 1184467440737095516150000}\n", 6, 49,
-           "too large");
-    expect(F "{type: latency, jitter: 99999999999h}\n", 6, 33, "too large");
-    expect(F "{type: timeout, timeout: 100000000000000000000ms}\n", 6, 34, "too large");
-    expect(F "{type: reset, after: 1.00000000000000000000000001e30s}\n", 6, 30,
-           "expected a duration");
+    cfg_expect_error(F "{type: slicer, average_size: 64, delay: 1184467440737095516150000}\n", 6,
+                     49, "too large");
+    cfg_expect_error(F "{type: latency, jitter: 99999999999h}\n", 6, 33, "too large");
+    cfg_expect_error(F "{type: timeout, timeout: 100000000000000000000ms}\n", 6, 34, "too large");
+    cfg_expect_error(F "{type: reset, after: 1.00000000000000000000000001e30s}\n", 6, 30,
+                     "expected a duration");
     TEST_PASS("durations that do not fit are refused, not wrapped");
 
     /* sizes and rates: the relay multiplies rates by 1000 and adds slicer variations */
-    expect(F "{type: bandwidth, rate: 18446744073709551615}\n", 6, 33, "too large");
-    expect(F "{type: slicer, average_size: 18446744073709551615}\n", 6, 38, "too large");
-    expect(F "{type: limit_data, bytes: 18446744073709551616}\n", 6, 35, "too large");
-    expect(F "{type: reset, after_bytes: 99999999999999999999}\n", 6, 36, "too large");
-    expect(F "{type: drop_fin, leg: client, from: peer, count: 4294967296}\n", 6, 58, "too large");
-    expect(F "{type: drop_fin, leg: client, from: peer, count: 99999999999999999999}\n", 6, 58,
-           "too large");
-    expect("seed: 18446744073709551616\n" P, 1, 7, "too large");
-    expect("proxies:\n  - {name: a, listen: ':18446744073709551617', upstream: x:1}\n", 2, 23,
-           "invalid port");
-    expect(F "{type: delay_fin, delay: 1s, match: {client: 10.0.0.0/18446744073709551648}}\n", 6,
-           54, "invalid network");
-    expect(F "{type: delay_fin, delay: 1s, probability: 1e400}\n", 6, 51,
-           "expected a number between 0 and 1");
-    expect(F "{type: delay_fin, delay: 1s, probability: nan}\n", 6, 51,
-           "expected a number between 0 and 1");
+    cfg_expect_error(F "{type: bandwidth, rate: 18446744073709551615}\n", 6, 33, "too large");
+    cfg_expect_error(F "{type: slicer, average_size: 18446744073709551615}\n", 6, 38, "too large");
+    cfg_expect_error(F "{type: limit_data, bytes: 18446744073709551616}\n", 6, 35, "too large");
+    cfg_expect_error(F "{type: reset, after_bytes: 99999999999999999999}\n", 6, 36, "too large");
+    cfg_expect_error(F "{type: drop_fin, leg: client, from: peer, count: 4294967296}\n", 6, 58,
+                     "too large");
+    cfg_expect_error(F "{type: drop_fin, leg: client, from: peer, count: 99999999999999999999}\n",
+                     6, 58, "too large");
+    cfg_expect_error("seed: 18446744073709551616\n" P, 1, 7, "too large");
+    cfg_expect_error("proxies:\n  - {name: a, listen: ':18446744073709551617', upstream: x:1}\n", 2,
+                     23, "invalid port");
+    cfg_expect_error(
+        F "{type: delay_fin, delay: 1s, match: {client: 10.0.0.0/18446744073709551648}}\n", 6, 54,
+        "invalid network");
+    cfg_expect_error(F "{type: delay_fin, delay: 1s, probability: 1e400}\n", 6, 51,
+                     "expected a number between 0 and 1");
+    cfg_expect_error(F "{type: delay_fin, delay: 1s, probability: nan}\n", 6, 51,
+                     "expected a number between 0 and 1");
     TEST_PASS("sizes, rates, counts, ports, prefixes, probabilities and the seed");
 
     /* the largest values that do fit still load, exactly */
