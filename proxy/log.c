@@ -1,6 +1,7 @@
 #include "proxy/log.h"
 
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
@@ -124,6 +125,26 @@ static void kv_json(FILE *out, const struct log_kv *kv, int nkv)
         else
             fprintf(out, "%llu", (unsigned long long)kv[i].num);
     }
+}
+
+char *log_kv_object(const struct log_kv *kv, int nkv)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+
+    if (!f)
+        return NULL;
+    fputc('{', f);
+    kv_json(f, kv, nkv);
+    fputc('}', f);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    if (nkv > 0)
+        memmove(text + 1, text + 2, len - 1); /* kv_json's leading comma, with the NUL */
+    return text;
 }
 
 static void kv_text(FILE *out, const struct log_kv *kv, int nkv)

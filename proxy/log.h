@@ -67,6 +67,9 @@ void log__conn(enum log_level lvl, const char *proxy, uint64_t conn_id, double t
 
 /* Write `s` as a JSON string (with quotes) to `out`. */
 void log_json_str(FILE *out, const char *s);
+/* kv as the text of a JSON object, with the keys and values a JSON log line gives them
+ * (malloc'd), or NULL when out of memory. */
+char *log_kv_object(const struct log_kv *kv, int nkv);
 
 /*
  * One event, whether it is written as text or JSON. A connection event has `conn` != 0;

@@ -16,8 +16,8 @@ struct tl_event {
     char state[14];
     char *text;
     const char *event; /* the JSON log's name for it, or NULL: derived from kind */
-    char *extra;       /* the log line's extra keys as a JSON object's text, or NULL: a
-                          string costs far less than a jansson object per event */
+    char *extra;       /* the log line's extra keys as a JSON object's text, as the JSON log
+                          writes them (log_kv_object), or NULL */
 };
 
 struct timeline {
@@ -101,15 +101,8 @@ void timeline_add_event(struct timeline **tlp, double t_ms, enum tl_kind k, enum
     if (state)
         snprintf(e->state, sizeof e->state, "%s", state);
     e->text = text ? strdup(text) : NULL;
-    if (nkv > 0) {
-        json_t *o = json_object();
-        for (int i = 0; i < nkv; i++)
-            json_object_set_new(o, kv[i].key,
-                                kv[i].str ? json_string(kv[i].str)
-                                          : json_integer((json_int_t)kv[i].num));
-        e->extra = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(o);
-    }
+    if (nkv > 0)
+        e->extra = log_kv_object(kv, nkv);
 }
 
 void timeline_add(struct timeline **tl, double t_ms, enum tl_kind k, enum leg_id leg, bool inbound,
