@@ -6,7 +6,7 @@
 #include <sys/time.h>
 #include <time.h>
 
-#include "proxy/events.h"
+#include "proxy/admin/events.h"
 
 enum log_level log_level_enabled = LOG_LEVEL_INFO;
 static enum log_level log_level_out = LOG_LEVEL_INFO; /* what the log itself prints */

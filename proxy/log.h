@@ -12,7 +12,7 @@
 
 #include "rules/config.h"
 
-/* The most detailed level anyone wants: the log's own, or an event stream's (proxy/events.c)
+/* The most detailed level anyone wants: the log's own, or an event stream's (proxy/admin/events.c)
  * when one asks for more. Call sites test it before they format anything. */
 extern enum log_level log_level_enabled;
 
@@ -23,7 +23,7 @@ enum log_format log_format_get(void);
 #define LOG_ENABLED(lvl) ((lvl) <= log_level_enabled)
 
 /* The event streams' most detailed level, -1 when there is no subscriber: events up to it are
- * formatted as JSON for them whatever the log's own level and format (proxy/events.c). */
+ * formatted as JSON for them whatever the log's own level and format (proxy/admin/events.c). */
 void log__set_stream_level(int level);
 
 /* A line about no connection in particular: `proxy` may be NULL. Text only in text mode; in

@@ -5,15 +5,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "proxy/admin.h"
-#include "proxy/bufpool.h"
-#include "proxy/conn.h"
-#include "proxy/expiry.h"
-#include "proxy/inject.h"
-#include "proxy/listener.h"
+#include "proxy/admin/admin.h"
+#include "proxy/relay/bufpool.h"
+#include "proxy/relay/conn.h"
+#include "proxy/faults/expiry.h"
+#include "proxy/faults/inject.h"
+#include "proxy/relay/listener.h"
 #include "proxy/log.h"
-#include "proxy/packet.h"
-#include "proxy/resolve.h"
+#include "proxy/faults/packet.h"
+#include "proxy/relay/resolve.h"
 #include "proxy/stats.h"
 #include "proxy/watch.h"
 #include "rules/diag.h"

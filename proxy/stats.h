@@ -1,5 +1,5 @@
 /*
- * finwait's counters, for GET /metrics (proxy/metrics.c writes them out).
+ * finwait's counters, for GET /metrics (proxy/admin/metrics.c writes them out).
  *
  * Per proxy, by name: a struct proxy_stats that the proxy's listener and each of its
  * connections hold a reference to. A reload that keeps a proxy keeps its name and so its
@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "proxy/conn-t.h"
+#include "proxy/relay/conn-t.h"
 #include "rules/config.h"
 
 /* Why a connection to the upstream failed (the label `reason`). */

@@ -113,7 +113,7 @@ struct fault {
     bool new_only;      /* `connections: new`: a reload that adds or changes it leaves the
                            open connections alone (default `all`: they take it too) */
     uint64_t for_ms;    /* `for:`: the fault detaches itself this long after it was attached
-                           (proxy/expiry.c); 0 = it stays until removed */
+                           (proxy/faults/expiry.c); 0 = it stays until removed */
 
     enum fault_dir direction; /* delay_fin, rst_instead_of_fin, reset, close, blackhole, toxics */
     uint64_t delay_ms;        /* delay_fin (may be DURATION_FOREVER), break_half_close,

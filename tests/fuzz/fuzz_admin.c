@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the admin API's request handling (proxy/admin_api.c), in process and
+ * libFuzzer harness for the admin API's request handling (proxy/admin/admin_api.c), in process and
  * without HTTP: a real server on a libuv loop whose proxies listen on 127.0.0.1:0.
  *
  * Input framing (text, so that corpus files are written by hand):
@@ -36,9 +36,9 @@
 #include <unistd.h>
 #include <uv.h>
 
-#include "proxy/admin_api.h"
-#include "proxy/conn-t.h"
-#include "proxy/listener.h"
+#include "proxy/admin/admin_api.h"
+#include "proxy/relay/conn-t.h"
+#include "proxy/relay/listener.h"
 #include "proxy/log.h"
 #include "proxy/server.h"
 #include "rules/config.h"

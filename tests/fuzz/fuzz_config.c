@@ -146,7 +146,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct config *copy;
         CHECK(cfg != NULL);
         walk_config(cfg);
-        /* a fault that ran out leaves a copy of the running configuration (proxy/expiry.c) */
+        /* a fault that ran out leaves a copy of the running configuration (proxy/faults/expiry.c) */
         copy = config_copy(cfg);
         CHECK(copy != NULL);
         for (size_t i = 0; i < cfg->nproxies; i++) {

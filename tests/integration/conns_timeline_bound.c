@@ -12,7 +12,7 @@
 #include "sock.h"
 
 #define ROUND_TRIPS 300
-#define TL_MAX      256 /* proxy/timeline.h's TL_MAX_EVENTS */
+#define TL_MAX      256 /* proxy/relay/timeline.h's TL_MAX_EVENTS */
 
 int main(void)
 {

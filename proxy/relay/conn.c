@@ -1,0 +1,979 @@
+/*
+ * A proxied connection and its relay.
+ *
+ * Each direction is relayed on its own: bytes read from a source are written to its
+ * destination; the source's FIN becomes a FIN (uv_shutdown) on the destination once the
+ * bytes before it are written; the other direction keeps flowing until its own FIN. A
+ * reset on either leg is passed on as a reset on the other. The connection is closed when
+ * both legs are finished (both FINs, or a reset) and freed when every handle, request and
+ * packet flow it started has called back.
+ */
+#include "proxy/relay/conn.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "proxy/relay/bufpool.h"
+#include "proxy/relay/dial.h"
+#include "proxy/faults/inject.h"
+#include "proxy/relay/listener.h"
+#include "proxy/log.h"
+#include "proxy/faults/packet.h"
+#include "proxy/relay/resolve.h"
+#include "proxy/server.h"
+#include "proxy/relay/splice.h"
+#include "proxy/stats.h"
+#include "proxy/relay/tcpinfo.h"
+#include "proxy/relay/timeline.h"
+#include "rules/fault.h"
+
+/* A write that did not complete at once: it keeps its buffer until libuv is done. */
+struct wreq {
+    uv_write_t req;
+    struct buf *b;
+    size_t len; /* bytes it carries: counted as delivered when it completes */
+    struct wreq *next_free;
+};
+
+static struct wreq *wreq_pool;
+
+static struct wreq *wreq_get(void)
+{
+    struct wreq *w = wreq_pool;
+
+    if (w) {
+        wreq_pool = w->next_free;
+        return w;
+    }
+    return malloc(sizeof *w);
+}
+
+static void wreq_put(struct wreq *w)
+{
+    w->next_free = wreq_pool;
+    wreq_pool = w;
+}
+
+void conn__drain_pools(void)
+{
+    while (wreq_pool) {
+        struct wreq *w = wreq_pool;
+        wreq_pool = w->next_free;
+        free(w);
+    }
+}
+
+static const char *const leg_names[] = {"client", "server"};
+static const char *const dir_names[] = {"upstream", "downstream"};
+
+const char *leg_name(enum leg_id l)
+{
+    return leg_names[l];
+}
+
+const char *dir_name(enum dir d)
+{
+    return dir_names[d];
+}
+
+const char *conn_proxy_name(const struct conn *c)
+{
+    return c->p->name;
+}
+
+double conn_elapsed_ms(const struct conn *c)
+{
+    return (double)(uv_hrtime() - c->t0_ns) / 1e6;
+}
+
+static int leg_fd(struct conn *c, enum leg_id l)
+{
+    uv_os_fd_t fd;
+
+    if (!c->legs[l].open || uv_fileno((uv_handle_t *)&c->legs[l].tcp, &fd) != 0)
+        return -1;
+    return fd;
+}
+
+/*
+ * The kernel's state of leg l. A socket that sent its FIN first and then received the peer's
+ * reads CLOSED through its fd: the kernel moved the connection to a TIME_WAIT socket of its
+ * own. Say so, since that is the state on the wire.
+ */
+static const char *leg_state(struct conn *c, enum leg_id l)
+{
+    const char *st = tcpinfo_state(leg_fd(c, l));
+    unsigned f = c->legs[l].flags;
+
+    if (strcmp(st, "CLOSED") == 0 && (f & LEG_FIN_SENT) && (f & LEG_FIN_RECEIVED) &&
+        c->legs[l].fin_sent_first)
+        return "TIME_WAIT";
+    return st;
+}
+
+const char *conn_leg_state(struct conn *c, enum leg_id l)
+{
+    return leg_state(c, l);
+}
+
+int conn_leg_fd(struct conn *c, enum leg_id l)
+{
+    return leg_fd(c, l);
+}
+
+static bool want_events(const struct conn *c)
+{
+    return LOG_ENABLED(LOG_LEVEL_INFO) || c->tl;
+}
+
+/*
+ * Log one event of c (and record it in the timeline) with the kernel's TCP state of leg l.
+ * `leg` < 0: the event concerns the connection as a whole.
+ */
+static void conn_event(struct conn *c, int leg, const char *event, enum tl_kind k, bool inbound,
+                       uint64_t bytes, const struct log_kv *kv, int nkv, const char *text)
+{
+    const char *state;
+    double t;
+
+    /* Segments of a packet fault's flow that the engine has not judged yet came before this
+     * event (a FIN shutdown() just sent waits in the queue): their events first. */
+    if (c->inj && c->l->srv->pe)
+        packet_engine_poll(c->l->srv->pe);
+    state = leg >= 0 ? leg_state(c, (enum leg_id)leg) : NULL;
+    t = conn_elapsed_ms(c);
+
+    if (LOG_ENABLED(LOG_LEVEL_INFO))
+        log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, t, event,
+                  leg >= 0 ? leg_names[leg] : NULL, state, text, kv, nkv);
+    if (c->tl)
+        timeline_add_event(&c->tl, t, k, leg >= 0 ? (enum leg_id)leg : LEG_CLIENT, inbound, bytes,
+                           state, text, event, kv, nkv);
+}
+
+/*
+ * The one place a leg's half-close state changes: sets the flag and logs the event.
+ */
+static void conn__leg_set(struct conn *c, enum leg_id l, enum leg_flag f, const char *why)
+{
+    static const struct {
+        enum leg_flag flag;
+        const char *event;
+        const char *text;
+        enum tl_kind kind;
+        bool inbound;
+    } ev[] = {
+        {LEG_FIN_RECEIVED, "fin_received", "FIN received", TL_FIN, true},
+        {LEG_SHUT_PENDING, "fin_queued", "FIN queued after pending data", TL_NOTE, false},
+        {LEG_FIN_SENT, "fin_sent", "FIN sent", TL_FIN, false},
+        {LEG_RST_RECEIVED, "rst_received", "RST received", TL_RST, true},
+        {LEG_RST_SENT, "rst_sent", "RST sent", TL_RST, false},
+    };
+    char text[160];
+
+    if (f == LEG_FIN_SENT && !(c->legs[l].flags & LEG_FIN_RECEIVED))
+        c->legs[l].fin_sent_first = true;
+    if (!(c->legs[l].flags & f)) {
+        struct proxy_stats *st = c->stats;
+        st->fin_received[l] += f == LEG_FIN_RECEIVED;
+        st->fin_sent[l] += f == LEG_FIN_SENT;
+        st->rst_received[l] += f == LEG_RST_RECEIVED;
+        st->rst_sent[l] += f == LEG_RST_SENT;
+    }
+    c->legs[l].flags |= f;
+    if (f == LEG_SHUT_PENDING || !want_events(c))
+        return;
+    for (size_t i = 0; i < sizeof ev / sizeof ev[0]; i++) {
+        if (ev[i].flag != f)
+            continue;
+        if (why)
+            snprintf(text, sizeof text, "%s (%s)", ev[i].text, why);
+        else
+            snprintf(text, sizeof text, "%s", ev[i].text);
+        conn_event(c, (int)l, ev[i].event, ev[i].kind, ev[i].inbound, 0, NULL, 0, text);
+        return;
+    }
+}
+
+void conn__fault_event(struct conn *c, const char *fault_name, enum leg_id l, const char *fmt, ...)
+{
+    char text[200];
+    va_list ap;
+    int n;
+    struct log_kv kv[] = {{"fault", fault_name, 0}};
+
+    if (!want_events(c))
+        return;
+    n = snprintf(text, sizeof text, "fault %s: ", fault_name);
+    va_start(ap, fmt);
+    vsnprintf(text + n, sizeof text - (size_t)n, fmt, ap);
+    va_end(ap);
+    conn_event(c, (int)l, "fault", TL_FAULT, false, 0, kv, 1, text);
+}
+
+void conn__hold(struct conn *c)
+{
+    c->pending++;
+}
+
+static void conn_free(struct conn *c)
+{
+    struct server *srv = c->l->srv;
+    char title[200];
+
+    if (c->tl && c->tl_print) {
+        /* the time of the last event, not of this call: packet flows may keep c a while
+         * after its close is over (the engine lets a flow go at its next sweep) */
+        snprintf(title, sizeof title, "%s#%llu  client <-> finwait <-> server  (%.3f ms)",
+                 conn_proxy_name(c), (unsigned long long)c->id, timeline_end_ms(c->tl));
+        timeline_print(c->tl, log_out(), title);
+    }
+    timeline_free(c->tl);
+    inject_free(c);
+    /* from here on its bytes are its proxy's: it leaves the list a scrape reads */
+    stats_conn_gone(c->stats, c->dirs);
+    stats_unref(c->stats);
+    server__conn_gone(srv, c);
+    listener_unref(c->l);
+    cfg_gen_unref(c->gen);
+    free(c);
+}
+
+int conn__release(struct conn *c)
+{
+    assert(c->pending > 0);
+    if (--c->pending > 0)
+        return 0;
+    conn_free(c);
+    return 1;
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    conn__release(h->data);
+}
+
+static void leg_close(struct conn *c, enum leg_id l)
+{
+    if (!c->legs[l].open)
+        return;
+    /* a splicer holds dups of both legs' sockets: it must let go for the close to happen */
+    splice_stop(c, DIR_UPSTREAM);
+    splice_stop(c, DIR_DOWNSTREAM);
+    c->legs[l].open = false;
+    c->legs[l].reading = false;
+    c->pending++;
+    uv_close((uv_handle_t *)&c->legs[l].tcp, on_handle_closed);
+}
+
+static void connect_cancel(struct conn *c);
+
+/* Close every handle of c; c is freed when the last one has called back. */
+static void conn_close(struct conn *c)
+{
+    struct log_kv kv[] = {
+        {"bytes_up", NULL, c->dirs[DIR_UPSTREAM].bytes_out},
+        {"bytes_down", NULL, c->dirs[DIR_DOWNSTREAM].bytes_out},
+    };
+
+    if (c->closing)
+        return;
+    c->closing = true;
+    if (want_events(c))
+        conn_event(c, -1, "closed", TL_NOTE, false, 0, kv, 2, "connection closed");
+    connect_cancel(c);
+    inject_close(c);
+    leg_close(c, LEG_CLIENT);
+    leg_close(c, LEG_SERVER);
+    c->pending++;
+    uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+    /* the reference conn_accept took: nothing may free c before this function is done */
+    conn__release(c);
+}
+
+static bool leg_finished(const struct conn *c, enum leg_id l)
+{
+    const struct leg *g = &c->legs[l];
+
+    if (g->flags & LEG_DEAD)
+        return true;
+    return (g->flags & LEG_FIN_RECEIVED) && (g->flags & LEG_FIN_SENT);
+}
+
+/*
+ * Once both peers have sent their FIN the connection is over, whatever a fault withholds: a
+ * FIN held "forever" (delay_fin forever, blackhole, timeout) goes out now, after the bytes
+ * already queued for its peer. That peer closed its side itself, so it sees the ordinary end
+ * of such a connection (EOF, its socket in TIME_WAIT) rather than a reset; finwait's leg does
+ * not sit in CLOSE_WAIT holding its descriptor until shutdown.
+ */
+static void release_held_fins(struct conn *c)
+{
+    if (!(c->legs[LEG_CLIENT].flags & LEG_FIN_RECEIVED) ||
+        !(c->legs[LEG_SERVER].flags & LEG_FIN_RECEIVED))
+        return;
+    for (int l = 0; l < 2 && !c->closing; l++) {
+        struct leg *g = &c->legs[l];
+
+        if (!g->fin_held_forever)
+            continue;
+        g->fin_held_forever = false;
+        if (g->flags & (LEG_SHUT_PENDING | LEG_FIN_SENT | LEG_DEAD))
+            continue;
+        if (want_events(c))
+            conn_event(c, l, "fin_released", TL_NOTE, false, 0, NULL, 0,
+                       "both peers have closed: sending the FIN held from this peer");
+        conn__shut_leg(c, (enum leg_id)l);
+    }
+}
+
+void conn__maybe_finish(struct conn *c)
+{
+    if (c->closing)
+        return;
+    release_held_fins(c);
+    if (!c->closing && leg_finished(c, LEG_CLIENT) && leg_finished(c, LEG_SERVER))
+        conn_close(c);
+}
+
+/* --- reading --- */
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *ub)
+{
+    struct buf *b = buf_get();
+
+    (void)hint;
+    ub->base = b ? b->data : NULL;
+    ub->len = b ? BUF_SIZE : 0;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub);
+
+static void leg_read_start(struct conn *c, enum leg_id l)
+{
+    struct leg *g = &c->legs[l];
+    int r;
+
+    if (g->reading || !g->open || (g->flags & (LEG_FIN_RECEIVED | LEG_DEAD)) || c->closing)
+        return;
+    r = uv_read_start((uv_stream_t *)&g->tcp, on_alloc, on_read);
+    if (r == 0)
+        g->reading = true;
+}
+
+static void leg_read_stop(struct conn *c, enum leg_id l)
+{
+    struct leg *g = &c->legs[l];
+
+    if (!g->reading || !g->open)
+        return;
+    uv_read_stop((uv_stream_t *)&g->tcp);
+    g->reading = false;
+}
+
+void conn__pause(struct conn *c, enum dir d, enum pause_reason why)
+{
+    unsigned was = c->dirs[d].paused;
+
+    c->dirs[d].paused |= why;
+    if (!was && !c->legs[dir_src(d)].discard)
+        leg_read_stop(c, dir_src(d));
+}
+
+void conn__resume(struct conn *c, enum dir d, enum pause_reason why)
+{
+    c->dirs[d].paused &= ~(unsigned)why;
+    if (!c->dirs[d].paused)
+        leg_read_start(c, dir_src(d));
+}
+
+static void on_peer_reset(struct conn *c, enum leg_id l, int err);
+
+static void on_fin_received(struct conn *c, enum dir d)
+{
+    enum leg_id src = dir_src(d);
+
+    c->legs[src].reading = false; /* libuv stops reading at EOF */
+    conn__leg_set(c, src, LEG_FIN_RECEIVED, NULL);
+    if (c->legs[src].discard) {
+        conn__maybe_finish(c);
+        return;
+    }
+    if (c->inj && inject_on_fin(c, d)) {
+        conn__maybe_finish(c);
+        return;
+    }
+    conn__relay_fin(c, d);
+}
+
+/*
+ * A read that filled a whole buffer means a bulk transfer: move the rest of it with
+ * splice(2), unless a fault may have to see or hold its bytes (any fault on the
+ * connection: keep it simple and exact), or bytes are still queued for the destination
+ * (they must go first).
+ */
+static void maybe_splice(struct conn *c, enum dir d)
+{
+    enum leg_id src = dir_src(d), dst = dir_dst(d);
+
+    if (inject_busy(c, d) || c->closing || c->splice[d] || !c->legs[src].reading ||
+        c->legs[src].discard || c->legs[dst].tcp.write_queue_size > 0 ||
+        (c->legs[dst].flags & (LEG_SHUT_PENDING | LEG_FIN_SENT | LEG_DEAD)))
+        return;
+    leg_read_stop(c, src);
+    if (splice_start(c, d) != 0) {
+        leg_read_start(c, src); /* stay on the copying path */
+        return;
+    }
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "splice", "#%llu: %s bytes move by splice(2)",
+        (unsigned long long)c->id, dir_name(d));
+}
+
+void conn__unsplice(struct conn *c, enum dir d)
+{
+    if (!c->splice[d] || c->closing)
+        return;
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "splice", "#%llu: %s bytes leave splice(2)",
+        (unsigned long long)c->id, dir_name(d));
+    if (splice_unsplice(c, d)) {
+        on_fin_received(c, d);
+        return;
+    }
+    if (!c->closing && !c->dirs[d].paused)
+        leg_read_start(c, dir_src(d));
+}
+
+void conn__splice_fin(struct conn *c, enum dir d)
+{
+    on_fin_received(c, d);
+}
+
+void conn__splice_error(struct conn *c, enum leg_id l, int err)
+{
+    on_peer_reset(c, l, err);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
+{
+    struct conn *c = s->data;
+    enum leg_id l = (uv_tcp_t *)s == &c->legs[LEG_CLIENT].tcp ? LEG_CLIENT : LEG_SERVER;
+    enum dir d = leg_out_dir(l);
+    struct buf *b = ub->base ? buf_from_data(ub->base) : NULL;
+
+    if (nread <= 0) {
+        if (b)
+            buf_unref(b);
+        if (nread == 0 || c->closing)
+            return; /* EAGAIN */
+        if (nread == UV_EOF && !tcpinfo_reset_pending(leg_fd(c, l)))
+            on_fin_received(c, d);
+        else if (nread == UV_EOF)
+            on_peer_reset(c, l, UV_ECONNRESET);
+        else if (nread != UV_ENOBUFS)
+            on_peer_reset(c, l, (int)nread);
+        return;
+    }
+    c->dirs[d].bytes_in += (uint64_t)nread;
+    c->last_activity_ms = uv_now(s->loop);
+    if (c->legs[l].discard) {
+        buf_unref(b);
+        return;
+    }
+    if (c->inj && inject_on_data(c, d, b, (size_t)nread))
+        return;
+    conn__write(c, d, b, 0, (size_t)nread);
+    if (nread == BUF_SIZE)
+        maybe_splice(c, d);
+}
+
+/* --- writing --- */
+
+/*
+ * len bytes of d were handed to the destination's kernel (or, not_delivered, never will be).
+ * The timeline draws and the log counts only the former: bytes a fault or a FIN stopped at
+ * finwait are drawn as stopped there, with the reason.
+ */
+void conn__delivered(struct conn *c, enum dir d, size_t len)
+{
+    c->dirs[d].bytes_out += len;
+    if (c->tl && len > 0)
+        timeline_add(&c->tl, conn_elapsed_ms(c), TL_DATA, dir_src(d), true, len, NULL, NULL);
+}
+
+static void not_delivered(struct conn *c, enum dir d, size_t len, bool after_fin)
+{
+    char text[80];
+
+    if (!c->tl || len == 0)
+        return;
+    snprintf(text, sizeof text,
+             after_fin ? "not relayed: FIN already sent to the %s"
+                       : "not relayed: the connection to the %s ended first",
+             leg_name(dir_dst(d)));
+    timeline_add(&c->tl, conn_elapsed_ms(c), TL_DROP, dir_src(d), true, len, NULL, text);
+}
+
+static void on_write(uv_write_t *req, int status)
+{
+    struct wreq *w = (struct wreq *)req;
+    uv_stream_t *s = req->handle;
+    struct conn *c = s->data;
+    enum leg_id dst = (uv_tcp_t *)s == &c->legs[LEG_CLIENT].tcp ? LEG_CLIENT : LEG_SERVER;
+    enum dir d = leg_out_dir(dst) == DIR_UPSTREAM ? DIR_DOWNSTREAM : DIR_UPSTREAM;
+
+    if (status == 0)
+        conn__delivered(c, d, w->len);
+    else
+        not_delivered(c, d, w->len, false);
+    buf_unref(w->b);
+    wreq_put(w);
+    if (c->closing)
+        return;
+    if (status < 0) {
+        on_peer_reset(c, dst, status);
+        return;
+    }
+    if ((c->dirs[d].paused & PAUSE_BACKPRESSURE) && s->write_queue_size <= CONN_WRITE_QUEUE_LIMIT)
+        conn__resume(c, d, PAUSE_BACKPRESSURE);
+}
+
+void conn__write(struct conn *c, enum dir d, struct buf *b, size_t off, size_t len)
+{
+    struct leg *dst = &c->legs[dir_dst(d)];
+    uv_stream_t *s = (uv_stream_t *)&dst->tcp;
+    uv_buf_t ub;
+    struct wreq *w;
+    int r;
+
+    /* Nothing can be written after our FIN or a reset: what a fault lets through late is
+     * dropped, as the kernel would. */
+    if (c->closing || (dst->flags & (LEG_SHUT_PENDING | LEG_FIN_SENT | LEG_DEAD))) {
+        not_delivered(c, d, len, !c->closing && !(dst->flags & LEG_DEAD));
+        buf_unref(b);
+        return;
+    }
+    ub = uv_buf_init(b->data + off, (unsigned)len);
+    if (s->write_queue_size == 0) {
+        r = uv_try_write(s, &ub, 1);
+        if (r == (int)len) {
+            conn__delivered(c, d, len);
+            buf_unref(b);
+            return;
+        }
+        if (r < 0 && r != UV_EAGAIN) {
+            not_delivered(c, d, len, false);
+            buf_unref(b);
+            on_peer_reset(c, dir_dst(d), r);
+            return;
+        }
+        if (r > 0) {
+            conn__delivered(c, d, (size_t)r);
+            ub.base += r;
+            ub.len -= (unsigned)r;
+        }
+    }
+    w = wreq_get();
+    if (!w) {
+        buf_unref(b);
+        conn_abort(c, "out of memory");
+        return;
+    }
+    w->b = b;
+    w->len = ub.len;
+    r = uv_write(&w->req, s, &ub, 1, on_write);
+    if (r < 0) {
+        not_delivered(c, d, ub.len, false);
+        buf_unref(b);
+        wreq_put(w);
+        on_peer_reset(c, dir_dst(d), r);
+        return;
+    }
+    if (s->write_queue_size > CONN_WRITE_QUEUE_LIMIT)
+        conn__pause(c, d, PAUSE_BACKPRESSURE);
+}
+
+/* --- FIN and RST --- */
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+    struct conn *c = req->handle->data;
+    enum leg_id l = req == &c->legs[LEG_CLIENT].shut ? LEG_CLIENT : LEG_SERVER;
+
+    if (status == UV_ECANCELED || c->closing)
+        return;
+    if (status < 0) {
+        on_peer_reset(c, l, status);
+        return;
+    }
+    conn__leg_set(c, l, LEG_FIN_SENT, NULL);
+    conn__maybe_finish(c);
+}
+
+void conn__shut_leg(struct conn *c, enum leg_id l)
+{
+    struct leg *g = &c->legs[l];
+    int r;
+
+    if (c->closing || (g->flags & (LEG_SHUT_PENDING | LEG_FIN_SENT | LEG_DEAD)))
+        return;
+    r = uv_shutdown(&g->shut, (uv_stream_t *)&g->tcp, on_shutdown);
+    if (r < 0) {
+        on_peer_reset(c, l, r);
+        return;
+    }
+    conn__leg_set(c, l, LEG_SHUT_PENDING, NULL);
+}
+
+void conn__relay_fin(struct conn *c, enum dir d)
+{
+    conn__shut_leg(c, dir_dst(d));
+}
+
+void conn__reset_leg(struct conn *c, enum leg_id l, const char *why)
+{
+    struct leg *g = &c->legs[l];
+    struct linger lg = {.l_onoff = 1, .l_linger = 0};
+    int fd = leg_fd(c, l);
+
+    if (g->flags & LEG_DEAD || fd < 0)
+        return;
+    /* uv_tcp_close_reset() refuses while a shutdown is pending; the option itself does not
+     * care. Closing now sends the RST now, not when the other leg is done. */
+    setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    leg_read_stop(c, l);
+    conn__leg_set(c, l, LEG_RST_SENT, why);
+    leg_close(c, l);
+}
+
+void conn__abandon_server(struct conn *c, const char *why)
+{
+    struct leg *g = &c->legs[LEG_SERVER];
+
+    if (c->connected) {
+        conn__reset_leg(c, LEG_SERVER, why);
+        return;
+    }
+    uv_timer_stop(&c->timer);
+    connect_cancel(c);
+    /* A connect in progress is cancelled by the close; no RST is owed to a server that never
+     * got the connection. */
+    g->flags |= LEG_RST_SENT;
+    leg_close(c, LEG_SERVER);
+}
+
+void conn__discard(struct conn *c, enum leg_id l)
+{
+    c->legs[l].discard = true;
+    leg_read_start(c, l);
+}
+
+/* The peer of leg l reset (or a write to it failed): pass the reset on and close. */
+static void on_peer_reset(struct conn *c, enum leg_id l, int err)
+{
+    enum leg_id other = l == LEG_CLIENT ? LEG_SERVER : LEG_CLIENT;
+
+    if (c->closing)
+        return;
+    leg_read_stop(c, l);
+    conn__leg_set(c, l, LEG_RST_RECEIVED, uv_err_name(err));
+    if (!leg_finished(c, other))
+        conn__reset_leg(c, other, "relaying the RST");
+    conn_close(c);
+}
+
+void conn_abort(struct conn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    for (int l = 0; l < 2; l++)
+        if (c->legs[l].open && !leg_finished(c, (enum leg_id)l))
+            conn__reset_leg(c, (enum leg_id)l, why);
+    conn_close(c);
+}
+
+void conn_end(struct conn *c, const char *why)
+{
+    if (c->closing)
+        return;
+    if (want_events(c)) {
+        struct log_kv kv[] = {{"why", why, 0}};
+        conn_event(c, LEG_CLIENT, "ending", TL_NOTE, false, 0, kv, 1,
+                   "ending: FIN to both peers after what is in flight");
+    }
+    for (int d = 0; d < 2 && !c->closing; d++)
+        conn__unsplice(c, (enum dir)d);
+    if (c->closing)
+        return;
+    if (!c->connected)
+        conn__abandon_server(c, why);
+    for (int l = 0; l < 2; l++) {
+        conn__shut_leg(c, (enum leg_id)l);
+        conn__discard(c, (enum leg_id)l);
+    }
+    conn__maybe_finish(c);
+}
+
+/* --- connecting to the server --- */
+
+static void on_timer(uv_timer_t *t);
+
+static void upstream_failed(struct conn *c, const char *what, int err)
+{
+    char why[160];
+
+    snprintf(why, sizeof why, "%s: %s", what, err ? uv_strerror(err) : "timed out");
+    stats_upstream_failed(c->stats, strcmp(what, "resolve") == 0, err);
+    if (want_events(c)) {
+        struct log_kv kv[] = {{"error", why, 0}};
+        conn_event(c, LEG_SERVER, "upstream_failed", TL_NOTE, true, 0, kv, 1,
+                   "upstream connection failed");
+    }
+    conn__reset_leg(c, LEG_CLIENT, why);
+    conn_close(c);
+}
+
+static void start_idle_timer(struct conn *c)
+{
+    uint64_t idle = c->p->idle_timeout_ms;
+
+    if (idle)
+        uv_timer_start(&c->timer, on_timer, idle, 0);
+}
+
+/* The server leg is established on g->tcp: start relaying. */
+static void server_connected(struct conn *c)
+{
+    char addr[80];
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+
+    uv_timer_stop(&c->timer);
+    c->connected = true;
+    uv_tcp_nodelay(&c->legs[LEG_SERVER].tcp, 1);
+    if (want_events(c)) {
+        addr[0] = '\0';
+        if (uv_tcp_getpeername(&c->legs[LEG_SERVER].tcp, (struct sockaddr *)&ss, &len) == 0)
+            sockaddr_text((struct sockaddr *)&ss, addr, sizeof addr);
+        struct log_kv kv[] = {{"server", addr, 0}};
+        conn_event(c, LEG_SERVER, "connected", TL_SYN, false, 0, kv, 1, "connected to server");
+    }
+    c->last_activity_ms = uv_now(c->timer.loop);
+    start_idle_timer(c);
+    if (c->inj)
+        inject_on_connected(c);
+    if (c->closing)
+        return;
+    leg_read_start(c, LEG_SERVER);
+    conn__resume(c, DIR_UPSTREAM, PAUSE_CONNECTING);
+}
+
+/* Resolving or connecting is over (cancelled): neither calls back any more. */
+static void connect_cancel(struct conn *c)
+{
+    if (c->dns)
+        resolve_cancel(c->dns);
+    c->dns = NULL;
+    if (c->dial)
+        dial_cancel(c->dial);
+    c->dial = NULL;
+}
+
+static void on_dial_socket(void *arg, unsigned i, int fd, const struct sockaddr *sa)
+{
+    struct conn *c = arg;
+    char addr[80];
+
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "connect_attempt", "#%llu: attempt %u: %s",
+        (unsigned long long)c->id, i + 1, sockaddr_text(sa, addr, sizeof addr));
+    /* A server-leg packet fault watches the first attempt's flow only (the engine takes one
+     * flow per leg): with a single address, as with a literal upstream, that is the one. */
+    if (c->inj && i == 0)
+        inject_on_socket(c, LEG_SERVER, fd, sa);
+}
+
+static void on_dial_failed(void *arg, unsigned i, const struct sockaddr *sa, int err)
+{
+    struct conn *c = arg;
+    char addr[80];
+
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "connect_attempt_failed", "#%llu: attempt %u: %s: %s",
+        (unsigned long long)c->id, i + 1, sockaddr_text(sa, addr, sizeof addr), uv_strerror(err));
+}
+
+static void on_dialed(void *arg, int status, unsigned i, int fd, const struct sockaddr *sa)
+{
+    struct conn *c = arg;
+    struct leg *g = &c->legs[LEG_SERVER];
+    char addr[80];
+    int r;
+
+    c->dial = NULL;
+    if (status < 0) {
+        upstream_failed(c, "connect", status);
+        return;
+    }
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "connect_attempt", "#%llu: attempt %u: %s: connected",
+        (unsigned long long)c->id, i + 1, sockaddr_text(sa, addr, sizeof addr));
+    uv_tcp_init(c->timer.loop, &g->tcp);
+    g->tcp.data = c;
+    g->open = true;
+    r = uv_tcp_open(&g->tcp, fd);
+    if (r < 0) {
+        close(fd);
+        upstream_failed(c, "connect", r);
+        return;
+    }
+    server_connected(c);
+}
+
+static const struct dial_ops dial_ops = {
+    .on_socket = on_dial_socket,
+    .on_attempt_failed = on_dial_failed,
+    .on_done = on_dialed,
+};
+
+static void connect_to(struct conn *c, const struct sockaddr_storage *addrs, size_t n)
+{
+    int r = dial_start(c->timer.loop, addrs, n, &dial_ops, c, &c->dial);
+
+    if (r < 0)
+        upstream_failed(c, "connect", r);
+}
+
+static void on_resolved(void *arg, int status, const struct sockaddr_storage *addrs, size_t n)
+{
+    struct conn *c = arg;
+
+    c->dns = NULL;
+    if (status < 0) {
+        upstream_failed(c, "resolve", status);
+        return;
+    }
+    LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "resolved", "#%llu: %s: %zu address(es)",
+        (unsigned long long)c->id, c->p->upstream_host, n);
+    connect_to(c, addrs, n);
+}
+
+/*
+ * connect_timeout covers the whole: the lookup and every attempt. A name is looked up for each
+ * connection (c-ares reads /etc/hosts each time, DNS answers are not cached), so a changed
+ * address is used from the next connection on.
+ */
+static void connect_upstream(struct conn *c)
+{
+    struct server *srv = c->l->srv;
+    const struct proxy_cfg *p = c->p;
+    int r;
+
+    uv_timer_start(&c->timer, on_timer, p->connect_timeout_ms, 0);
+    if (c->l->upstream_literal) {
+        connect_to(c, &c->l->upstream_addr, 1);
+        return;
+    }
+    r = srv->dns ? 0 : resolver_open(srv->loop, &srv->dns);
+    if (r == 0)
+        r = resolve_start(srv->dns, p->upstream_host, p->upstream_port, on_resolved, c, &c->dns);
+    if (r < 0) {
+        c->dns = NULL;
+        upstream_failed(c, "resolve", r);
+    }
+}
+
+static void on_timer(uv_timer_t *t)
+{
+    struct conn *c = t->data;
+    uint64_t idle = c->p->idle_timeout_ms;
+    uint64_t quiet;
+
+    if (c->closing)
+        return;
+    if (!c->connected) {
+        upstream_failed(c, "connect_timeout", 0);
+        return;
+    }
+    quiet = uv_now(t->loop) - c->last_activity_ms;
+    if (quiet < idle) {
+        uv_timer_start(t, on_timer, idle - quiet, 0);
+        return;
+    }
+    /* Like a load balancer that forgets an idle flow (AWS NLB): both peers get an RST. */
+    conn_abort(c, "idle_timeout");
+}
+
+/* --- accepting --- */
+
+void conn_accept(struct listener *l)
+{
+    struct server *srv = l->srv;
+    uv_loop_t *loop = srv->loop;
+    struct conn *c = calloc(1, sizeof *c);
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+    uint64_t mask;
+    uv_os_fd_t fd;
+    char addr[80];
+    struct log_kv client_kv[] = {{"client", addr, 0}};
+
+    if (!c) {
+        LOG(LOG_LEVEL_ERROR, l->p->name, "accept", "out of memory");
+        return;
+    }
+    c->l = l;
+    listener_ref(l);
+    c->stats = stats_ref(l->stats);
+    c->p = l->p;
+    c->gen = cfg_gen_ref(l->gen);
+    c->id = l->next_id++;
+    c->t0_ns = uv_hrtime();
+    c->pending = 1; /* dropped by conn_close */
+    uv_timer_init(loop, &c->timer);
+    c->timer.data = c;
+    uv_tcp_init(loop, &c->legs[LEG_CLIENT].tcp);
+    c->legs[LEG_CLIENT].tcp.data = c;
+    c->legs[LEG_CLIENT].open = true;
+    c->legs[LEG_SERVER].tcp.data = c;
+    server__conn_add(srv, c);
+
+    if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&c->legs[LEG_CLIENT].tcp) != 0) {
+        conn_close(c);
+        return;
+    }
+    c->stats->conns_total++;
+    uv_tcp_nodelay(&c->legs[LEG_CLIENT].tcp, 1);
+    memset(&ss, 0, sizeof ss);
+    uv_tcp_getpeername(&c->legs[LEG_CLIENT].tcp, (struct sockaddr *)&ss, &len);
+    c->client = ss;
+    sockaddr_text((struct sockaddr *)&ss, addr, sizeof addr);
+    /* Every connection records its timeline, for the admin API's view of it; the first event
+     * creates it. log.timeline only says whether it is printed at the end. */
+    c->tl_print = srv->gen->cfg->log_timeline;
+    timeline_add_event(&c->tl, 0, TL_SYN, LEG_CLIENT, true, 0, "ESTABLISHED", "accepted",
+                       "accepted", client_kv, 1);
+    if (LOG_ENABLED(LOG_LEVEL_INFO))
+        log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, conn_elapsed_ms(c), "accepted",
+                  "client", tcpinfo_state(leg_fd(c, LEG_CLIENT)), "accepted", client_kv, 1);
+
+    mask = inject_decide(c);
+    if (mask && inject_new(c, mask) != 0) {
+        conn_abort(c, "out of memory");
+        return;
+    }
+    if (l->marked && uv_fileno((uv_handle_t *)&c->legs[LEG_CLIENT].tcp, &fd) == 0 &&
+        !(c->inj && inject_on_socket(c, LEG_CLIENT, fd, NULL))) {
+        /* inherited from the listener, but no packet fault applies to this connection */
+        uint32_t none = 0;
+        setsockopt(fd, SOL_SOCKET, SO_MARK, &none, sizeof none);
+    }
+    if (c->inj && inject_on_accept(c))
+        return;
+    /* The client is not read until the server leg is up: its bytes wait in the kernel. */
+    c->dirs[DIR_UPSTREAM].paused = PAUSE_CONNECTING;
+    connect_upstream(c);
+}

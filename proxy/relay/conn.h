@@ -1,0 +1,87 @@
+/*
+ * A proxied connection: the client leg, the server leg, and the relay of each direction
+ * with its half-close state. A FIN is relayed as a FIN after the data before it, an RST as
+ * an RST; the other direction keeps flowing.
+ */
+#ifndef FINWAIT_PROXY_CONN_H
+#define FINWAIT_PROXY_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proxy/relay/conn-t.h"
+
+struct buf;
+struct listener;
+
+/* Most bytes queued for a destination before its source stops being read. */
+#define CONN_WRITE_QUEUE_LIMIT (64 * 1024)
+
+/* Accept a client on l's listening socket and start its connection. */
+void conn_accept(struct listener *l);
+
+/* Reset both legs of c and close it (server shutdown after shutdown_timeout). */
+void conn_abort(struct conn *c, const char *why);
+/* End c as Toxiproxy ends a disabled proxy's connections: a FIN to both peers after what
+ * finwait already read, then whatever they still send is dropped. */
+void conn_end(struct conn *c, const char *why);
+
+/* The kernel's TCP state of finwait's socket on leg l, as the log prints it ("CLOSE_WAIT"). */
+const char *conn_leg_state(struct conn *c, enum leg_id l);
+/* The socket of leg l, or -1 when it has none (not connected yet, or closed). */
+int conn_leg_fd(struct conn *c, enum leg_id l);
+
+/* Milliseconds since c was accepted. */
+double conn_elapsed_ms(const struct conn *c);
+const char *conn_proxy_name(const struct conn *c);
+const char *leg_name(enum leg_id l);
+const char *dir_name(enum dir d);
+
+/* --- for the faults (inject.c) --- */
+
+/* Write len bytes at b->data + off to d's destination; takes over one reference of b. */
+void conn__write(struct conn *c, enum dir d, struct buf *b, size_t off, size_t len);
+/* Send the FIN of direction d to its destination (after the queued data). */
+void conn__relay_fin(struct conn *c, enum dir d);
+/* FIN on leg l after its queued writes, unless already sent. */
+void conn__shut_leg(struct conn *c, enum leg_id l);
+/* Reset leg l (RST to its peer). The leg is closed with the connection. */
+void conn__reset_leg(struct conn *c, enum leg_id l, const char *why);
+/* Give up the server leg: reset it if connected, else cancel the connect (refuse, or a fault
+ * that fires before the server answered). */
+void conn__abandon_server(struct conn *c, const char *why);
+/* Throw away what arrives on leg l from now on (it is being closed); keeps reading so the
+ * peer's FIN is still seen. */
+void conn__discard(struct conn *c, enum leg_id l);
+void conn__pause(struct conn *c, enum dir d, enum pause_reason why);
+void conn__resume(struct conn *c, enum dir d, enum pause_reason why);
+/* Close the connection if nothing more can flow. Never frees c at once: handles close
+ * asynchronously. */
+void conn__maybe_finish(struct conn *c);
+/* Log (and record in the timeline) that a fault acted: "delay_fin: holding the FIN for 2s". */
+void conn__fault_event(struct conn *c, const char *fault_name, enum leg_id l, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* One more callback to wait for before c may be freed (a fault's timer, a packet flow). */
+void conn__hold(struct conn *c);
+/* That callback came; may free c (returns 1 then). */
+int conn__release(struct conn *c);
+
+/* Move d off the splice path, if it is on it: what is in the pipe is written first, then
+ * d's bytes are read by libuv again. May close c. */
+void conn__unsplice(struct conn *c, enum dir d);
+
+/* --- for the splice path (splice.c) --- */
+
+/* len bytes of d reached the destination's kernel: counted in the log, drawn in the
+ * timeline (conn__write does this for the bytes it writes). */
+void conn__delivered(struct conn *c, enum dir d, size_t len);
+
+/* d's source sent its FIN and every byte before it was written. */
+void conn__splice_fin(struct conn *c, enum dir d);
+/* Moving d's bytes failed on leg l (its peer reset, or the socket broke). */
+void conn__splice_error(struct conn *c, enum leg_id l, int err);
+
+/* Free the pooled write requests (at exit, so leak checkers see a clean heap). */
+void conn__drain_pools(void);
+
+#endif

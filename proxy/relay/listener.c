@@ -1,0 +1,230 @@
+#include "proxy/relay/listener.h"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proxy/relay/conn.h"
+#include "proxy/log.h"
+#include "proxy/faults/packet.h"
+#include "proxy/server.h"
+#include "proxy/stats.h"
+
+const char *sockaddr_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+    char host[INET6_ADDRSTRLEN];
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+        snprintf(buf, len, "%s:%u", host, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+        snprintf(buf, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+    } else {
+        snprintf(buf, len, "?");
+    }
+    return buf;
+}
+
+const char *hostport_text(const char *host, uint16_t port, char *buf, size_t len)
+{
+    bool v6 = strchr(host, ':') != NULL;
+
+    snprintf(buf, len, "%s%s%s:%u", v6 ? "[" : "", host, v6 ? "]" : "", port);
+    return buf;
+}
+
+/* A literal address, or NULL-terminated failure: no name lookups here. */
+static int parse_literal(const char *host, uint16_t port, struct sockaddr_storage *ss)
+{
+    memset(ss, 0, sizeof *ss);
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0)
+        return 0;
+    return uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss);
+}
+
+/* The listen address: a literal, all interfaces (""), or a name resolved once at start
+ * (blocking is fine before the loop runs). */
+static int listen_addr(const struct proxy_cfg *p, struct sockaddr_storage *ss)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res;
+    char port[8];
+
+    if (p->listen_host[0] == '\0')
+        return parse_literal("::", p->listen_port, ss);
+    if (parse_literal(p->listen_host, p->listen_port, ss) == 0)
+        return 0;
+    snprintf(port, sizeof port, "%u", p->listen_port);
+    if (getaddrinfo(p->listen_host, port, &hints, &res) != 0)
+        return UV_EAI_NONAME;
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static void on_connection(uv_stream_t *s, int status)
+{
+    struct listener *l = s->data;
+
+    if (status < 0) {
+        LOG(LOG_LEVEL_WARN, l->p->name, "accept", "accept failed: %s", uv_strerror(status));
+        return;
+    }
+    if (l->srv->stopping)
+        return;
+    conn_accept(l);
+}
+
+void listener_ref(struct listener *l)
+{
+    l->refs++;
+}
+
+void listener_unref(struct listener *l)
+{
+    if (--l->refs > 0)
+        return;
+    stats_unref(l->stats);
+    cfg_gen_unref(l->gen);
+    free(l);
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    listener_unref(h->data);
+}
+
+/*
+ * A client-leg packet fault must see the whole close, including a FIN the client sends before
+ * finwait sent anything marked. With the listener marked, the connection is tagged from its
+ * handshake (whose segments themselves bypass the queue); accepted sockets inherit the mark,
+ * and connections the fault does not apply to drop it (conn_accept).
+ */
+static void mark_listener(struct listener *l)
+{
+    uv_os_fd_t fd;
+    uint32_t mark = 0;
+
+    if (!l->srv->pe || uv_fileno((uv_handle_t *)&l->tcp, &fd) != 0)
+        return;
+    for (size_t i = 0; i < l->p->nfaults && !mark; i++) {
+        const struct fault *f = &l->p->faults[i];
+        if (fault_type_is_packet(f->type) && f->leg == FAULT_LEG_CLIENT)
+            mark = packet_engine_mark(l->srv->pe);
+    }
+    if (!mark && !l->marked)
+        return;
+    /* a reload may take the last client-leg packet fault away: then the mark goes too */
+    l->marked = setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == 0 && mark;
+}
+
+static void log_listening(const struct listener *l, const char *event, const char *what)
+{
+    const struct proxy_cfg *p = l->p;
+    struct log_kv kv[] = {{"addr", l->addr_text, 0}, {"upstream", NULL, 0}, {"faults", NULL, 0}};
+    char up[300];
+
+    kv[1].str = hostport_text(p->upstream_host, p->upstream_port, up, sizeof up);
+    kv[2].num = p->nfaults;
+    log__event(LOG_LEVEL_INFO, p->name, event, kv, 3, "%slistening on %s -> upstream %s", what,
+               l->addr_text, up);
+}
+
+static void set_upstream(struct listener *l)
+{
+    const struct proxy_cfg *p = l->p;
+
+    l->upstream_literal = parse_literal(p->upstream_host, p->upstream_port, &l->upstream_addr) == 0;
+}
+
+struct listener *listener_start(struct server *srv, struct cfg_gen *gen, const struct proxy_cfg *p,
+                                int *err)
+{
+    struct sockaddr_storage ss;
+    struct listener *l;
+    int len = sizeof ss;
+    char want[80];
+    int r;
+
+    r = listen_addr(p, &ss);
+    if (r < 0) {
+        LOG(LOG_LEVEL_ERROR, p->name, "listen_failed", "cannot resolve listen address '%s': %s",
+            p->listen_host, uv_strerror(r));
+        *err = r;
+        return NULL;
+    }
+    l = calloc(1, sizeof *l);
+    if (!l || !(l->stats = stats_get(&srv->stats, p->name))) {
+        LOG(LOG_LEVEL_ERROR, p->name, "listen_failed", "out of memory");
+        free(l);
+        *err = UV_ENOMEM;
+        return NULL;
+    }
+    l->srv = srv;
+    l->gen = cfg_gen_ref(gen);
+    l->p = p;
+    l->refs = 1; /* the handle */
+    l->next_id = 1;
+    fault_rng_seed(&l->rng, srv->seed, p->name);
+    set_upstream(l);
+
+    sockaddr_text((struct sockaddr *)&ss, want, sizeof want);
+    uv_tcp_init(srv->loop, &l->tcp);
+    l->tcp.data = l;
+    r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
+    if (r == 0)
+        r = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
+    if (r < 0) {
+        LOG(LOG_LEVEL_ERROR, p->name, "listen_failed", "cannot listen on %s: %s", want,
+            uv_strerror(r));
+        uv_close((uv_handle_t *)&l->tcp, on_handle_closed);
+        *err = r;
+        return NULL;
+    }
+    l->open = true;
+    mark_listener(l);
+    uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
+    sockaddr_text((struct sockaddr *)&ss, l->addr_text, sizeof l->addr_text);
+    l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+                                             : ((struct sockaddr_in *)&ss)->sin_port);
+    /* Always printed, whatever the level: tests and scripts read the bound port from it. */
+    log_listening(l, "listening", "");
+    return l;
+}
+
+void listener_update(struct listener *l, struct cfg_gen *gen, const struct proxy_cfg *p,
+                     bool reseed)
+{
+    bool same = strcmp(l->p->name, p->name) == 0 && proxy_cfg_same(l->p, p);
+    struct proxy_stats *st;
+
+    /* renamed (the same socket under a new name): new connections count under the new name */
+    if (strcmp(l->stats->name, p->name) != 0 && (st = stats_get(&l->srv->stats, p->name))) {
+        stats_unref(l->stats);
+        l->stats = st;
+    }
+    cfg_gen_ref(gen);
+    cfg_gen_unref(l->gen);
+    l->gen = gen;
+    l->p = p;
+    if (reseed)
+        fault_rng_seed(&l->rng, l->srv->seed, p->name);
+    set_upstream(l);
+    mark_listener(l);
+    /* an API call changes one proxy: the others need not say anything */
+    if (!same)
+        log_listening(l, "reloaded", "reloaded: ");
+}
+
+void listener_stop(struct listener *l)
+{
+    if (!l->open)
+        return;
+    l->open = false;
+    uv_close((uv_handle_t *)&l->tcp, on_handle_closed);
+}
