@@ -27,7 +27,7 @@
 #include "proxy/log.h"
 #include "proxy/faults/packet.h"
 #include "proxy/relay/resolve.h"
-#include "proxy/server.h"
+#include "proxy/relay/relay.h"
 #include "proxy/relay/splice.h"
 #include "proxy/stats.h"
 #include "proxy/relay/tcpinfo.h"
@@ -145,8 +145,8 @@ static void conn_event(struct conn *c, int leg, const char *event, enum tl_kind 
 
     /* Segments of a packet fault's flow that the engine has not judged yet came before this
      * event (a FIN shutdown() just sent waits in the queue): their events first. */
-    if (c->inj && c->l->srv->pe)
-        packet_engine_poll(c->l->srv->pe);
+    if (c->inj && c->l->rc->pe)
+        packet_engine_poll(c->l->rc->pe);
     state = leg >= 0 ? leg_state(c, (enum leg_id)leg) : NULL;
     t = conn_elapsed_ms(c);
 
@@ -225,7 +225,7 @@ void conn__hold(struct conn *c)
 
 static void conn_free(struct conn *c)
 {
-    struct server *srv = c->l->srv;
+    struct relay_ctx *rc = c->l->rc;
     char title[200];
 
     if (c->tl && c->tl_print) {
@@ -240,7 +240,7 @@ static void conn_free(struct conn *c)
     /* from here on its bytes are its proxy's: it leaves the list a scrape reads */
     stats_conn_gone(c->stats, c->dirs);
     stats_unref(c->stats);
-    server__conn_gone(srv, c);
+    rc->hooks->conn_gone(rc, c);
     listener_unref(c->l);
     cfg_gen_unref(c->gen);
     free(c);
@@ -868,7 +868,7 @@ static void on_resolved(void *arg, int status, const struct sockaddr_storage *ad
  */
 static void connect_upstream(struct conn *c)
 {
-    struct server *srv = c->l->srv;
+    struct relay_ctx *rc = c->l->rc;
     const struct proxy_cfg *p = c->p;
     int r;
 
@@ -877,9 +877,9 @@ static void connect_upstream(struct conn *c)
         connect_to(c, &c->l->upstream_addr, 1);
         return;
     }
-    r = srv->dns ? 0 : resolver_open(srv->loop, &srv->dns);
+    r = rc->dns ? 0 : resolver_open(rc->loop, &rc->dns);
     if (r == 0)
-        r = resolve_start(srv->dns, p->upstream_host, p->upstream_port, on_resolved, c, &c->dns);
+        r = resolve_start(rc->dns, p->upstream_host, p->upstream_port, on_resolved, c, &c->dns);
     if (r < 0) {
         c->dns = NULL;
         upstream_failed(c, "resolve", r);
@@ -911,8 +911,8 @@ static void on_timer(uv_timer_t *t)
 
 void conn_accept(struct listener *l)
 {
-    struct server *srv = l->srv;
-    uv_loop_t *loop = srv->loop;
+    struct relay_ctx *rc = l->rc;
+    uv_loop_t *loop = rc->loop;
     struct conn *c = calloc(1, sizeof *c);
     struct sockaddr_storage ss;
     int len = sizeof ss;
@@ -939,7 +939,7 @@ void conn_accept(struct listener *l)
     c->legs[LEG_CLIENT].tcp.data = c;
     c->legs[LEG_CLIENT].open = true;
     c->legs[LEG_SERVER].tcp.data = c;
-    server__conn_add(srv, c);
+    rc->hooks->conn_add(rc, c);
 
     if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&c->legs[LEG_CLIENT].tcp) != 0) {
         conn_close(c);
@@ -953,7 +953,7 @@ void conn_accept(struct listener *l)
     sockaddr_text((struct sockaddr *)&ss, addr, sizeof addr);
     /* Every connection records its timeline, for the admin API's view of it; the first event
      * creates it. log.timeline only says whether it is printed at the end. */
-    c->tl_print = srv->gen->cfg->log_timeline;
+    c->tl_print = c->gen->cfg->log_timeline;
     timeline_add_event(&c->tl, 0, TL_SYN, LEG_CLIENT, true, 0, "ESTABLISHED", "accepted",
                        "accepted", client_kv, 1);
     if (LOG_ENABLED(LOG_LEVEL_INFO))
