@@ -123,6 +123,43 @@ const char *conn_leg_state(struct conn *c, enum leg_id l)
     return leg_state(c, l);
 }
 
+/*
+ * The state of leg l at the event being recorded, from the leg's own flags: what finwait has
+ * seen and done on it up to this event. The kernel's state (TCP_INFO) is read later than the
+ * event happened on the wire and may already be past it: a client that sent its FIN before
+ * finwait accepted it reads CLOSE_WAIT at "accepted"; a FIN followed at once by an RST reads
+ * CLOSED at "fin_received". The kernel is asked only to choose between the two states the
+ * flags leave open (has the peer acknowledged finwait's FIN yet).
+ *
+ *   flags (in the order they were set)   state         or, when the kernel says so
+ *   none, the leg established            ESTABLISHED
+ *   none, the server leg not connected   CLOSED
+ *   FIN_RECEIVED                         CLOSE_WAIT
+ *   FIN_SENT                             FIN_WAIT1     FIN_WAIT2
+ *   FIN_SENT, then FIN_RECEIVED          TIME_WAIT     CLOSING (finwait's FIN not acked yet)
+ *   FIN_RECEIVED, then FIN_SENT          LAST_ACK      CLOSED (the peer acked finwait's FIN)
+ *   RST_RECEIVED or RST_SENT             CLOSED
+ */
+static const char *leg_event_state(struct conn *c, enum leg_id l)
+{
+    const struct leg *g = &c->legs[l];
+    unsigned f = g->flags & (LEG_FIN_RECEIVED | LEG_FIN_SENT | LEG_DEAD);
+    const char *kernel;
+
+    if (f & LEG_DEAD)
+        return "CLOSED";
+    if (f == 0)
+        return l == LEG_SERVER && !c->connected ? "CLOSED" : "ESTABLISHED";
+    if (f == LEG_FIN_RECEIVED)
+        return "CLOSE_WAIT";
+    kernel = tcpinfo_state(leg_fd(c, l));
+    if (f == LEG_FIN_SENT)
+        return strcmp(kernel, "FIN_WAIT2") == 0 ? "FIN_WAIT2" : "FIN_WAIT1";
+    if (g->fin_sent_first)
+        return strcmp(kernel, "CLOSING") == 0 ? "CLOSING" : "TIME_WAIT";
+    return strcmp(kernel, "CLOSED") == 0 ? "CLOSED" : "LAST_ACK";
+}
+
 int conn_leg_fd(struct conn *c, enum leg_id l)
 {
     return leg_fd(c, l);
@@ -147,7 +184,7 @@ static void conn_event(struct conn *c, int leg, const char *event, enum tl_kind 
      * event (a FIN shutdown() just sent waits in the queue): their events first. */
     if (c->inj && c->l->rc->pe)
         packet_engine_poll(c->l->rc->pe);
-    state = leg >= 0 ? leg_state(c, (enum leg_id)leg) : NULL;
+    state = leg >= 0 ? leg_event_state(c, (enum leg_id)leg) : NULL;
     t = conn_elapsed_ms(c);
 
     if (LOG_ENABLED(LOG_LEVEL_INFO))
@@ -156,6 +193,19 @@ static void conn_event(struct conn *c, int leg, const char *event, enum tl_kind 
     if (c->tl)
         timeline_add_event(&c->tl, t, k, leg >= 0 ? (enum leg_id)leg : LEG_CLIENT, inbound, bytes,
                            state, text, event, kv, nkv);
+}
+
+/* When leg g's flag f is first set: the times GET /connections shows. */
+static void leg_stamp(struct leg *g, enum leg_flag f)
+{
+    uint64_t now = uv_hrtime();
+
+    if (f != LEG_SHUT_PENDING)
+        g->state_ns = now;
+    if (f == LEG_FIN_RECEIVED)
+        g->fin_received_ns = now;
+    if (f == LEG_FIN_SENT)
+        g->fin_sent_ns = now;
 }
 
 /*
@@ -180,6 +230,8 @@ static void conn__leg_set(struct conn *c, enum leg_id l, enum leg_flag f, const 
 
     if (f == LEG_FIN_SENT && !(c->legs[l].flags & LEG_FIN_RECEIVED))
         c->legs[l].fin_sent_first = true;
+    if (!(c->legs[l].flags & f))
+        leg_stamp(&c->legs[l], f);
     if (!(c->legs[l].flags & f)) {
         struct proxy_stats *st = c->stats;
         st->fin_received[l] += f == LEG_FIN_RECEIVED;
@@ -482,6 +534,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
     }
     c->dirs[d].bytes_in += (uint64_t)nread;
     c->last_activity_ms = uv_now(s->loop);
+    c->last_byte_ns = uv_hrtime();
     if (c->legs[l].discard) {
         buf_unref(b);
         return;
@@ -503,6 +556,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
 void conn__delivered(struct conn *c, enum dir d, size_t len)
 {
     c->dirs[d].bytes_out += len;
+    if (len > 0)
+        c->last_byte_ns = uv_hrtime();
     if (c->tl && len > 0)
         timeline_add(&c->tl, conn_elapsed_ms(c), TL_DATA, dir_src(d), true, len, NULL, NULL);
 }
@@ -756,6 +811,7 @@ static void server_connected(struct conn *c)
 
     uv_timer_stop(&c->timer);
     c->connected = true;
+    c->legs[LEG_SERVER].state_ns = uv_hrtime();
     uv_tcp_nodelay(&c->legs[LEG_SERVER].tcp, 1);
     if (want_events(c)) {
         addr[0] = '\0';
@@ -932,6 +988,8 @@ void conn_accept(struct listener *l)
     c->gen = cfg_gen_ref(l->gen);
     c->id = l->next_id++;
     c->t0_ns = uv_hrtime();
+    c->last_byte_ns = c->t0_ns;
+    c->legs[LEG_CLIENT].state_ns = c->t0_ns;
     c->pending = 1; /* dropped by conn_close */
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
@@ -958,7 +1016,7 @@ void conn_accept(struct listener *l)
                        "accepted", client_kv, 1);
     if (LOG_ENABLED(LOG_LEVEL_INFO))
         log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, conn_elapsed_ms(c), "accepted",
-                  "client", tcpinfo_state(leg_fd(c, LEG_CLIENT)), "accepted", client_kv, 1);
+                  "client", leg_event_state(c, LEG_CLIENT), "accepted", client_kv, 1);
 
     mask = inject_decide(c);
     if (mask && inject_new(c, mask) != 0) {
