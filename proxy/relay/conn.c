@@ -548,6 +548,20 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
 
 /* --- writing --- */
 
+/* A burst of d's bytes as a log line of its own, at debug: the JSON log carries what the
+ * timeline draws, each burst with its own time. `why`: it was dropped, for that reason. */
+static void log_burst(struct conn *c, enum dir d, size_t len, const char *why)
+{
+    struct log_kv kv[] = {{"direction", dir_names[d], 0}, {"bytes", NULL, len}};
+    char text[160];
+
+    if (!LOG_ENABLED(LOG_LEVEL_DEBUG) || len == 0)
+        return;
+    snprintf(text, sizeof text, "%zu bytes %s", len, why ? why : "relayed");
+    log__conn(LOG_LEVEL_DEBUG, conn_proxy_name(c), c->id, conn_elapsed_ms(c),
+              why ? "dropped" : "data", leg_names[dir_src(d)], NULL, text, kv, 2);
+}
+
 /*
  * len bytes of d were handed to the destination's kernel (or, not_delivered, never will be).
  * The timeline draws and the log counts only the former: bytes a fault or a FIN stopped at
@@ -558,6 +572,7 @@ void conn__delivered(struct conn *c, enum dir d, size_t len)
     c->dirs[d].bytes_out += len;
     if (len > 0)
         c->last_byte_ns = uv_hrtime();
+    log_burst(c, d, len, NULL);
     if (c->tl && len > 0)
         timeline_add(&c->tl, conn_elapsed_ms(c), TL_DATA, dir_src(d), true, len, NULL, NULL);
 }
@@ -566,12 +581,15 @@ static void not_delivered(struct conn *c, enum dir d, size_t len, bool after_fin
 {
     char text[80];
 
-    if (!c->tl || len == 0)
+    if ((!c->tl && !LOG_ENABLED(LOG_LEVEL_DEBUG)) || len == 0)
         return;
     snprintf(text, sizeof text,
              after_fin ? "not relayed: FIN already sent to the %s"
                        : "not relayed: the connection to the %s ended first",
              leg_name(dir_dst(d)));
+    log_burst(c, d, len, text);
+    if (!c->tl)
+        return;
     timeline_add(&c->tl, conn_elapsed_ms(c), TL_DROP, dir_src(d), true, len, NULL, text);
 }
 

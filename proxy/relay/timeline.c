@@ -9,6 +9,8 @@
 
 struct tl_event {
     double t_ms;
+    double t_last_ms; /* TL_DATA/TL_DROP: the time of the last burst merged into it */
+    uint32_t bursts;  /* TL_DATA/TL_DROP: how many were merged (1: a single one) */
     enum tl_kind kind;
     enum leg_id leg;
     bool inbound;
@@ -80,12 +82,16 @@ void timeline_add_event(struct timeline **tlp, double t_ms, enum tl_kind k, enum
 
     if (tl && t_ms > tl->end_ms)
         tl->end_ms = t_ms;
-    /* consecutive bursts in one direction are one arrow (dropped ones: for the same reason) */
+    /* consecutive bursts in one direction are one arrow (dropped ones: for the same reason),
+     * as long as each follows the previous closely: a burst later than that keeps its time */
     if (tl && tl->n > 0 && (k == TL_DATA || k == TL_DROP)) {
         e = &tl->ev[tl->last];
-        if (e->kind == k && e->leg == leg &&
+        if (e->kind == k && e->leg == leg && t_ms - e->t_last_ms < TL_BURST_GAP_MS &&
             (e->text && text ? strcmp(e->text, text) == 0 : e->text == text)) {
             e->bytes += bytes;
+            e->bursts++;
+            if (t_ms > e->t_last_ms)
+                e->t_last_ms = t_ms;
             return;
         }
     }
@@ -93,6 +99,8 @@ void timeline_add_event(struct timeline **tlp, double t_ms, enum tl_kind k, enum
     if (!e)
         return;
     e->t_ms = t_ms;
+    e->t_last_ms = t_ms;
+    e->bursts = 1;
     e->kind = k;
     e->leg = leg;
     e->inbound = inbound;
@@ -175,7 +183,7 @@ static void print_event(FILE *out, const struct tl_event *e)
     char line[LINE_LEN + 1], label[32];
     const char *note = e->text;
     int peer = peer_col(e->leg);
-    char notebuf[64];
+    char notebuf[128];
 
     lifelines(line);
     switch (e->kind) {
@@ -211,6 +219,11 @@ static void print_event(FILE *out, const struct tl_event *e)
             arrow(line, COL_F, up ? COL_S : COL_C, label, 0);
         else if (!note)
             note = "dropped by a fault";
+        if (e->bursts > 1) {
+            snprintf(notebuf, sizeof notebuf, "%s%s%u bursts to %.3f ms", note ? note : "",
+                     note ? "; " : "", (unsigned)e->bursts, e->t_last_ms);
+            note = notebuf;
+        }
         break;
     }
     case TL_PACKET: {
@@ -336,6 +349,8 @@ static json_t *event_json(const struct tl_event *e, const char *proxy, uint64_t 
         json_object_set_new(o, "direction",
                             json_string(e->leg == LEG_CLIENT ? "upstream" : "downstream"));
         json_object_set_new(o, "bytes", json_integer((json_int_t)e->bytes));
+        json_object_set_new(o, "bursts", json_integer((json_int_t)e->bursts));
+        json_object_set_new(o, "t_last_ms", json_real(e->t_last_ms));
     }
     if (e->extra) {
         json_t *extra = json_loads(e->extra, 0, NULL);
