@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "proxy/relay/bufpool.h"
@@ -91,6 +92,14 @@ const char *conn_proxy_name(const struct conn *c)
 double conn_elapsed_ms(const struct conn *c)
 {
     return (double)(uv_hrtime() - c->t0_ns) / 1e6;
+}
+
+double conn_t0_wall(const struct conn *c)
+{
+    struct timeval tv;
+
+    gettimeofday(&tv, NULL);
+    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6 - conn_elapsed_ms(c) / 1000;
 }
 
 static int leg_fd(struct conn *c, enum leg_id l)
@@ -285,7 +294,11 @@ static void conn_free(struct conn *c)
          * after its close is over (the engine lets a flow go at its next sweep) */
         snprintf(title, sizeof title, "%s#%llu  client <-> finwait <-> server  (%.3f ms)",
                  conn_proxy_name(c), (unsigned long long)c->id, timeline_end_ms(c->tl));
-        timeline_print(c->tl, log_out(), title);
+        if (log_format_get() == LOG_FORMAT_JSON)
+            timeline_print_json(c->tl, log_out(), title, conn_proxy_name(c), c->id,
+                                conn_t0_wall(c));
+        else
+            timeline_print(c->tl, log_out(), title);
     }
     timeline_free(c->tl);
     inject_free(c);
@@ -550,7 +563,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
 
 /* A burst of d's bytes as a log line of its own, at debug: the JSON log carries what the
  * timeline draws, each burst with its own time. `why`: it was dropped, for that reason. */
-static void log_burst(struct conn *c, enum dir d, size_t len, const char *why)
+static void log_burst(struct conn *c, enum dir d, size_t len, const char *why, double t_ms)
 {
     struct log_kv kv[] = {{"direction", dir_names[d], 0}, {"bytes", NULL, len}};
     char text[160];
@@ -558,8 +571,8 @@ static void log_burst(struct conn *c, enum dir d, size_t len, const char *why)
     if (!LOG_ENABLED(LOG_LEVEL_DEBUG) || len == 0)
         return;
     snprintf(text, sizeof text, "%zu bytes %s", len, why ? why : "relayed");
-    log__conn(LOG_LEVEL_DEBUG, conn_proxy_name(c), c->id, conn_elapsed_ms(c),
-              why ? "dropped" : "data", leg_names[dir_src(d)], NULL, text, kv, 2);
+    log__conn(LOG_LEVEL_DEBUG, conn_proxy_name(c), c->id, t_ms, why ? "dropped" : "data",
+              leg_names[dir_src(d)], NULL, text, kv, 2);
 }
 
 /*
@@ -569,17 +582,22 @@ static void log_burst(struct conn *c, enum dir d, size_t len, const char *why)
  */
 void conn__delivered(struct conn *c, enum dir d, size_t len)
 {
+    double t = 0;
+
     c->dirs[d].bytes_out += len;
-    if (len > 0)
+    if (len > 0) {
         c->last_byte_ns = uv_hrtime();
-    log_burst(c, d, len, NULL);
+        t = (double)(c->last_byte_ns - c->t0_ns) / 1e6;
+    }
+    log_burst(c, d, len, NULL, t);
     if (c->tl && len > 0)
-        timeline_add(&c->tl, conn_elapsed_ms(c), TL_DATA, dir_src(d), true, len, NULL, NULL);
+        timeline_add(&c->tl, t, TL_DATA, dir_src(d), true, len, NULL, NULL);
 }
 
 static void not_delivered(struct conn *c, enum dir d, size_t len, bool after_fin)
 {
     char text[80];
+    double t;
 
     if ((!c->tl && !LOG_ENABLED(LOG_LEVEL_DEBUG)) || len == 0)
         return;
@@ -587,10 +605,11 @@ static void not_delivered(struct conn *c, enum dir d, size_t len, bool after_fin
              after_fin ? "not relayed: FIN already sent to the %s"
                        : "not relayed: the connection to the %s ended first",
              leg_name(dir_dst(d)));
-    log_burst(c, d, len, text);
+    t = conn_elapsed_ms(c);
+    log_burst(c, d, len, text, t);
     if (!c->tl)
         return;
-    timeline_add(&c->tl, conn_elapsed_ms(c), TL_DROP, dir_src(d), true, len, NULL, text);
+    timeline_add(&c->tl, t, TL_DROP, dir_src(d), true, len, NULL, text);
 }
 
 static void on_write(uv_write_t *req, int status)

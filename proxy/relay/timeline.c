@@ -324,19 +324,26 @@ static const char *event_name(const struct tl_event *e)
     return "note";
 }
 
+/* A wall-clock time (seconds) as the JSON log's ts: "2026-01-02T03:04:05.123456Z". */
+static void wall_ts(double wall, char *ts, size_t len)
+{
+    time_t sec = (time_t)wall;
+    struct tm tm;
+    char date[32];
+
+    gmtime_r(&sec, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts, len, "%s.%06ldZ", date, (long)((wall - (double)sec) * 1e6));
+}
+
 static json_t *event_json(const struct tl_event *e, const char *proxy, uint64_t conn_id,
                           double t0_wall)
 {
     static const char *const legs[] = {"client", "server"};
-    double wall = t0_wall + e->t_ms / 1000;
-    time_t sec = (time_t)wall;
-    struct tm tm;
-    char ts[48], date[32], msg[96] = "";
+    char ts[48], msg[96] = "";
     json_t *o;
 
-    gmtime_r(&sec, &tm);
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(ts, sizeof ts, "%s.%06ldZ", date, (long)((wall - (double)sec) * 1e6));
+    wall_ts(t0_wall + e->t_ms / 1000, ts, sizeof ts);
     o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:f}", "ts", ts, "level", "info", "event", event_name(e),
                   "proxy", proxy, "conn", (json_int_t)conn_id, "t_ms", e->t_ms);
     if (!o)
@@ -381,4 +388,46 @@ json_t *timeline_json(const struct timeline *tl, const char *proxy, uint64_t con
         json_array_append_new(a, event_json(order[i], proxy, conn_id, t0_wall));
     free(order);
     return a;
+}
+
+void timeline_print_json(const struct timeline *tl, FILE *out, const char *title, const char *proxy,
+                         uint64_t conn_id, double t0_wall)
+{
+    char *text = NULL, *line, *save = NULL, ts[48], *dump;
+    size_t len = 0;
+    json_t *o, *lines;
+    struct timeval tv;
+    FILE *f;
+
+    if (!tl || !(f = open_memstream(&text, &len)))
+        return;
+    timeline_print(tl, f, title);
+    fclose(f);
+    gettimeofday(&tv, NULL);
+    wall_ts((double)tv.tv_sec + (double)tv.tv_usec / 1e6, ts, sizeof ts);
+    o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:f,s:s}", "ts", ts, "level", "info", "event", "timeline",
+                  "proxy", proxy, "conn", (json_int_t)conn_id, "t_ms", tl->end_ms, "msg", title);
+    lines = json_array();
+    /* the drawn lines without the blank ones around them and the title (msg has it) */
+    for (line = strtok_r(text, "\n", &save); line && lines; line = strtok_r(NULL, "\n", &save))
+        if (strcmp(line, title) != 0)
+            json_array_append_new(lines, json_string(line));
+    free(text);
+    if (!o || !lines) {
+        json_decref(o);
+        json_decref(lines);
+        return;
+    }
+    json_object_set_new(o, "diagram", lines);
+    json_object_set_new(o, "events", timeline_json(tl, proxy, conn_id, t0_wall));
+    dump = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+    json_decref(o);
+    if (!dump)
+        return;
+    flockfile(out);
+    fputs(dump, out);
+    fputc('\n', out);
+    funlockfile(out);
+    fflush(out);
+    free(dump);
 }

@@ -60,6 +60,11 @@ void timeline_add_event(struct timeline **tl, double t_ms, enum tl_kind k, enum 
 double timeline_end_ms(const struct timeline *tl);
 /* Print the diagram, events in time order. `title` is the first line. */
 void timeline_print(const struct timeline *tl, FILE *out, const char *title);
+/* The same for a JSON log: one line, one object {ts, level, event: "timeline", proxy, conn,
+ * t_ms (the last event's), msg (the title), diagram (its lines, as timeline_print draws them),
+ * events (as timeline_json gives them)}, so that the log stays one JSON object per line. */
+void timeline_print_json(const struct timeline *tl, FILE *out, const char *title, const char *proxy,
+                         uint64_t conn_id, double t0_wall);
 /* The events so far as a JSON array (a jansson json_t *, new reference) of the JSON log's
  * objects: ts (from `t0_wall`, the wall-clock seconds at accept), level, event, proxy, conn,
  * t_ms, leg, state, the event's extra keys, msg; data events also direction, bytes, bursts and
