@@ -41,7 +41,8 @@ struct listener {
 struct listener *listener_start(struct relay_ctx *rc, struct cfg_gen *gen,
                                 const struct proxy_cfg *p, int *err);
 /* A reload kept this listener (same proxy, same address): connections accepted from now on use
- * p's settings and faults; open ones keep those they started with. `reseed`: the seed changed,
+ * p's settings and faults; open ones keep the settings they started with (the server moves the
+ * faults of open ones: inject_reload). `reseed`: the seed changed,
  * restart the proxy's fault decisions from it. */
 void listener_update(struct listener *l, struct cfg_gen *gen, const struct proxy_cfg *p,
                      bool reseed);
