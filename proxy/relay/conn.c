@@ -597,7 +597,6 @@ void conn__delivered(struct conn *c, enum dir d, size_t len)
 static void not_delivered(struct conn *c, enum dir d, size_t len, bool after_fin)
 {
     char text[80];
-    double t;
 
     if ((!c->tl && !LOG_ENABLED(LOG_LEVEL_DEBUG)) || len == 0)
         return;
@@ -605,11 +604,19 @@ static void not_delivered(struct conn *c, enum dir d, size_t len, bool after_fin
              after_fin ? "not relayed: FIN already sent to the %s"
                        : "not relayed: the connection to the %s ended first",
              leg_name(dir_dst(d)));
-    t = conn_elapsed_ms(c);
-    log_burst(c, d, len, text, t);
-    if (!c->tl)
+    conn__dropped(c, d, len, text);
+}
+
+void conn__dropped(struct conn *c, enum dir d, size_t len, const char *why)
+{
+    double t;
+
+    if ((!c->tl && !LOG_ENABLED(LOG_LEVEL_DEBUG)) || len == 0)
         return;
-    timeline_add(&c->tl, t, TL_DROP, dir_src(d), true, len, NULL, text);
+    t = conn_elapsed_ms(c);
+    log_burst(c, d, len, why ? why : "dropped by a fault", t);
+    if (c->tl)
+        timeline_add(&c->tl, t, TL_DROP, dir_src(d), true, len, NULL, why);
 }
 
 static void on_write(uv_write_t *req, int status)

@@ -2,7 +2,7 @@
  * printed as text into the JSON lines (229 lines that no JSON reader takes in one run); now each
  * is one object (event "timeline": the drawn lines in `diagram`, the events in `events`). At
  * level debug the JSON log also carries each data burst (event "data": leg, direction, bytes),
- * and their bytes add up to what the peers exchanged. */
+ * and their bytes add up to what the peers exchanged; bytes a fault drops are "dropped". */
 #include <jansson.h>
 #include <poll.h>
 #include <signal.h>
@@ -24,10 +24,13 @@ int main(void)
     int lfd = sk_listen("127.0.0.1", &up), c, s;
     struct fwp *fw = fwp_start("log: {format: json, level: debug, timeline: true}\n"
                                "proxies:\n  - {name: jt, listen: 127.0.0.1:0, upstream: "
-                               "127.0.0.1:%u}\n",
-                               up);
+                               "127.0.0.1:%u}\n"
+                               "  - {name: bh, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u,\n"
+                               "     faults: [{type: blackhole, direction: upstream}]}\n",
+                               up, up);
     json_int_t bytes[CONNS + 1][2] = {{0}};
     int timelines[CONNS + 1] = {0}, lines = 0;
+    json_int_t dropped = 0;
     char *log, *line, *save = NULL;
 
     for (int i = 0; i < CONNS; i++) {
@@ -43,6 +46,13 @@ int main(void)
         close(c);
         close(s);
     }
+    /* a blackhole: the client's bytes never reach the server */
+    sk_pair(NULL, "127.0.0.1", fwp_port(fw, "bh"), lfd, &c, &s);
+    CHECK_EQ(sk_write_pattern(c, 0, UP, 2000), 0);
+    CHECK(fwp_wait_log(fw, "\"event\":\"dropped\",\"proxy\":\"bh\"", 3000));
+    close(c);
+    close(s);
+
     /* the last diagram is written when its connection is freed */
     for (int64_t end = now_ms() + 5000; now_ms() < end; poll(NULL, 0, 10)) {
         int n = 0;
@@ -57,7 +67,7 @@ int main(void)
     log = fwp_log(fw);
     for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         json_t *o = json_loads(line, 0, NULL), *v;
-        const char *event;
+        const char *event, *proxy;
         json_int_t id;
         size_t i;
 
@@ -66,7 +76,14 @@ int main(void)
         event = json_string_value(json_object_get(o, "event"));
         id = json_integer_value(json_object_get(o, "conn"));
         CHECK(event != NULL);
-        if (strcmp(event, "data") == 0) {
+        proxy = json_string_value(json_object_get(o, "proxy"));
+        if (proxy && strcmp(proxy, "bh") == 0) {
+            if (strcmp(event, "dropped") == 0) {
+                CHECK_STR(json_string_value(json_object_get(o, "direction")), "upstream");
+                dropped += json_integer_value(json_object_get(o, "bytes"));
+            }
+            CHECK(strcmp(event, "data") != 0);
+        } else if (strcmp(event, "data") == 0) {
             const char *dir = json_string_value(json_object_get(o, "direction"));
             CHECK_STR(json_string_value(json_object_get(o, "level")), "debug");
             CHECK(id >= 1 && id <= CONNS && dir);
@@ -103,6 +120,7 @@ int main(void)
         CHECK_INT(bytes[i][0], ==, UP);
         CHECK_INT(bytes[i][1], ==, DOWN);
     }
+    CHECK_INT(dropped, ==, UP);
     CHECK_INT(lines, >=, CONNS * 8);
     close(lfd);
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
