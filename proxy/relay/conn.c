@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "proxy/relay/bufpool.h"
@@ -92,14 +91,6 @@ const char *conn_proxy_name(const struct conn *c)
 double conn_elapsed_ms(const struct conn *c)
 {
     return (double)(uv_hrtime() - c->t0_ns) / 1e6;
-}
-
-double conn_t0_wall(const struct conn *c)
-{
-    struct timeval tv;
-
-    gettimeofday(&tv, NULL);
-    return (double)tv.tv_sec + (double)tv.tv_usec / 1e6 - conn_elapsed_ms(c) / 1000;
 }
 
 static int leg_fd(struct conn *c, enum leg_id l)
@@ -296,7 +287,7 @@ static void conn_free(struct conn *c)
                  conn_proxy_name(c), (unsigned long long)c->id, timeline_end_ms(c->tl));
         if (log_format_get() == LOG_FORMAT_JSON)
             timeline_print_json(c->tl, log_out(), title, conn_proxy_name(c), c->id,
-                                conn_t0_wall(c));
+                                conn_elapsed_ms(c));
         else
             timeline_print(c->tl, log_out(), title);
     }

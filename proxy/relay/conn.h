@@ -33,8 +33,6 @@ int conn_leg_fd(struct conn *c, enum leg_id l);
 
 /* Milliseconds since c was accepted. */
 double conn_elapsed_ms(const struct conn *c);
-/* The wall-clock time (seconds since the epoch) c was accepted at, as the clock says now. */
-double conn_t0_wall(const struct conn *c);
 const char *conn_proxy_name(const struct conn *c);
 const char *leg_name(enum leg_id l);
 const char *dir_name(enum dir d);

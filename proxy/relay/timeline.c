@@ -298,6 +298,51 @@ void timeline_print(const struct timeline *tl, FILE *out, const char *title)
     free(order);
 }
 
+static void wall_ts(double wall, char *ts, size_t len);
+void timeline_print_json(const struct timeline *tl, FILE *out, const char *title, const char *proxy,
+                         uint64_t conn_id, double age_ms)
+{
+    char *text = NULL, *line, *save = NULL, ts[48], *dump;
+    size_t len = 0;
+    json_t *o, *lines;
+    struct timeval tv;
+    double now;
+    FILE *f;
+
+    if (!tl || !(f = open_memstream(&text, &len)))
+        return;
+    timeline_print(tl, f, title);
+    fclose(f);
+    gettimeofday(&tv, NULL);
+    now = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+    wall_ts(now, ts, sizeof ts);
+    o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:f,s:s}", "ts", ts, "level", "info", "event", "timeline",
+                  "proxy", proxy, "conn", (json_int_t)conn_id, "t_ms", tl->end_ms, "msg", title);
+    lines = json_array();
+    /* the drawn lines without the blank ones around them and the title (msg has it) */
+    for (line = strtok_r(text, "\n", &save); line && lines; line = strtok_r(NULL, "\n", &save))
+        if (strcmp(line, title) != 0)
+            json_array_append_new(lines, json_string(line));
+    free(text);
+    if (!o || !lines) {
+        json_decref(o);
+        json_decref(lines);
+        return;
+    }
+    json_object_set_new(o, "diagram", lines);
+    json_object_set_new(o, "events", timeline_json(tl, proxy, conn_id, now - age_ms / 1000));
+    dump = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+    json_decref(o);
+    if (!dump)
+        return;
+    flockfile(out);
+    fputs(dump, out);
+    fputc('\n', out);
+    funlockfile(out);
+    fflush(out);
+    free(dump);
+}
+
 /* The JSON log's name of an event recorded without one. */
 static const char *event_name(const struct tl_event *e)
 {
@@ -388,46 +433,4 @@ json_t *timeline_json(const struct timeline *tl, const char *proxy, uint64_t con
         json_array_append_new(a, event_json(order[i], proxy, conn_id, t0_wall));
     free(order);
     return a;
-}
-
-void timeline_print_json(const struct timeline *tl, FILE *out, const char *title, const char *proxy,
-                         uint64_t conn_id, double t0_wall)
-{
-    char *text = NULL, *line, *save = NULL, ts[48], *dump;
-    size_t len = 0;
-    json_t *o, *lines;
-    struct timeval tv;
-    FILE *f;
-
-    if (!tl || !(f = open_memstream(&text, &len)))
-        return;
-    timeline_print(tl, f, title);
-    fclose(f);
-    gettimeofday(&tv, NULL);
-    wall_ts((double)tv.tv_sec + (double)tv.tv_usec / 1e6, ts, sizeof ts);
-    o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:f,s:s}", "ts", ts, "level", "info", "event", "timeline",
-                  "proxy", proxy, "conn", (json_int_t)conn_id, "t_ms", tl->end_ms, "msg", title);
-    lines = json_array();
-    /* the drawn lines without the blank ones around them and the title (msg has it) */
-    for (line = strtok_r(text, "\n", &save); line && lines; line = strtok_r(NULL, "\n", &save))
-        if (strcmp(line, title) != 0)
-            json_array_append_new(lines, json_string(line));
-    free(text);
-    if (!o || !lines) {
-        json_decref(o);
-        json_decref(lines);
-        return;
-    }
-    json_object_set_new(o, "diagram", lines);
-    json_object_set_new(o, "events", timeline_json(tl, proxy, conn_id, t0_wall));
-    dump = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
-    json_decref(o);
-    if (!dump)
-        return;
-    flockfile(out);
-    fputs(dump, out);
-    fputc('\n', out);
-    funlockfile(out);
-    fflush(out);
-    free(dump);
 }

@@ -62,9 +62,10 @@ double timeline_end_ms(const struct timeline *tl);
 void timeline_print(const struct timeline *tl, FILE *out, const char *title);
 /* The same for a JSON log: one line, one object {ts, level, event: "timeline", proxy, conn,
  * t_ms (the last event's), msg (the title), diagram (its lines, as timeline_print draws them),
- * events (as timeline_json gives them)}, so that the log stays one JSON object per line. */
+ * events (as timeline_json gives them)}, so that the log stays one JSON object per line.
+ * `age_ms`: the connection's age now (its events' ts count from the accept). */
 void timeline_print_json(const struct timeline *tl, FILE *out, const char *title, const char *proxy,
-                         uint64_t conn_id, double t0_wall);
+                         uint64_t conn_id, double age_ms);
 /* The events so far as a JSON array (a jansson json_t *, new reference) of the JSON log's
  * objects: ts (from `t0_wall`, the wall-clock seconds at accept), level, event, proxy, conn,
  * t_ms, leg, state, the event's extra keys, msg; data events also direction, bytes, bursts and
