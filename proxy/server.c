@@ -1,6 +1,7 @@
 #include "proxy/server.h"
 
 #include <assert.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,31 +20,7 @@
 #include "rules/diag.h"
 #include "rules/plan.h"
 
-struct cfg_gen *cfg_gen_ref(struct cfg_gen *g)
-{
-    g->refs++;
-    return g;
-}
-
-void cfg_gen_unref(struct cfg_gen *g)
-{
-    if (--g->refs > 0)
-        return;
-    config_free(g->owned);
-    free(g);
-}
-
-static struct cfg_gen *cfg_gen_new(const struct config *cfg, struct config *owned)
-{
-    struct cfg_gen *g = calloc(1, sizeof *g);
-
-    if (g) {
-        g->cfg = cfg;
-        g->owned = owned;
-        g->refs = 1;
-    }
-    return g;
-}
+#define container_of(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
 
 static void on_closed(uv_handle_t *h)
 {
@@ -74,18 +51,20 @@ static void server_finish(struct server *srv)
     if (srv->expiry)
         expiry_close(srv->expiry);
     srv->expiry = NULL;
-    if (srv->dns)
-        resolver_close(srv->dns);
-    srv->dns = NULL;
-    if (srv->pe) {
-        struct packet_engine *pe = srv->pe;
-        srv->pe = NULL; /* closing it releases flows, which may bring us back here */
+    if (srv->relay.dns)
+        resolver_close(srv->relay.dns);
+    srv->relay.dns = NULL;
+    if (srv->relay.pe) {
+        struct packet_engine *pe = srv->relay.pe;
+        srv->relay.pe = NULL; /* closing it releases flows, which may bring us back here */
         packet_engine_close(pe);
     }
 }
 
-void server__conn_add(struct server *srv, struct conn *c)
+static void server_conn_add(struct relay_ctx *rc, struct conn *c)
 {
+    struct server *srv = container_of(rc, struct server, relay);
+
     c->next = srv->conns;
     c->prev = NULL;
     if (srv->conns)
@@ -94,8 +73,10 @@ void server__conn_add(struct server *srv, struct conn *c)
     srv->nconns++;
 }
 
-void server__conn_gone(struct server *srv, struct conn *c)
+static void server_conn_gone(struct relay_ctx *rc, struct conn *c)
 {
+    struct server *srv = container_of(rc, struct server, relay);
+
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -103,9 +84,14 @@ void server__conn_gone(struct server *srv, struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->nconns--;
-    if (srv->stopping && srv->nconns == 0)
+    if (srv->relay.stopping && srv->nconns == 0)
         server_finish(srv);
 }
+
+static const struct relay_hooks server_hooks = {
+    .conn_add = server_conn_add,
+    .conn_gone = server_conn_gone,
+};
 
 static void on_shutdown_timer(uv_timer_t *t)
 {
@@ -119,9 +105,9 @@ static void on_shutdown_timer(uv_timer_t *t)
         conn_abort(c, "shutdown_timeout");
     /* connections whose sockets are gone may still wait for the engine to finish watching
      * their close (a LAST_ACK that never ends): stop watching */
-    if (srv->pe) {
-        struct packet_engine *pe = srv->pe;
-        srv->pe = NULL;
+    if (srv->relay.pe) {
+        struct packet_engine *pe = srv->relay.pe;
+        srv->relay.pe = NULL;
         packet_engine_close(pe);
     }
 }
@@ -137,11 +123,11 @@ static void stop_listeners(struct listener *l)
 
 void server_stop(struct server *srv)
 {
-    if (srv->stopping)
+    if (srv->relay.stopping)
         return;
     /* time-boxed faults end now: open connections drain without them */
     expiry_revert_all(srv->expiry);
-    srv->stopping = true;
+    srv->relay.stopping = true;
     if (srv->watch)
         watch_stop(srv->watch);
     srv->watch = NULL;
@@ -226,13 +212,13 @@ int server__reload(struct server *srv, struct config *cfg, unsigned flags, char 
     uint16_t *bound = NULL;
     struct plan plan = {0};
     bool reseed;
-    uint64_t old_seed = srv->seed;
+    uint64_t old_seed = srv->relay.seed;
     char err[512];
     int r = -1;
 
     if (why && len)
         why[0] = '\0';
-    if (srv->stopping) {
+    if (srv->relay.stopping) {
         if (why)
             snprintf(why, len, "finwait is stopping");
         config_free(cfg);
@@ -258,23 +244,23 @@ int server__reload(struct server *srv, struct config *cfg, unsigned flags, char 
     }
     if (plan_make(old, bound, cfg, &plan) < 0)
         goto oom;
-    if (config_has_packet_faults(cfg) && !srv->pe &&
-        packet_engine_open(srv->loop, &srv->pe, err, sizeof err) < 0) {
+    if (config_has_packet_faults(cfg) && !srv->relay.pe &&
+        packet_engine_open(srv->relay.loop, &srv->relay.pe, err, sizeof err) < 0) {
         LOG(LOG_LEVEL_ERROR, NULL, "reload", "reload failed: %s", err);
         if (why)
             snprintf(why, len, "%s", err);
         goto out;
     }
     /* A changed seed restarts the decisions of every proxy from it, new ones included. */
-    reseed = cfg->has_seed && cfg->seed != srv->seed;
+    reseed = cfg->has_seed && cfg->seed != srv->relay.seed;
     if (reseed)
-        srv->seed = cfg->seed;
+        srv->relay.seed = cfg->seed;
 
     /* Start everything new before touching what runs, so a failure leaves it as it was
      * (the plan lists the starts first). */
     for (size_t k = 0; k < plan.n && plan.steps[k].action == PLAN_START; k++) {
         const struct proxy_cfg *p = &cfg->proxies[plan.steps[k].new_index];
-        next_l[plan.steps[k].new_index] = listener_start(srv, gen, p, &r);
+        next_l[plan.steps[k].new_index] = listener_start(&srv->relay, gen, p, &r);
         if (next_l[plan.steps[k].new_index])
             continue;
         LOG(LOG_LEVEL_ERROR, NULL, "reload",
@@ -284,7 +270,7 @@ int server__reload(struct server *srv, struct config *cfg, unsigned flags, char 
                      hostport_text(p->listen_host, p->listen_port, err, sizeof err),
                      uv_strerror(r));
         stop_started(next_l, cfg->nproxies);
-        srv->seed = old_seed;
+        srv->relay.seed = old_seed;
         r = -1;
         goto out;
     }
@@ -321,7 +307,7 @@ int server__reload(struct server *srv, struct config *cfg, unsigned flags, char 
     log_init(log_out(), cfg->log_format, cfg->log_level);
     if (!cfg->has_seed && !srv->seed_logged && has_random_faults(cfg)) {
         LOG(LOG_LEVEL_INFO, NULL, "seed", "fault decisions use seed %llu",
-            (unsigned long long)srv->seed);
+            (unsigned long long)srv->relay.seed);
         srv->seed_logged = true;
     }
     /* Always printed, like the listening lines: scripts wait for it. */
@@ -339,7 +325,7 @@ oom:
 out:
     /* the counters follow the running configuration: a removed proxy's series go, a new
      * one's (a failed reload's never) start */
-    stats_sync(&srv->stats, srv->gen->cfg);
+    stats_sync(&srv->relay.stats, srv->gen->cfg);
     plan_free(&plan);
     free(running);
     free(bound);
@@ -359,7 +345,7 @@ static void reload_file(struct server *srv)
     size_t len;
     int r;
 
-    if (!srv->file || srv->stopping)
+    if (!srv->file || srv->relay.stopping)
         return;
     diag_init(&d);
     r = config_read_file(srv->file, &text, &len, &d);
@@ -421,7 +407,8 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     int r;
 
     memset(srv, 0, sizeof *srv);
-    srv->loop = loop;
+    srv->relay.loop = loop;
+    srv->relay.hooks = &server_hooks;
     srv->gen = cfg_gen_new(cfg, NULL);
     if (!srv->gen)
         return UV_ENOMEM;
@@ -429,11 +416,11 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         srv->file = strdup(opts->file);
     if (opts)
         srv->ov = opts->ov;
-    srv->seed = cfg->has_seed ? cfg->seed : random_seed();
+    srv->relay.seed = cfg->has_seed ? cfg->seed : random_seed();
     if (!cfg->has_seed && has_random_faults(cfg)) {
         LOG(LOG_LEVEL_INFO, NULL, "seed",
             "fault decisions use seed %llu (add 'seed: %llu' to the config to repeat them)",
-            (unsigned long long)srv->seed, (unsigned long long)srv->seed);
+            (unsigned long long)srv->relay.seed, (unsigned long long)srv->relay.seed);
         srv->seed_logged = true;
     }
     uv_timer_init(loop, &srv->shutdown_timer);
@@ -442,7 +429,7 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         goto fail;
 
     if (config_has_packet_faults(cfg)) {
-        r = packet_engine_open(loop, &srv->pe, err, sizeof err);
+        r = packet_engine_open(loop, &srv->relay.pe, err, sizeof err);
         if (r < 0) {
             LOG(LOG_LEVEL_ERROR, NULL, "packet_engine", "%s", err);
             goto fail;
@@ -462,7 +449,7 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
                 "disabled (enabled: false): not listening");
             continue;
         }
-        *tail = listener_start(srv, srv->gen, &cfg->proxies[i], &r);
+        *tail = listener_start(&srv->relay, srv->gen, &cfg->proxies[i], &r);
         if (!*tail)
             goto fail;
         tail = &(*tail)->next;
@@ -484,7 +471,7 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         uv_signal_start(&srv->sig_hup, on_sighup, SIGHUP);
         srv->signals = true;
     }
-    stats_sync(&srv->stats, cfg); /* the disabled proxies' too */
+    stats_sync(&srv->relay.stats, cfg);    /* the disabled proxies' too */
     expiry_commit(srv->expiry, cfg, NULL); /* the clocks of `for:` start with the proxies */
     return 0;
 
@@ -494,15 +481,15 @@ fail:
     if (srv->watch)
         watch_stop(srv->watch);
     srv->watch = NULL;
-    if (srv->pe)
-        packet_engine_close(srv->pe);
-    srv->pe = NULL;
+    if (srv->relay.pe)
+        packet_engine_close(srv->relay.pe);
+    srv->relay.pe = NULL;
     uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
     if (srv->expiry)
         expiry_close(srv->expiry);
     srv->expiry = NULL;
     uv_run(loop, UV_RUN_DEFAULT); /* let the closes complete */
-    stats_free_all(&srv->stats);
+    stats_free_all(&srv->relay.stats);
     cfg_gen_unref(srv->gen);
     srv->gen = NULL;
     free(srv->file);
@@ -512,7 +499,7 @@ fail:
 
 void server_release(struct server *srv)
 {
-    stats_free_all(&srv->stats);
+    stats_free_all(&srv->relay.stats);
     if (srv->gen)
         cfg_gen_unref(srv->gen);
     srv->gen = NULL;

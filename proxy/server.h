@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "proxy/relay/relay.h"
 #include "rules/config.h"
 
 struct listener;
@@ -19,22 +20,9 @@ struct watch;
 struct proxy_stats;
 struct expiry;
 
-/*
- * A loaded configuration and everything still using it: the server while it is the running
- * one, and each listener and connection that started under it. A reload makes a new one;
- * the old one is freed when its last connection ends.
- */
-struct cfg_gen {
-    const struct config *cfg;
-    struct config *owned; /* freed with the generation (a reload's), or NULL (the caller's) */
-    unsigned refs;
-};
-
-struct cfg_gen *cfg_gen_ref(struct cfg_gen *g);
-void cfg_gen_unref(struct cfg_gen *g);
-
 struct server {
-    uv_loop_t *loop;
+    struct relay_ctx relay;     /* what the listeners and connections are handed: the loop,
+                                   packet engine, resolver, counters, seed, stopping */
     struct cfg_gen *gen;        /* the running configuration (gen->cfg) */
     struct listener *listeners; /* accepting, in the order of the config's proxies */
     struct conn *conns;         /* open connections, newest first */
@@ -43,19 +31,14 @@ struct server {
     uv_signal_t sig_term;
     uv_signal_t sig_hup;
     uv_timer_t shutdown_timer;
-    bool signals; /* sig_* are set up (not in the demo) */
-    bool stopping;
+    bool signals;                      /* sig_* are set up (not in the demo) */
     int pending;                       /* handles still to close before the loop can end */
-    struct packet_engine *pe;          /* NULL unless a proxy has packet faults */
     struct admin *admin;               /* the HTTP API, when the config has `admin` */
-    struct resolver *dns;              /* upstream names (c-ares), opened at the first lookup */
     char *file;                        /* the configuration file SIGHUP reads again, or NULL */
     struct watch *watch;               /* reloads `file` when it changes, or NULL (--no-watch) */
     struct expiry *expiry;             /* the clocks of `for:` faults */
     const struct config_overrides *ov; /* the command line's, for every load; may be NULL */
-    uint64_t seed;                     /* of the fault decisions: the config's, or a random one */
     bool seed_logged;                  /* the random seed was logged (once is enough) */
-    struct proxy_stats *stats;         /* counters per configured proxy name (stats.h) */
 };
 
 /* What a real run (not the demo) takes from the command line. */
@@ -104,9 +87,5 @@ int server_run(const struct config *cfg, const struct server_opts *opts);
           in cfg was added again on purpose, and attaches */
 /* server_reload with RELOAD_* flags. */
 int server__reload(struct server *srv, struct config *cfg, unsigned flags, char *why, size_t len);
-
-/* Called by conn.c when a connection starts and when it is gone. */
-void server__conn_add(struct server *srv, struct conn *c);
-void server__conn_gone(struct server *srv, struct conn *c);
 
 #endif

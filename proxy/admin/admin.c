@@ -178,13 +178,13 @@ static void on_completed(void *cls, struct MHD_Connection *mc, void **con_cls,
     }
     *con_cls = NULL;
     if (h)
-        h->since = uv_now(a->srv->loop); /* the next request's clock */
+        h->since = uv_now(a->srv->relay.loop); /* the next request's clock */
 }
 
 static void on_deadlines(uv_timer_t *t)
 {
     struct admin *a = t->data;
-    uint64_t now = uv_now(a->srv->loop);
+    uint64_t now = uv_now(a->srv->relay.loop);
 
     for (struct hconn *h = a->conns; h; h = h->next) {
         if (h->stream) {
@@ -233,7 +233,7 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         return; /* no deadline for it: libmicrohttpd's inactivity timeout still holds */
     }
     h->fd = ci->connect_fd;
-    h->since = uv_now(a->srv->loop);
+    h->since = uv_now(a->srv->relay.loop);
     h->next = a->conns;
     h->pprev = &a->conns;
     if (a->conns)
@@ -351,9 +351,9 @@ int admin_start(struct admin **out, struct server *srv, const char *host, uint16
         port = info->port;
     hostport_text(host, port, addr, sizeof addr);
     info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_EPOLL_FD);
-    uv_poll_init(srv->loop, &a->poll, info->epoll_fd);
-    uv_timer_init(srv->loop, &a->timer);
-    uv_timer_init(srv->loop, &a->deadlines);
+    uv_poll_init(srv->relay.loop, &a->poll, info->epoll_fd);
+    uv_timer_init(srv->relay.loop, &a->timer);
+    uv_timer_init(srv->relay.loop, &a->deadlines);
     a->poll.data = a;
     a->timer.data = a;
     a->deadlines.data = a;

@@ -21,14 +21,24 @@
 
 /* --- one connection as JSON --- */
 
-static json_t *leg_json(struct conn *c, enum leg_id l)
+/* Milliseconds from uv_hrtime() `then` to `now`, or JSON null when it has not happened (0). */
+static json_t *age_ms(uint64_t now, uint64_t then)
 {
-    unsigned f = c->legs[l].flags;
+    return then ? json_integer((json_int_t)((now - then) / 1000000)) : json_null();
+}
+
+static json_t *leg_json(struct conn *c, enum leg_id l, uint64_t now)
+{
+    const struct leg *g = &c->legs[l];
+    unsigned f = g->flags;
     struct tcpinfo_stats st = {0};
     json_t *o;
 
-    o = json_pack("{s:s,s:b,s:b,s:b,s:b}", "state", conn_leg_state(c, l), "fin_received",
-                  (f & LEG_FIN_RECEIVED) != 0, "fin_sent", (f & LEG_FIN_SENT) != 0, "rst_received",
+    o = json_pack("{s:s,s:o,s:b,s:o,s:b,s:o,s:b,s:b}", "state", conn_leg_state(c, l),
+                  "state_age_ms", age_ms(now, g->state_ns), "fin_received",
+                  (f & LEG_FIN_RECEIVED) != 0, "fin_received_age_ms",
+                  age_ms(now, g->fin_received_ns), "fin_sent", (f & LEG_FIN_SENT) != 0,
+                  "fin_sent_age_ms", age_ms(now, g->fin_sent_ns), "rst_received",
                   (f & LEG_RST_RECEIVED) != 0, "rst_sent", (f & LEG_RST_SENT) != 0);
     /* a leg without a socket (not connected yet, or reset and closed) has no counters */
     if (o && tcpinfo_stats(conn_leg_fd(c, l), &st) == 0) {
@@ -66,14 +76,16 @@ static json_t *conn_json(struct conn *c)
 {
     char client[80], upstream[300];
     json_t *o, *faults = json_array();
+    uint64_t now = uv_hrtime();
 
     sockaddr_text((const struct sockaddr *)&c->client, client, sizeof client);
     upstream_text(c, upstream, sizeof upstream);
     inject_describe(c, fault_json, faults);
-    o = json_pack("{s:s,s:I,s:s,s:s,s:I,s:{s:o,s:o},s:{s:I,s:I},s:o}", "proxy", conn_proxy_name(c),
-                  "id", (json_int_t)c->id, "client", client, "upstream", upstream, "age_ms",
-                  (json_int_t)conn_elapsed_ms(c), "legs", "client", leg_json(c, LEG_CLIENT),
-                  "server", leg_json(c, LEG_SERVER), "bytes", "upstream",
+    o = json_pack("{s:s,s:I,s:s,s:s,s:I,s:o,s:{s:o,s:o},s:{s:I,s:I},s:o}", "proxy",
+                  conn_proxy_name(c), "id", (json_int_t)c->id, "client", client, "upstream",
+                  upstream, "age_ms", (json_int_t)conn_elapsed_ms(c), "idle_ms",
+                  age_ms(now, c->last_byte_ns), "legs", "client", leg_json(c, LEG_CLIENT, now),
+                  "server", leg_json(c, LEG_SERVER, now), "bytes", "upstream",
                   (json_int_t)c->dirs[DIR_UPSTREAM].bytes_out, "downstream",
                   (json_int_t)c->dirs[DIR_DOWNSTREAM].bytes_out, "faults", faults);
     return o;

@@ -81,7 +81,7 @@ static bool half_closed(const struct conn *c)
 /* The open connections' share: what they relayed so far, how many are open, half-closed. */
 static void scrape_conns(struct server *srv)
 {
-    for (struct proxy_stats *st = srv->stats; st; st = st->next) {
+    for (struct proxy_stats *st = srv->relay.stats; st; st = st->next) {
         st->scrape_open = st->scrape_half_closed = 0;
         for (int d = 0; d < 2; d++) {
             st->scrape_in[d] = st->bytes_in[d];
@@ -122,7 +122,7 @@ static void toxiproxy_bytes(FILE *o, struct server *srv, const char *name, bool 
     family(o, name, "counter",
            sent ? "Bytes written to the destination, per direction (Toxiproxy's)."
                 : "Bytes read from the source, per direction (Toxiproxy's).");
-    for (struct proxy_stats *st = srv->stats; st; st = st->next) {
+    for (struct proxy_stats *st = srv->relay.stats; st; st = st->next) {
         const struct proxy_cfg *p = proxy_named(srv->gen->cfg, st->name);
         const struct listener *l;
         if (!p)
@@ -150,7 +150,7 @@ static void proxy_families(FILE *o, struct server *srv)
 {
     static const char *const legs[2] = {"client", "server"};
     static const char *const dirs[2] = {"upstream", "downstream"};
-    struct proxy_stats *head = srv->stats, *st;
+    struct proxy_stats *head = srv->relay.stats, *st;
 
     family(o, "finwait_connections_total", "counter", "Connections accepted.");
     for (st = head; st; st = st->next) {

@@ -63,8 +63,10 @@ static const char help[] =
     "exit status: 0 success (also after SIGINT/SIGTERM), 1 runtime error at start (e.g. a\n"
     "listen address in use, missing privileges), 2 bad usage or configuration.\n"
     "signals: SIGINT/SIGTERM stop accepting, let open connections finish for up to\n"
-    "shutdown_timeout, reset what remains, exit 0. SIGHUP reloads FILE: new connections\n"
-    "use it, open ones keep theirs; a bad file or a busy address changes nothing.\n";
+    "shutdown_timeout, reset what remains, exit 0. SIGHUP reloads FILE: a fault added,\n"
+    "changed or removed reaches open connections at once (not with `connections: new`;\n"
+    "refuse, and a changed or removed packet fault, reach new ones only); other proxy\n"
+    "settings apply to new connections; a bad file or a busy address changes nothing.\n";
 
 void args_usage(FILE *out)
 {

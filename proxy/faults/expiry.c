@@ -48,7 +48,7 @@ static void on_timer(uv_timer_t *t);
 
 static void arm(struct expiry *ex)
 {
-    uint64_t now = uv_now(ex->srv->loop), first = UINT64_MAX;
+    uint64_t now = uv_now(ex->srv->relay.loop), first = UINT64_MAX;
 
     for (size_t i = 0; i < ex->nclocks; i++)
         if (ex->clocks[i].deadline < first)
@@ -66,7 +66,7 @@ int expiry_new(struct expiry **out, struct server *srv)
     if (!ex)
         return UV_ENOMEM;
     ex->srv = srv;
-    uv_timer_init(srv->loop, &ex->timer);
+    uv_timer_init(srv->relay.loop, &ex->timer);
     ex->timer.data = ex;
     *out = ex;
     return 0;
@@ -129,12 +129,12 @@ static bool add_ran_out(struct expiry *ex, const struct clock *c)
  */
 static void revert(struct expiry *ex, bool all)
 {
-    uint64_t now = uv_now(ex->srv->loop);
+    uint64_t now = uv_now(ex->srv->relay.loop);
     size_t nout = ex->nout, n = 0;
     struct config *next;
     char dur[32], why[512] = "out of memory";
 
-    if (ex->srv->stopping) /* no more reloads: the stop began with expiry_revert_all */
+    if (ex->srv->relay.stopping) /* no more reloads: the stop began with expiry_revert_all */
         return;
     for (size_t i = 0; i < ex->nclocks; i++) {
         const struct clock *c = &ex->clocks[i];
@@ -229,7 +229,7 @@ static const struct plan_step *step_of(const struct plan *plan, size_t i)
 
 void expiry_commit(struct expiry *ex, const struct config *next, const struct plan *plan)
 {
-    uint64_t now = uv_now(ex->srv->loop);
+    uint64_t now = uv_now(ex->srv->relay.loop);
     struct clock *clocks = NULL;
     size_t n = 0, cap = 0;
 
@@ -292,7 +292,7 @@ bool expiry_left(const struct expiry *ex, const struct fault *f, uint64_t *left_
 
     if (!ex)
         return false;
-    now = uv_now(ex->srv->loop);
+    now = uv_now(ex->srv->relay.loop);
     for (size_t i = 0; i < ex->nclocks; i++) {
         if (ex->clocks[i].f == f) {
             *left_ms = ex->clocks[i].deadline > now ? ex->clocks[i].deadline - now : 0;

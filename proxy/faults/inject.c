@@ -26,7 +26,7 @@
 #include "proxy/relay/listener.h"
 #include "proxy/log.h"
 #include "proxy/faults/packet.h"
-#include "proxy/server.h"
+#include "proxy/relay/relay.h"
 #include "proxy/stats.h"
 #include "proxy/relay/timeline.h"
 #include "rules/fault.h"
@@ -199,7 +199,7 @@ bool inject_on_accept(struct conn *c)
 
 bool inject_on_socket(struct conn *c, enum leg_id l, int fd, const struct sockaddr *peer)
 {
-    struct packet_engine *pe = c->l->srv->pe;
+    struct packet_engine *pe = c->l->rc->pe;
     uint32_t mark;
 
     if (!pe)

@@ -15,8 +15,7 @@
 #include "proxy/relay/listener.h"
 #include "proxy/log.h"
 #include "proxy/faults/packet.h"
-#include "proxy/server.h"
-#include "proxy/relay/timeline.h"
+#include "proxy/relay/relay.h"
 #include "rules/fault.h"
 
 /* --- reset, close, reset_peer, limit_data: end the connection mid-stream --- */
@@ -163,8 +162,8 @@ static bool end_on_data(struct fault_rt *ft, enum dir d, struct buf *b, size_t l
     }
     /* Exactly `limit` bytes pass, then the end. */
     ft->counted[d] = end_limit(f);
-    if (c->tl && len > room)
-        timeline_add(&c->tl, conn_elapsed_ms(c), TL_DROP, dir_src(d), true, len - room, NULL, NULL);
+    if (len > room)
+        conn__dropped(c, d, len - room, NULL);
     if (ft->ending[d]) {
         buf_unref(b);
         return true;
@@ -172,8 +171,7 @@ static bool end_on_data(struct fault_rt *ft, enum dir d, struct buf *b, size_t l
     if (room > 0 && silenced(c, d)) {
         /* a blackhole or timeout drops what passes the limit too: only the end goes on.
          * Writing these bytes delivered a stream's tail without its head. */
-        if (c->tl)
-            timeline_add(&c->tl, conn_elapsed_ms(c), TL_DROP, dir_src(d), true, room, NULL, NULL);
+        conn__dropped(c, d, room, NULL);
         room = 0;
     }
     if (c->inj->shape[d]) {
@@ -301,8 +299,7 @@ static bool silence_on_data(struct fault_rt *ft, enum dir d, struct buf *b, size
 
     if (!ft->active || !applies(ft->f, d))
         return false;
-    if (c->tl)
-        timeline_add(&c->tl, conn_elapsed_ms(c), TL_DROP, dir_src(d), true, len, NULL, NULL);
+    conn__dropped(c, d, len, NULL);
     buf_unref(b);
     return true;
 }

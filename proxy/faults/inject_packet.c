@@ -15,7 +15,7 @@
 #include "proxy/relay/listener.h"
 #include "proxy/log.h"
 #include "proxy/faults/packet.h"
-#include "proxy/server.h"
+#include "proxy/relay/relay.h"
 #include "proxy/relay/timeline.h"
 #include "rules/fault.h"
 
@@ -99,7 +99,7 @@ void inject__packet_register(struct fault_rt *ft, enum leg_id l, int fd,
                              const struct sockaddr *peer)
 {
     struct conn *c = ft->c;
-    struct packet_engine *pe = c->l->srv->pe;
+    struct packet_engine *pe = c->l->rc->pe;
     int r = 0;
 
     if (!pe || ft->flow[l])
@@ -127,7 +127,7 @@ const char *inject__packet_unreachable(const struct conn *c, const struct fault 
     enum leg_id l = inject__packet_leg(f);
     const struct leg *leg = &c->legs[l];
 
-    if (!c->l->srv->pe)
+    if (!c->l->rc->pe)
         return "the packet engine is not running";
     if (leg->flags & (LEG_FIN_RECEIVED | LEG_SHUT_PENDING | LEG_FIN_SENT | LEG_DEAD))
         return l == LEG_CLIENT ? "the client leg's close has started"
@@ -141,7 +141,7 @@ static void packet_on_attach(struct fault_rt *ft)
 {
     struct conn *c = ft->c;
     enum leg_id l = inject__packet_leg(ft->f);
-    uint32_t mark = packet_engine_mark(c->l->srv->pe);
+    uint32_t mark = packet_engine_mark(c->l->rc->pe);
     uv_os_fd_t fd;
 
     if (uv_fileno((uv_handle_t *)&c->legs[l].tcp, &fd) != 0)

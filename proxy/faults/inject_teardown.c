@@ -15,7 +15,7 @@
 #include "proxy/relay/listener.h"
 #include "proxy/log.h"
 #include "proxy/faults/packet.h"
-#include "proxy/server.h"
+#include "proxy/relay/relay.h"
 #include "proxy/relay/timeline.h"
 #include "rules/fault.h"
 

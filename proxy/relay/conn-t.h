@@ -65,6 +65,12 @@ struct leg {
                               as the connection lives: until both peers have sent their FIN */
     bool discard;          /* data read on this leg is thrown away (it is being closed) */
     bool fin_sent_first;   /* finwait closed this leg first: it ends in TIME_WAIT */
+
+    /* when things happened on it, for GET /connections (uv_hrtime(), 0: not yet) */
+    uint64_t state_ns;        /* uv_hrtime() of the leg's latest transition: established, FIN
+                                 received, FIN sent, reset */
+    uint64_t fin_received_ns; /* uv_hrtime() when the peer's FIN arrived, 0 before */
+    uint64_t fin_sent_ns;     /* uv_hrtime() when finwait's FIN left, 0 before */
 };
 
 /* Why reading a source is paused; reading resumes when no reason is left. */
@@ -90,6 +96,8 @@ struct conn {
     struct sockaddr_storage client; /* the client's address, for the `match` of a fault
                                        attached later */
     uint64_t last_activity_ms;      /* uv_now() of the last byte relayed, for idle_timeout */
+    uint64_t last_byte_ns;          /* uv_hrtime() of the last byte read or delivered, either
+                                       way (t0_ns before the first) */
     struct leg legs[2];             /* enum leg_id */
     struct dirstate dirs[2];        /* enum dir */
     uv_timer_t timer;               /* connect_timeout, then idle_timeout */

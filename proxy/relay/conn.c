@@ -27,7 +27,7 @@
 #include "proxy/log.h"
 #include "proxy/faults/packet.h"
 #include "proxy/relay/resolve.h"
-#include "proxy/server.h"
+#include "proxy/relay/relay.h"
 #include "proxy/relay/splice.h"
 #include "proxy/stats.h"
 #include "proxy/relay/tcpinfo.h"
@@ -123,6 +123,43 @@ const char *conn_leg_state(struct conn *c, enum leg_id l)
     return leg_state(c, l);
 }
 
+/*
+ * The state of leg l at the event being recorded, from the leg's own flags: what finwait has
+ * seen and done on it up to this event. The kernel's state (TCP_INFO) is read later than the
+ * event happened on the wire and may already be past it: a client that sent its FIN before
+ * finwait accepted it reads CLOSE_WAIT at "accepted"; a FIN followed at once by an RST reads
+ * CLOSED at "fin_received". The kernel is asked only to choose between the two states the
+ * flags leave open (has the peer acknowledged finwait's FIN yet).
+ *
+ *   flags (in the order they were set)   state         or, when the kernel says so
+ *   none, the leg established            ESTABLISHED
+ *   none, the server leg not connected   CLOSED
+ *   FIN_RECEIVED                         CLOSE_WAIT
+ *   FIN_SENT                             FIN_WAIT1     FIN_WAIT2
+ *   FIN_SENT, then FIN_RECEIVED          TIME_WAIT     CLOSING (finwait's FIN not acked yet)
+ *   FIN_RECEIVED, then FIN_SENT          LAST_ACK      CLOSED (the peer acked finwait's FIN)
+ *   RST_RECEIVED or RST_SENT             CLOSED
+ */
+static const char *leg_event_state(struct conn *c, enum leg_id l)
+{
+    const struct leg *g = &c->legs[l];
+    unsigned f = g->flags & (LEG_FIN_RECEIVED | LEG_FIN_SENT | LEG_DEAD);
+    const char *kernel;
+
+    if (f & LEG_DEAD)
+        return "CLOSED";
+    if (f == 0)
+        return l == LEG_SERVER && !c->connected ? "CLOSED" : "ESTABLISHED";
+    if (f == LEG_FIN_RECEIVED)
+        return "CLOSE_WAIT";
+    kernel = tcpinfo_state(leg_fd(c, l));
+    if (f == LEG_FIN_SENT)
+        return strcmp(kernel, "FIN_WAIT2") == 0 ? "FIN_WAIT2" : "FIN_WAIT1";
+    if (g->fin_sent_first)
+        return strcmp(kernel, "CLOSING") == 0 ? "CLOSING" : "TIME_WAIT";
+    return strcmp(kernel, "CLOSED") == 0 ? "CLOSED" : "LAST_ACK";
+}
+
 int conn_leg_fd(struct conn *c, enum leg_id l)
 {
     return leg_fd(c, l);
@@ -145,9 +182,9 @@ static void conn_event(struct conn *c, int leg, const char *event, enum tl_kind 
 
     /* Segments of a packet fault's flow that the engine has not judged yet came before this
      * event (a FIN shutdown() just sent waits in the queue): their events first. */
-    if (c->inj && c->l->srv->pe)
-        packet_engine_poll(c->l->srv->pe);
-    state = leg >= 0 ? leg_state(c, (enum leg_id)leg) : NULL;
+    if (c->inj && c->l->rc->pe)
+        packet_engine_poll(c->l->rc->pe);
+    state = leg >= 0 ? leg_event_state(c, (enum leg_id)leg) : NULL;
     t = conn_elapsed_ms(c);
 
     if (LOG_ENABLED(LOG_LEVEL_INFO))
@@ -156,6 +193,19 @@ static void conn_event(struct conn *c, int leg, const char *event, enum tl_kind 
     if (c->tl)
         timeline_add_event(&c->tl, t, k, leg >= 0 ? (enum leg_id)leg : LEG_CLIENT, inbound, bytes,
                            state, text, event, kv, nkv);
+}
+
+/* When leg g's flag f is first set: the times GET /connections shows. */
+static void leg_stamp(struct leg *g, enum leg_flag f)
+{
+    uint64_t now = uv_hrtime();
+
+    if (f != LEG_SHUT_PENDING)
+        g->state_ns = now;
+    if (f == LEG_FIN_RECEIVED)
+        g->fin_received_ns = now;
+    if (f == LEG_FIN_SENT)
+        g->fin_sent_ns = now;
 }
 
 /*
@@ -180,6 +230,8 @@ static void conn__leg_set(struct conn *c, enum leg_id l, enum leg_flag f, const 
 
     if (f == LEG_FIN_SENT && !(c->legs[l].flags & LEG_FIN_RECEIVED))
         c->legs[l].fin_sent_first = true;
+    if (!(c->legs[l].flags & f))
+        leg_stamp(&c->legs[l], f);
     if (!(c->legs[l].flags & f)) {
         struct proxy_stats *st = c->stats;
         st->fin_received[l] += f == LEG_FIN_RECEIVED;
@@ -225,7 +277,7 @@ void conn__hold(struct conn *c)
 
 static void conn_free(struct conn *c)
 {
-    struct server *srv = c->l->srv;
+    struct relay_ctx *rc = c->l->rc;
     char title[200];
 
     if (c->tl && c->tl_print) {
@@ -233,14 +285,18 @@ static void conn_free(struct conn *c)
          * after its close is over (the engine lets a flow go at its next sweep) */
         snprintf(title, sizeof title, "%s#%llu  client <-> finwait <-> server  (%.3f ms)",
                  conn_proxy_name(c), (unsigned long long)c->id, timeline_end_ms(c->tl));
-        timeline_print(c->tl, log_out(), title);
+        if (log_format_get() == LOG_FORMAT_JSON)
+            timeline_print_json(c->tl, log_out(), title, conn_proxy_name(c), c->id,
+                                conn_elapsed_ms(c));
+        else
+            timeline_print(c->tl, log_out(), title);
     }
     timeline_free(c->tl);
     inject_free(c);
     /* from here on its bytes are its proxy's: it leaves the list a scrape reads */
     stats_conn_gone(c->stats, c->dirs);
     stats_unref(c->stats);
-    server__conn_gone(srv, c);
+    rc->hooks->conn_gone(rc, c);
     listener_unref(c->l);
     cfg_gen_unref(c->gen);
     free(c);
@@ -482,6 +538,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
     }
     c->dirs[d].bytes_in += (uint64_t)nread;
     c->last_activity_ms = uv_now(s->loop);
+    c->last_byte_ns = uv_hrtime();
     if (c->legs[l].discard) {
         buf_unref(b);
         return;
@@ -495,6 +552,20 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
 
 /* --- writing --- */
 
+/* A burst of d's bytes as a log line of its own, at debug: the JSON log carries what the
+ * timeline draws, each burst with its own time. `why`: it was dropped, for that reason. */
+static void log_burst(struct conn *c, enum dir d, size_t len, const char *why, double t_ms)
+{
+    struct log_kv kv[] = {{"direction", dir_names[d], 0}, {"bytes", NULL, len}};
+    char text[160];
+
+    if (!LOG_ENABLED(LOG_LEVEL_DEBUG) || len == 0)
+        return;
+    snprintf(text, sizeof text, "%zu bytes %s", len, why ? why : "relayed");
+    log__conn(LOG_LEVEL_DEBUG, conn_proxy_name(c), c->id, t_ms, why ? "dropped" : "data",
+              leg_names[dir_src(d)], NULL, text, kv, 2);
+}
+
 /*
  * len bytes of d were handed to the destination's kernel (or, not_delivered, never will be).
  * The timeline draws and the log counts only the former: bytes a fault or a FIN stopped at
@@ -502,22 +573,41 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
  */
 void conn__delivered(struct conn *c, enum dir d, size_t len)
 {
+    double t = 0;
+
     c->dirs[d].bytes_out += len;
+    if (len > 0) {
+        c->last_byte_ns = uv_hrtime();
+        t = (double)(c->last_byte_ns - c->t0_ns) / 1e6;
+    }
+    log_burst(c, d, len, NULL, t);
     if (c->tl && len > 0)
-        timeline_add(&c->tl, conn_elapsed_ms(c), TL_DATA, dir_src(d), true, len, NULL, NULL);
+        timeline_add(&c->tl, t, TL_DATA, dir_src(d), true, len, NULL, NULL);
 }
 
 static void not_delivered(struct conn *c, enum dir d, size_t len, bool after_fin)
 {
     char text[80];
 
-    if (!c->tl || len == 0)
+    if ((!c->tl && !LOG_ENABLED(LOG_LEVEL_DEBUG)) || len == 0)
         return;
     snprintf(text, sizeof text,
              after_fin ? "not relayed: FIN already sent to the %s"
                        : "not relayed: the connection to the %s ended first",
              leg_name(dir_dst(d)));
-    timeline_add(&c->tl, conn_elapsed_ms(c), TL_DROP, dir_src(d), true, len, NULL, text);
+    conn__dropped(c, d, len, text);
+}
+
+void conn__dropped(struct conn *c, enum dir d, size_t len, const char *why)
+{
+    double t;
+
+    if ((!c->tl && !LOG_ENABLED(LOG_LEVEL_DEBUG)) || len == 0)
+        return;
+    t = conn_elapsed_ms(c);
+    log_burst(c, d, len, why ? why : "dropped by a fault", t);
+    if (c->tl)
+        timeline_add(&c->tl, t, TL_DROP, dir_src(d), true, len, NULL, why);
 }
 
 static void on_write(uv_write_t *req, int status)
@@ -756,6 +846,7 @@ static void server_connected(struct conn *c)
 
     uv_timer_stop(&c->timer);
     c->connected = true;
+    c->legs[LEG_SERVER].state_ns = uv_hrtime();
     uv_tcp_nodelay(&c->legs[LEG_SERVER].tcp, 1);
     if (want_events(c)) {
         addr[0] = '\0';
@@ -868,7 +959,7 @@ static void on_resolved(void *arg, int status, const struct sockaddr_storage *ad
  */
 static void connect_upstream(struct conn *c)
 {
-    struct server *srv = c->l->srv;
+    struct relay_ctx *rc = c->l->rc;
     const struct proxy_cfg *p = c->p;
     int r;
 
@@ -877,9 +968,9 @@ static void connect_upstream(struct conn *c)
         connect_to(c, &c->l->upstream_addr, 1);
         return;
     }
-    r = srv->dns ? 0 : resolver_open(srv->loop, &srv->dns);
+    r = rc->dns ? 0 : resolver_open(rc->loop, &rc->dns);
     if (r == 0)
-        r = resolve_start(srv->dns, p->upstream_host, p->upstream_port, on_resolved, c, &c->dns);
+        r = resolve_start(rc->dns, p->upstream_host, p->upstream_port, on_resolved, c, &c->dns);
     if (r < 0) {
         c->dns = NULL;
         upstream_failed(c, "resolve", r);
@@ -911,8 +1002,8 @@ static void on_timer(uv_timer_t *t)
 
 void conn_accept(struct listener *l)
 {
-    struct server *srv = l->srv;
-    uv_loop_t *loop = srv->loop;
+    struct relay_ctx *rc = l->rc;
+    uv_loop_t *loop = rc->loop;
     struct conn *c = calloc(1, sizeof *c);
     struct sockaddr_storage ss;
     int len = sizeof ss;
@@ -932,6 +1023,8 @@ void conn_accept(struct listener *l)
     c->gen = cfg_gen_ref(l->gen);
     c->id = l->next_id++;
     c->t0_ns = uv_hrtime();
+    c->last_byte_ns = c->t0_ns;
+    c->legs[LEG_CLIENT].state_ns = c->t0_ns;
     c->pending = 1; /* dropped by conn_close */
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
@@ -939,7 +1032,7 @@ void conn_accept(struct listener *l)
     c->legs[LEG_CLIENT].tcp.data = c;
     c->legs[LEG_CLIENT].open = true;
     c->legs[LEG_SERVER].tcp.data = c;
-    server__conn_add(srv, c);
+    rc->hooks->conn_add(rc, c);
 
     if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&c->legs[LEG_CLIENT].tcp) != 0) {
         conn_close(c);
@@ -953,12 +1046,12 @@ void conn_accept(struct listener *l)
     sockaddr_text((struct sockaddr *)&ss, addr, sizeof addr);
     /* Every connection records its timeline, for the admin API's view of it; the first event
      * creates it. log.timeline only says whether it is printed at the end. */
-    c->tl_print = srv->gen->cfg->log_timeline;
+    c->tl_print = c->gen->cfg->log_timeline;
     timeline_add_event(&c->tl, 0, TL_SYN, LEG_CLIENT, true, 0, "ESTABLISHED", "accepted",
                        "accepted", client_kv, 1);
     if (LOG_ENABLED(LOG_LEVEL_INFO))
         log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, conn_elapsed_ms(c), "accepted",
-                  "client", tcpinfo_state(leg_fd(c, LEG_CLIENT)), "accepted", client_kv, 1);
+                  "client", leg_event_state(c, LEG_CLIENT), "accepted", client_kv, 1);
 
     mask = inject_decide(c);
     if (mask && inject_new(c, mask) != 0) {

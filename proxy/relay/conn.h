@@ -70,6 +70,10 @@ int conn__release(struct conn *c);
  * d's bytes are read by libuv again. May close c. */
 void conn__unsplice(struct conn *c, enum dir d);
 
+/* len bytes of d will never reach the destination: drawn as stopped at finwait with `why`
+ * (NULL: "dropped by a fault"), and logged at debug. */
+void conn__dropped(struct conn *c, enum dir d, size_t len, const char *why);
+
 /* --- for the splice path (splice.c) --- */
 
 /* len bytes of d reached the destination's kernel: counted in the log, drawn in the

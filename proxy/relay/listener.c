@@ -9,7 +9,7 @@
 #include "proxy/relay/conn.h"
 #include "proxy/log.h"
 #include "proxy/faults/packet.h"
-#include "proxy/server.h"
+#include "proxy/relay/relay.h"
 #include "proxy/stats.h"
 
 const char *sockaddr_text(const struct sockaddr *sa, char *buf, size_t len)
@@ -75,7 +75,7 @@ static void on_connection(uv_stream_t *s, int status)
         LOG(LOG_LEVEL_WARN, l->p->name, "accept", "accept failed: %s", uv_strerror(status));
         return;
     }
-    if (l->srv->stopping)
+    if (l->rc->stopping)
         return;
     conn_accept(l);
 }
@@ -110,12 +110,12 @@ static void mark_listener(struct listener *l)
     uv_os_fd_t fd;
     uint32_t mark = 0;
 
-    if (!l->srv->pe || uv_fileno((uv_handle_t *)&l->tcp, &fd) != 0)
+    if (!l->rc->pe || uv_fileno((uv_handle_t *)&l->tcp, &fd) != 0)
         return;
     for (size_t i = 0; i < l->p->nfaults && !mark; i++) {
         const struct fault *f = &l->p->faults[i];
         if (fault_type_is_packet(f->type) && f->leg == FAULT_LEG_CLIENT)
-            mark = packet_engine_mark(l->srv->pe);
+            mark = packet_engine_mark(l->rc->pe);
     }
     if (!mark && !l->marked)
         return;
@@ -142,8 +142,8 @@ static void set_upstream(struct listener *l)
     l->upstream_literal = parse_literal(p->upstream_host, p->upstream_port, &l->upstream_addr) == 0;
 }
 
-struct listener *listener_start(struct server *srv, struct cfg_gen *gen, const struct proxy_cfg *p,
-                                int *err)
+struct listener *listener_start(struct relay_ctx *rc, struct cfg_gen *gen,
+                                const struct proxy_cfg *p, int *err)
 {
     struct sockaddr_storage ss;
     struct listener *l;
@@ -159,22 +159,22 @@ struct listener *listener_start(struct server *srv, struct cfg_gen *gen, const s
         return NULL;
     }
     l = calloc(1, sizeof *l);
-    if (!l || !(l->stats = stats_get(&srv->stats, p->name))) {
+    if (!l || !(l->stats = stats_get(&rc->stats, p->name))) {
         LOG(LOG_LEVEL_ERROR, p->name, "listen_failed", "out of memory");
         free(l);
         *err = UV_ENOMEM;
         return NULL;
     }
-    l->srv = srv;
+    l->rc = rc;
     l->gen = cfg_gen_ref(gen);
     l->p = p;
     l->refs = 1; /* the handle */
     l->next_id = 1;
-    fault_rng_seed(&l->rng, srv->seed, p->name);
+    fault_rng_seed(&l->rng, rc->seed, p->name);
     set_upstream(l);
 
     sockaddr_text((struct sockaddr *)&ss, want, sizeof want);
-    uv_tcp_init(srv->loop, &l->tcp);
+    uv_tcp_init(rc->loop, &l->tcp);
     l->tcp.data = l;
     r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
     if (r == 0)
@@ -204,7 +204,7 @@ void listener_update(struct listener *l, struct cfg_gen *gen, const struct proxy
     struct proxy_stats *st;
 
     /* renamed (the same socket under a new name): new connections count under the new name */
-    if (strcmp(l->stats->name, p->name) != 0 && (st = stats_get(&l->srv->stats, p->name))) {
+    if (strcmp(l->stats->name, p->name) != 0 && (st = stats_get(&l->rc->stats, p->name))) {
         stats_unref(l->stats);
         l->stats = st;
     }
@@ -213,7 +213,7 @@ void listener_update(struct listener *l, struct cfg_gen *gen, const struct proxy
     l->gen = gen;
     l->p = p;
     if (reseed)
-        fault_rng_seed(&l->rng, l->srv->seed, p->name);
+        fault_rng_seed(&l->rng, l->rc->seed, p->name);
     set_upstream(l);
     mark_listener(l);
     /* an API call changes one proxy: the others need not say anything */

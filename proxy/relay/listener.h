@@ -10,7 +10,7 @@
 #include "rules/config.h"
 #include "rules/fault.h"
 
-struct server;
+struct relay_ctx;
 struct cfg_gen;
 struct proxy_stats;
 
@@ -19,7 +19,7 @@ struct proxy_stats;
  * it while connections it accepted are still open, and they keep using its rng and name.
  */
 struct listener {
-    struct server *srv;
+    struct relay_ctx *rc;  /* the loop, packet engine, counters... it and its connections use */
     struct listener *next; /* the server's accepting listeners */
     struct cfg_gen *gen;   /* the configuration p belongs to (held) */
     const struct proxy_cfg *p;
@@ -38,10 +38,11 @@ struct listener {
 
 /* Bind and listen for proxy p of generation gen. Returns the listener, or NULL with *err set to
  * a negative UV_E* code after logging one line that names the proxy and the address. */
-struct listener *listener_start(struct server *srv, struct cfg_gen *gen, const struct proxy_cfg *p,
-                                int *err);
+struct listener *listener_start(struct relay_ctx *rc, struct cfg_gen *gen,
+                                const struct proxy_cfg *p, int *err);
 /* A reload kept this listener (same proxy, same address): connections accepted from now on use
- * p's settings and faults; open ones keep those they started with. `reseed`: the seed changed,
+ * p's settings and faults; open ones keep the settings they started with (the server moves the
+ * faults of open ones: inject_reload). `reseed`: the seed changed,
  * restart the proxy's fault decisions from it. */
 void listener_update(struct listener *l, struct cfg_gen *gen, const struct proxy_cfg *p,
                      bool reseed);

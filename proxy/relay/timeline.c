@@ -9,6 +9,8 @@
 
 struct tl_event {
     double t_ms;
+    double t_last_ms; /* TL_DATA/TL_DROP: the time of the last burst merged into it */
+    uint32_t bursts;  /* TL_DATA/TL_DROP: how many were merged (1: a single one) */
     enum tl_kind kind;
     enum leg_id leg;
     bool inbound;
@@ -80,12 +82,16 @@ void timeline_add_event(struct timeline **tlp, double t_ms, enum tl_kind k, enum
 
     if (tl && t_ms > tl->end_ms)
         tl->end_ms = t_ms;
-    /* consecutive bursts in one direction are one arrow (dropped ones: for the same reason) */
+    /* consecutive bursts in one direction are one arrow (dropped ones: for the same reason),
+     * as long as each follows the previous closely: a burst later than that keeps its time */
     if (tl && tl->n > 0 && (k == TL_DATA || k == TL_DROP)) {
         e = &tl->ev[tl->last];
-        if (e->kind == k && e->leg == leg &&
+        if (e->kind == k && e->leg == leg && t_ms - e->t_last_ms < TL_BURST_GAP_MS &&
             (e->text && text ? strcmp(e->text, text) == 0 : e->text == text)) {
             e->bytes += bytes;
+            e->bursts++;
+            if (t_ms > e->t_last_ms)
+                e->t_last_ms = t_ms;
             return;
         }
     }
@@ -93,6 +99,8 @@ void timeline_add_event(struct timeline **tlp, double t_ms, enum tl_kind k, enum
     if (!e)
         return;
     e->t_ms = t_ms;
+    e->t_last_ms = t_ms;
+    e->bursts = 1;
     e->kind = k;
     e->leg = leg;
     e->inbound = inbound;
@@ -175,7 +183,7 @@ static void print_event(FILE *out, const struct tl_event *e)
     char line[LINE_LEN + 1], label[32];
     const char *note = e->text;
     int peer = peer_col(e->leg);
-    char notebuf[64];
+    char notebuf[128];
 
     lifelines(line);
     switch (e->kind) {
@@ -211,6 +219,11 @@ static void print_event(FILE *out, const struct tl_event *e)
             arrow(line, COL_F, up ? COL_S : COL_C, label, 0);
         else if (!note)
             note = "dropped by a fault";
+        if (e->bursts > 1) {
+            snprintf(notebuf, sizeof notebuf, "%s%s%u bursts to %.3f ms", note ? note : "",
+                     note ? "; " : "", (unsigned)e->bursts, e->t_last_ms);
+            note = notebuf;
+        }
         break;
     }
     case TL_PACKET: {
@@ -285,6 +298,51 @@ void timeline_print(const struct timeline *tl, FILE *out, const char *title)
     free(order);
 }
 
+static void wall_ts(double wall, char *ts, size_t len);
+void timeline_print_json(const struct timeline *tl, FILE *out, const char *title, const char *proxy,
+                         uint64_t conn_id, double age_ms)
+{
+    char *text = NULL, *line, *save = NULL, ts[48], *dump;
+    size_t len = 0;
+    json_t *o, *lines;
+    struct timeval tv;
+    double now;
+    FILE *f;
+
+    if (!tl || !(f = open_memstream(&text, &len)))
+        return;
+    timeline_print(tl, f, title);
+    fclose(f);
+    gettimeofday(&tv, NULL);
+    now = (double)tv.tv_sec + (double)tv.tv_usec / 1e6;
+    wall_ts(now, ts, sizeof ts);
+    o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:f,s:s}", "ts", ts, "level", "info", "event", "timeline",
+                  "proxy", proxy, "conn", (json_int_t)conn_id, "t_ms", tl->end_ms, "msg", title);
+    lines = json_array();
+    /* the drawn lines without the blank ones around them and the title (msg has it) */
+    for (line = strtok_r(text, "\n", &save); line && lines; line = strtok_r(NULL, "\n", &save))
+        if (strcmp(line, title) != 0)
+            json_array_append_new(lines, json_string(line));
+    free(text);
+    if (!o || !lines) {
+        json_decref(o);
+        json_decref(lines);
+        return;
+    }
+    json_object_set_new(o, "diagram", lines);
+    json_object_set_new(o, "events", timeline_json(tl, proxy, conn_id, now - age_ms / 1000));
+    dump = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(12));
+    json_decref(o);
+    if (!dump)
+        return;
+    flockfile(out);
+    fputs(dump, out);
+    fputc('\n', out);
+    funlockfile(out);
+    fflush(out);
+    free(dump);
+}
+
 /* The JSON log's name of an event recorded without one. */
 static const char *event_name(const struct tl_event *e)
 {
@@ -311,19 +369,26 @@ static const char *event_name(const struct tl_event *e)
     return "note";
 }
 
+/* A wall-clock time (seconds) as the JSON log's ts: "2026-01-02T03:04:05.123456Z". */
+static void wall_ts(double wall, char *ts, size_t len)
+{
+    time_t sec = (time_t)wall;
+    struct tm tm;
+    char date[32];
+
+    gmtime_r(&sec, &tm);
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts, len, "%s.%06ldZ", date, (long)((wall - (double)sec) * 1e6));
+}
+
 static json_t *event_json(const struct tl_event *e, const char *proxy, uint64_t conn_id,
                           double t0_wall)
 {
     static const char *const legs[] = {"client", "server"};
-    double wall = t0_wall + e->t_ms / 1000;
-    time_t sec = (time_t)wall;
-    struct tm tm;
-    char ts[48], date[32], msg[96] = "";
+    char ts[48], msg[96] = "";
     json_t *o;
 
-    gmtime_r(&sec, &tm);
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(ts, sizeof ts, "%s.%06ldZ", date, (long)((wall - (double)sec) * 1e6));
+    wall_ts(t0_wall + e->t_ms / 1000, ts, sizeof ts);
     o = json_pack("{s:s,s:s,s:s,s:s,s:I,s:f}", "ts", ts, "level", "info", "event", event_name(e),
                   "proxy", proxy, "conn", (json_int_t)conn_id, "t_ms", e->t_ms);
     if (!o)
@@ -336,6 +401,8 @@ static json_t *event_json(const struct tl_event *e, const char *proxy, uint64_t 
         json_object_set_new(o, "direction",
                             json_string(e->leg == LEG_CLIENT ? "upstream" : "downstream"));
         json_object_set_new(o, "bytes", json_integer((json_int_t)e->bytes));
+        json_object_set_new(o, "bursts", json_integer((json_int_t)e->bursts));
+        json_object_set_new(o, "t_last_ms", json_real(e->t_last_ms));
     }
     if (e->extra) {
         json_t *extra = json_loads(e->extra, 0, NULL);

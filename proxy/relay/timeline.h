@@ -31,13 +31,20 @@ enum tl_kind {
     TL_NOTE,   /* anything else worth a line: connect failure, close */
 };
 
+/* Bursts of bytes in one direction closer than this to the previous one are one event (one
+ * arrow), which keeps the time of its first and of its last burst; a burst further apart is an
+ * event of its own, with its own time. 10 ms: the chunks of one write (64 KiB reads, a busy
+ * machine's scheduling) stay one arrow, writes an application spaces out do not. */
+#define TL_BURST_GAP_MS 10.0
+
 struct timeline;
 struct log_kv;
 
 /*
  * Record an event. `inbound` is true for what a peer sent to finwait on `leg`, false for what
- * finwait sent. For TL_DATA/TL_DROP, `leg` is the source leg and consecutive bursts in one
- * direction are merged. `state` is finwait's TCP state on the leg (may be NULL).
+ * finwait sent. For TL_DATA/TL_DROP, `leg` is the source leg and a burst less than
+ * TL_BURST_GAP_MS after the previous one in the same direction (with nothing in between) is
+ * merged into its event. `state` is finwait's TCP state on the leg (may be NULL).
  * Allocation failure only loses the event.
  */
 void timeline_add(struct timeline **tl, double t_ms, enum tl_kind k, enum leg_id leg, bool inbound,
@@ -53,9 +60,16 @@ void timeline_add_event(struct timeline **tl, double t_ms, enum tl_kind k, enum 
 double timeline_end_ms(const struct timeline *tl);
 /* Print the diagram, events in time order. `title` is the first line. */
 void timeline_print(const struct timeline *tl, FILE *out, const char *title);
+/* The same for a JSON log: one line, one object {ts, level, event: "timeline", proxy, conn,
+ * t_ms (the last event's), msg (the title), diagram (its lines, as timeline_print draws them),
+ * events (as timeline_json gives them)}, so that the log stays one JSON object per line.
+ * `age_ms`: the connection's age now (its events' ts count from the accept). */
+void timeline_print_json(const struct timeline *tl, FILE *out, const char *title, const char *proxy,
+                         uint64_t conn_id, double age_ms);
 /* The events so far as a JSON array (a jansson json_t *, new reference) of the JSON log's
  * objects: ts (from `t0_wall`, the wall-clock seconds at accept), level, event, proxy, conn,
- * t_ms, leg, state, the event's extra keys, msg. NULL when out of memory. */
+ * t_ms, leg, state, the event's extra keys, msg; data events also direction, bytes, bursts and
+ * t_last_ms (the last burst merged into it). NULL when out of memory. */
 json_t *timeline_json(const struct timeline *tl, const char *proxy, uint64_t conn_id,
                       double t0_wall);
 void timeline_free(struct timeline *tl);

@@ -23,6 +23,10 @@ int main(void)
     CHECK_EQ(fwp_run((const char *[]){"--help", NULL}, &out, 5000), 0);
     CHECK_CONTAINS(out, "--check");
     CHECK_CONTAINS(out, "--config");
+    /* what SIGHUP does to open connections, as live_* and reload_* tests check it: it once
+     * said "open ones keep theirs" */
+    CHECK_CONTAINS(out, "reaches open connections at once");
+    CHECK(strstr(out, "open ones keep theirs") == NULL);
     free(out);
     CHECK_EQ(fwp_run((const char *[]){"--frobnicate", NULL}, &out, 5000), 2);
     CHECK_CONTAINS(out, "usage: finwait");
