@@ -67,8 +67,13 @@ wait_port() {
 
 # CPU seconds (user+system) of a process and its children so far
 cpu_of() { [ -z "$1" ] && { echo 0; return; }; awk '{print ($14+$15+$16+$17)/100}' "/proc/$1/stat"; }
+# resident KiB of a process and all its descendants (a wrapper script's server is a child)
 rss_of() { [ -z "$1" ] && { echo 0; return; }
-  local t=0 p; for p in $1 $(pgrep -P "$1" || true); do t=$(( t + $(awk '/VmRSS/{print $2}' "/proc/$p/status") )); done; echo $t; }
+  local t=0 p; for p in $1 $(descendants "$1"); do
+    t=$(( t + $(awk '/VmRSS/{print $2}' "/proc/$p/status" 2>/dev/null || echo 0) )); done; echo $t; }
+descendants() { local c; for c in $(pgrep -P "$1" || true); do echo "$c"; descendants "$c"; done; }
+# the process listening on a loopback port: the one that accepts, and so holds, its connections
+listener_pid() { ss -ltnpH "sport = :$1" | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
 
 up=$(free_pair); "$peer" serve "$up" & pids+=($!); wait_port "$up"; wait_port $((up+1))
 
@@ -168,15 +173,28 @@ for rep in $(seq "$reps"); do
   echo "  repetition $rep done" >&2
 done
 for i in "${!names[@]}"; do # memory per idle connection, once per contender
-  n=${names[$i]} p=${ports[$i]} pid=${procs[$i]}
-  [ -z "$pid" ] && { R[$n,idle]="- "; continue; }
+  n=${names[$i]} p=${ports[$i]}
+  [ -z "${procs[$i]}" ] && { R[$n,idle]="- "; continue; }
+  # measured on the process that accepts the idle connections (the echo listener, p+1), found
+  # by its socket: an --extra contender serves p and p+1 from two processes, often under a
+  # wrapper, and the RSS of the wrong one grows by nothing
+  pid=$(listener_pid $((p+1)))
+  [ -z "$pid" ] && { echo "bench: $n: no process found listening on $((p+1)): idle not measured" >&2
+                     R[$n,idle]="- "; continue; }
   if [ "$n" = finwait+churn ]; then churn_start; fi
   before=$(rss_of "$pid")
   coproc IDLE { "$peer" idle 127.0.0.1 $((p+1)) "$idle_n"; }
   read -r _ <&"${IDLE[0]}"; sleep 1
   after=$(rss_of "$pid")
   exec {IDLE[1]}>&-; wait "$IDLE_PID" 2>/dev/null || true
-  R[$n,idle]=$(awk -v a="$before" -v b="$after" -v n="$idle_n" 'BEGIN{printf "%.2f", (b-a)*1024/n/1024}')" "
+  # 10,000 connections held by a process grow its RSS by pages at least: no growth means the
+  # figure would be about another process, and a 0.00 would lie
+  if [ "$after" -le "$before" ]; then
+    echo "bench: $n: the RSS of pid $pid (listening on $((p+1))) did not grow with $idle_n idle connections ($before -> $after KiB): idle not measured" >&2
+    R[$n,idle]="- "
+  else
+    R[$n,idle]=$(awk -v a="$before" -v b="$after" -v n="$idle_n" 'BEGIN{printf "%.2f", (b-a)*1024/n/1024}')" "
+  fi
   if [ "$n" = finwait+churn ]; then churn_stop; fi
   sleep 1
 done

@@ -7,9 +7,10 @@
 # Installs what it needs when missing (podman, runc, buildah, podman-compose, debootstrap; Node 22
 # and the npm packages of tests/container/testcontainers under $FINWAIT_CONTAINER_CACHE), makes
 # the base image debian:12-slim from Debian's mirror when podman has none (no registry serves
-# images here), builds the Containerfile, then runs each check and prints its time. Containers
-# talk only to each other on podman's bridge networks and to the host through ports published on
-# 127.0.0.1. Everything it starts is removed at exit.
+# images here), builds the Containerfile, checks the image's size and user, then runs each
+# check and prints its time. Containers talk only to each other on podman's bridge networks and
+# to the host through ports published on 127.0.0.1. Everything it starts or creates
+# (containers, pods, networks, volumes) is removed at exit.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -52,17 +53,34 @@ wait_until() {
   done
 }
 
+# configmaps MANIFEST...: the names of the manifests' ConfigMaps. podman kube play makes each a
+# volume of that name, which podman kube down (podman 4.3) leaves behind, and which a later
+# play would mount again with the old content.
+configmaps() { awk '/^---/ { cm = 0 } /^kind: ConfigMap/ { cm = 1 } cm && /^  name:/ { print $2; cm = 0 }' "$@"; }
+
+kube_down() { # MANIFEST...: removes what podman kube play made of them, volumes included
+  local f
+  for f in "$@"; do podman kube down "$f" >/dev/null 2>&1 || true; done
+  configmaps "$@" | xargs -r podman volume rm -f >/dev/null 2>&1 || true # some never made
+}
+
 cleanup() {
-  local rc=$?
+  local rc=$? v
   set +e
   [ -f "$work/service.pid" ] && kill "$(cat "$work/service.pid")" 2>/dev/null
-  for f in "$work"/kube/*.yaml; do [ -f "$f" ] && podman kube down "$f" >/dev/null 2>&1; done
+  if compgen -G "$work/kube/*.yaml" >/dev/null; then
+    kube_down "$work"/kube/*.yaml
+    for v in $(configmaps "$work"/kube/*.yaml); do
+      ! podman volume exists "$v" || { say "volume $v left behind"; rc=1; }
+    done
+  fi
   [ -d "$work/compose" ] && (cd "$work/compose" && podman-compose -p "$run" down -t 2) >/dev/null 2>&1
   podman ps -aq --filter "label=finwait-ct=$run" | xargs -r podman rm -f -t 2 >/dev/null 2>&1
   podman pod ps -q --filter "label=finwait-ct=$run" | xargs -r podman pod rm -f >/dev/null 2>&1
   podman network ls -q --filter "name=^$run" | xargs -r podman network rm -f >/dev/null 2>&1
   rm -rf "$work"
   if [ "$rc" = 0 ]; then say "all checks passed"; else say "stage failed (exit $rc)"; fi
+  exit "$rc"
 }
 trap cleanup EXIT
 
@@ -132,11 +150,28 @@ node_tools() {
   fi
 }
 
+# The image's budget: FROM scratch with finwait, the libraries it links (libcurl's dependency
+# tree is most of them), its health check and iptables for packet faults came to 20.1 MB;
+# Toxiproxy 2.12's image (two static Go binaries) built here with Debian's Go 1.19 is 18.3 MB.
+# The bound catches a base image, a package manager or a library's new dependencies creeping in.
+max_image_bytes=21500000
+
+# --format docker: podman's default OCI format has no HEALTHCHECK.
 build_image() {
-  retry "podman build (its apt-get steps)" podman build -q -t "$image" -f Containerfile . >/dev/null
-  local size
+  retry "podman build (its apt-get steps)" podman build -q --format docker -t "$image" \
+    -f Containerfile . >/dev/null
+  local size user hc stop
   size=$(podman image inspect --format '{{.Size}}' "$image")
   say "image $image: $((size / 1000000)) MB ($size bytes)"
+  [ "$size" -le "$max_image_bytes" ] ||
+    die "image: $size bytes, more than the budget of $max_image_bytes (a base image back in?)"
+  user=$(podman image inspect --format '{{.Config.User}}' "$image")
+  [ "$user" = 10001:10001 ] || die "image: runs as '$user', expected the non-root 10001:10001"
+  hc=$(podman image inspect --format '{{.HealthCheck.Test}}' "$image")
+  [[ $hc == *finwait-healthcheck* ]] || die "image: no HEALTHCHECK on /version (it has: $hc)"
+  stop=$(podman image inspect --format '{{.Config.StopSignal}}' "$image")
+  [ "$stop" = SIGTERM ] || die "image: stop signal '$stop', expected SIGTERM (finwait drains on it)"
+  say "image: user $user, health check $hc, stop signal $stop"
 }
 
 # ---- helpers for the checks -----------------------------------------------------------------
@@ -179,6 +214,12 @@ ms_of() {
 
 api() { curl -sS --max-time 5 -H 'Content-Type: application/json' "$@"; }
 
+# uid_of CONTAINER: the user id the container's main process runs as, read from the host.
+uid_of() { awk '/^Uid:/ { print $2 }' "/proc/$(podman inspect -f '{{.State.Pid}}' "$1")/status"; }
+
+# health CONTAINER: runs the image's HEALTHCHECK once; its exit status.
+health() { podman healthcheck run "$1" >/dev/null 2>&1; }
+
 # ---- the checks -----------------------------------------------------------------------------
 
 # The image with a published port: the API answers, a proxy made through it relays to a server
@@ -202,15 +243,39 @@ check_image() {
   line=$(fetch 1000 127.0.0.1 "$port")
   expect_ok "image: with a latency toxic" 1000 "$line"
   [ "$(ms_of "$line")" -ge 390 ] || die "image: a 400 ms latency toxic, yet: $line"
-  for n in /toxiproxy /toxiproxy-cli; do
-    [ "$(podman run --rm --entrypoint readlink "$image" -f "$n")" = /usr/local/bin/finwait ] ||
-      die "image: $n does not point at finwait"
-  done
   say "image: 1 MB relayed; latency toxic seen ($line)"
+  podman run --rm --entrypoint /toxiproxy "$image" -version 2>&1 | grep -q '^toxiproxy-server' ||
+    die "image: /toxiproxy does not run finwait as toxiproxy-server"
+  podman run --rm --entrypoint /toxiproxy-cli "$image" --help 2>&1 | grep -qi 'toxiproxy' ||
+    die "image: /toxiproxy-cli does not run finwait as toxiproxy-cli"
+  [ "$(uid_of "$run-fw")" = 10001 ] || die "image: finwait runs as uid $(uid_of "$run-fw"), not 10001"
+  health "$run-fw" || die "image: the health check fails while the API answers"
+  # the health check can fail: an API on another port is not healthy
+  podman run -d --name "$run-fw8" --label "finwait-ct=$run" "$image" -host=0.0.0.0 -port=8475 \
+    >/dev/null
+  ! health "$run-fw8" || die "image: the health check passes without an API on 8474"
+  say "image: runs as uid 10001; healthy; unhealthy without its API on 8474"
+
+  # SIGTERM drains: a connection whose answer a 1.5 s latency holds gets it all, and finwait
+  # exits 0 on its own (killed after podman's 10 s it would be 137)
+  api -f -XPOST "http://127.0.0.1:$api_port/proxies/app/toxics/latency_downstream" \
+    -d '{"attributes":{"latency":1500}}' >/dev/null || die "image: toxic update refused"
+  fetch 1000 127.0.0.1 "$port" >"$work/drain.line" &
+  wait_until 10 "image: the request reaching the server" sh -c \
+    "curl -sf http://127.0.0.1:$api_port/proxies/app/connections | grep -q '\"upstream\":[1-9]'"
+  podman stop -t 10 "$run-fw" >/dev/null
+  wait $!
+  line=$(cat "$work/drain.line")
+  expect_ok "image: a connection open at SIGTERM" 1000 "$line"
+  [ "$(ms_of "$line")" -ge 1400 ] || die "image: the 1.5 s latency not seen while draining: $line"
+  [ "$(podman inspect -f '{{.State.ExitCode}}' "$run-fw")" = 0 ] ||
+    die "image: finwait's exit status after SIGTERM: $(podman inspect -f '{{.State.ExitCode}}' "$run-fw")"
+  say "image: podman stop drained the open connection ($line), exit 0"
 }
 
 # examples/compose as it is, from a copy whose finwait.yaml the check rewrites: traffic passes
-# with the file's latency; after SIGHUP, a reset.
+# with the file's latency; once the file is replaced (as an editor saves it), a reset, with no
+# signal sent; every container stops on SIGTERM (exit 0, not podman's SIGKILL after 10 s).
 check_compose() {
   local fw line
   local compose_dir=$work/compose # the name cleanup() looks for
@@ -225,21 +290,27 @@ check_compose() {
   expect_ok "compose: through finwait" 65536 "$line"
   [ "$(ms_of "$line")" -ge 290 ] || die "compose: the file's 300 ms latency not seen: $line"
   say "compose: latency from the mounted file: $line"
-  cat >"$compose_dir/finwait/finwait.yaml" <<'EOF'
-proxies:
-  - name: app
-    listen: 0.0.0.0:8080
-    upstream: server:8080
-    faults:
-      - {type: reset, after_bytes: 1024, direction: downstream, to: client}
-EOF
-  podman kill --signal HUP "$fw" >/dev/null
-  wait_until 10 "compose: finwait reloaded after SIGHUP" \
+  health "$fw" || die "compose: the health check fails (the file's API on 127.0.0.1:8474)"
+  # the new file written beside it and renamed over it, as editors save
+  sed 's/{type: latency, latency: 300, stream: downstream}/{type: reset, after_bytes: 1024, direction: downstream, to: client}/' \
+    "$compose_dir/finwait/finwait.yaml" >"$compose_dir/finwait/.finwait.yaml.new"
+  grep -q '^ *- {type: reset' "$compose_dir/finwait/.finwait.yaml.new" ||
+    die "compose: the example's fault line is not the one this check replaces"
+  mv "$compose_dir/finwait/.finwait.yaml.new" "$compose_dir/finwait/finwait.yaml"
+  wait_until 10 "compose: finwait reloading the edited file by itself" \
     sh -c "podman logs $fw 2>&1 | grep -q 'reloaded'"
   line=$(podman exec "${run}_client_1" perl /app/client.pl finwait 8080 65536 1)
   [[ $line =~ ^error\ after\ 1024\ bytes.*reset ]] ||
-    die "compose: after SIGHUP, expected a reset after 1024 bytes; the client said: $line"
-  say "compose: after SIGHUP: $line"
+    die "compose: after the edit, expected a reset after 1024 bytes; the client said: $line"
+  say "compose: the edited file, no signal: $line"
+  local t c code
+  t=$(now)
+  (cd "$compose_dir" && podman-compose -p "$run" stop) >>"$work/compose.log" 2>&1
+  for c in client finwait server; do
+    code=$(podman inspect -f '{{.State.ExitCode}}' "${run}_${c}_1")
+    [ "$code" = 0 ] || die "compose: $c's exit status after SIGTERM: $code (137: killed after ignoring it)"
+  done
+  say "compose: stop took $(secs "$t") s, every container exited 0 on SIGTERM"
 }
 
 # Testcontainers' Node module drives the image through podman's Docker API.
@@ -319,7 +390,7 @@ check_kube() {
     sed "s|localhost/finwait:latest|$image|" "$root/examples/kubernetes/$f.yaml" >"$dir/$f.yaml"
   done
   # the manifests' names are fixed: remove what an interrupted run may have left
-  for f in "$dir"/*.yaml; do podman kube down "$f" >/dev/null 2>&1 || true; done
+  kube_down "$dir"/*.yaml
   podman network create "$net" >/dev/null
   podman kube play --network "$net" "$dir/server.yaml" >/dev/null
   wait_until 20 "kube: the server Pod listening" sh -c "podman logs server-server 2>&1 | grep -q listening"
@@ -334,10 +405,15 @@ check_kube() {
   # the capability is the packet variant's finwait's only
   [[ $(podman inspect -f '{{.EffectiveCaps}}' app-packet-finwait) == *CAP_NET_ADMIN* ]] ||
     die "kube: sidecar-packet.yaml's finwait lacks NET_ADMIN"
-  for f in app-finwait app-app app-packet-app; do
+  for f in app-app app-packet-app; do
     [[ $(podman inspect -f '{{.EffectiveCaps}}' "$f") == *CAP_CHOWN* ]] || die "kube: no capabilities of $f?"
+  done
+  for f in app-finwait app-app app-packet-app; do
     [[ $(podman inspect -f '{{.EffectiveCaps}}' "$f") != *CAP_NET_ADMIN* ]] || die "kube: $f has NET_ADMIN"
   done
+  # the image's user, except where the manifest asks for root to keep NET_ADMIN
+  [ "$(uid_of app-finwait)" = 10001 ] || die "kube: sidecar.yaml's finwait runs as uid $(uid_of app-finwait)"
+  [ "$(uid_of app-packet-finwait)" = 0 ] || die "kube: sidecar-packet.yaml's finwait is not root"
 
   podman kube play --network "$net" "$dir/deployment.yaml" >/dev/null
   wait_until 20 "kube: the Deployment's finwait listening" \
