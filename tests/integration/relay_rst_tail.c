@@ -9,6 +9,8 @@
  * bytes finwait counts as delivered must be what the client read.
  */
 #include <errno.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <time.h>
@@ -67,6 +69,64 @@ static void expect_all(struct sk_read r, uint64_t len, const char *path)
               r.pattern_ok ? "ok" : "wrong", sk_end_name(r.end));
 }
 
+struct writer {
+    int lfd;
+    int fd;
+};
+
+static void *write_mib(void *arg)
+{
+    struct writer *w = arg;
+
+    w->fd = sk_accept(w->lfd, 10000);
+    CHECK(w->fd >= 0);
+    sk_write_pattern(w->fd, 0, 1 << 20, 3000); /* ends when the reset comes */
+    return NULL;
+}
+
+/* The other way round: the server sends 1 MiB to a client that reads nothing and resets once
+ * its receive queue stopped growing. What finwait still held for it is lost, and finwait must
+ * not count it: bytes_down is what the client's kernel had (the 9th connection's close). */
+static void unread_reset(struct fwp *fw, uint16_t port, int lfd)
+{
+    struct writer w = {.lfd = lfd, .fd = -1};
+    struct sk_thread th;
+    int c, inq = -1, last = -2;
+    int64_t stable = now_ms();
+    char *log, *line, want[64];
+
+    sk_thread_start(&th, write_mib, &w);
+    c = sk_connect("127.0.0.1", port, 5000);
+    CHECK(c >= 0);
+    /* nothing in flight any more: the client's window is closed, finwait holds the rest */
+    while (now_ms() - stable < 200) {
+        CHECK(ioctl(c, SIOCINQ, &inq) == 0);
+        if (inq != last) {
+            last = inq;
+            stable = now_ms();
+        }
+        nanosleep(&(struct timespec){0, 5 * 1000000L}, NULL);
+    }
+    CHECK_INT(inq, >, 0);
+    CHECK_INT(inq, <, 1 << 20);
+    sk_reset(c);
+    sk_thread_join(&th);
+    close(w.fd);
+    for (int64_t deadline = now_ms() + 5000;; nanosleep(&(struct timespec){0, 10000000L}, NULL)) {
+        log = fwp_log(fw);
+        line = strstr(log, "t#9 ");
+        line = line ? strstr(line, "connection closed") : NULL;
+        if (line || now_ms() > deadline)
+            break;
+        free(log);
+    }
+    CHECK_MSG(line, "connection #9 did not close:\n%s", log);
+    snprintf(want, sizeof want, "bytes_down=%d\n", inq);
+    CHECK_MSG(strncmp(strstr(line, "bytes_down="), want, strlen(want)) == 0,
+              "the client's kernel had %d bytes; finwait said: %.80s", inq, line);
+    free(log);
+}
+
 int main(void)
 {
     uint16_t up = 0;
@@ -88,6 +148,7 @@ int main(void)
         expect_all(one(port, lfd, 4000000, 300), 4000000, "through finwait (splice)");
     TEST_PASS("4 MB then RST, read 0.3 s later: all of it, then ECONNRESET (3 of 3)");
 
+    CHECK(fwp_wait_log(fw, "t#8 ", 5000));
     CHECK(fwp_wait_log(fw, "bytes_down=4000000", 5000));
     log = fwp_log(fw);
     CHECK_MSG(!strstr(log, "EBADF"), "a reason finwait made up:\n%s", log);
@@ -95,6 +156,9 @@ int main(void)
     CHECK_CONTAINS(log, want);
     free(log);
     TEST_PASS("the reason is the kernel's; bytes_down counts what the client got");
+
+    unread_reset(fw, port, lfd);
+    TEST_PASS("the client resets with 1 MiB unsent to it: bytes_down is what its kernel had");
 
     close(lfd);
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
