@@ -11,6 +11,7 @@
 #include "proxy/faults/expiry.h"
 #include "proxy/faults/inject.h"
 #include "proxy/relay/listener.h"
+#include "proxy/fdlimit.h"
 #include "proxy/log.h"
 #include "proxy/faults/packet.h"
 #include "proxy/relay/resolve.h"
@@ -484,7 +485,7 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         uv_signal_start(&srv->sig_hup, on_sighup, SIGHUP);
         srv->signals = true;
     }
-    stats_sync(&srv->stats, cfg); /* the disabled proxies' too */
+    stats_sync(&srv->stats, cfg);          /* the disabled proxies' too */
     expiry_commit(srv->expiry, cfg, NULL); /* the clocks of `for:` start with the proxies */
     return 0;
 
@@ -520,6 +521,22 @@ void server_release(struct server *srv)
     srv->file = NULL;
 }
 
+/* The first line: the version and the descriptors finwait may use (the soft limit raised to the
+ * hard one first), always printed like the listening lines. */
+static void log_start_line(void)
+{
+    struct fd_limit fl;
+    char text[160];
+
+    fd_limit_get(&fl, true);
+    struct log_kv kv[] = {{"version", FINWAIT_VERSION, 0},
+                          {"max_fds", NULL, fl.soft},
+                          {"max_fds_before", NULL, fl.before},
+                          {"connections", NULL, fd_limit_connections(&fl)}};
+    log__event(fl.err ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, NULL, "start", kv, 4, "finwait %s: %s",
+               FINWAIT_VERSION, fd_limit_text(&fl, text, sizeof text));
+}
+
 int server_run(const struct config *cfg, const struct server_opts *opts)
 {
     uv_loop_t loop;
@@ -528,6 +545,7 @@ int server_run(const struct config *cfg, const struct server_opts *opts)
 
     signal(SIGPIPE, SIG_IGN);
     log_init(stderr, cfg->log_format, cfg->log_level);
+    log_start_line();
     uv_loop_init(&loop);
     if (server_start(&srv, &loop, cfg, opts) < 0) {
         rc = 1;
