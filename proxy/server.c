@@ -72,6 +72,7 @@ static void server_finish(struct server *srv)
         close_handle(srv, (uv_handle_t *)&srv->sig_hup);
     }
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
+    close_handle(srv, memtrim_handle(&srv->trim));
     if (srv->expiry)
         expiry_close(srv->expiry);
     srv->expiry = NULL;
@@ -93,6 +94,7 @@ void server__conn_add(struct server *srv, struct conn *c)
         srv->conns->prev = c;
     srv->conns = c;
     srv->nconns++;
+    memtrim_conns(&srv->trim, srv->nconns);
 }
 
 void server__conn_gone(struct server *srv, struct conn *c)
@@ -104,6 +106,7 @@ void server__conn_gone(struct server *srv, struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->nconns--;
+    memtrim_conns(&srv->trim, srv->nconns);
     if (srv->stopping && srv->nconns == 0)
         server_finish(srv);
 }
@@ -439,6 +442,7 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     }
     uv_timer_init(loop, &srv->shutdown_timer);
     srv->shutdown_timer.data = srv;
+    memtrim_init(&srv->trim, loop);
     if ((r = expiry_new(&srv->expiry, srv)) < 0)
         goto fail;
 
@@ -499,6 +503,7 @@ fail:
         packet_engine_close(srv->pe);
     srv->pe = NULL;
     uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
+    uv_close(memtrim_handle(&srv->trim), NULL);
     if (srv->expiry)
         expiry_close(srv->expiry);
     srv->expiry = NULL;

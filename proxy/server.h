@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <uv.h>
 
+#include "proxy/memtrim.h"
+
 #include "rules/config.h"
 
 struct listener;
@@ -43,7 +45,8 @@ struct server {
     uv_signal_t sig_term;
     uv_signal_t sig_hup;
     uv_timer_t shutdown_timer;
-    bool signals; /* sig_* are set up (not in the demo) */
+    struct memtrim trim; /* memory back to the system after a peak of connections */
+    bool signals;        /* sig_* are set up (not in the demo) */
     bool stopping;
     int pending;                       /* handles still to close before the loop can end */
     struct packet_engine *pe;          /* NULL unless a proxy has packet faults */
