@@ -16,16 +16,31 @@
  * accepts nothing (still EMFILE), cannot reopen its reserve, and hands UV_EMFILE to the
  * listener's callback, which calls emfile_shed. libuv's uv_loop_close closes the number
  * (EBADF, ignored).
+ *
+ * After the callback libuv calls accept(2) again, and accept fails with EMFILE whenever no
+ * descriptor is free, a connection pending or not: it would call back for ever. So the shed
+ * leaves the reserve's descriptor free until the end of this round of I/O (the loop's check
+ * phase): libuv's next accept either finds nothing (EAGAIN: it stops) or takes a client that
+ * came meanwhile, which emfile_refuse closes and counts at once. A second reserve covers a
+ * round in which something else took the free descriptor before the first could reopen.
  */
 #define NOT_A_FD INT_MAX
+#define RESERVES 2
 
-static int reserve = -1; /* finwait's spare descriptor: closed to accept the pending ones */
+static int reserve[RESERVES] = {-1, -1}; /* finwait's spare descriptors */
+static bool starved;                     /* a reserve was closed this round: refuse clients */
+static uv_check_t *reopen;               /* the check handle that reopens it, while open */
 
-static int reserve_open(void)
+static bool reserves_open(void)
 {
-    if (reserve < 0)
-        reserve = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    return reserve < 0 ? -errno : 0;
+    bool all = true;
+
+    for (int i = 0; i < RESERVES; i++) {
+        if (reserve[i] < 0)
+            reserve[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+        all &= reserve[i] >= 0;
+    }
+    return all;
 }
 
 int emfile_take_over(uv_loop_t *loop)
@@ -35,34 +50,38 @@ int emfile_take_over(uv_loop_t *loop)
             close(loop->emfile_fd);
         loop->emfile_fd = NOT_A_FD;
     }
-    return reserve_open();
+    return reserves_open() ? 0 : -errno;
 }
 
-static void on_check_closed(uv_handle_t *h)
+static void on_reopen_closed(uv_handle_t *h)
 {
     free(h);
 }
 
+/* The end of the round of I/O that shed connections: the reserves come back (or, if
+ * something took their descriptors, in a later round; until then clients are refused). */
 static void on_check(uv_check_t *h)
 {
-    emfile_take_over(h->loop);
-    uv_close((uv_handle_t *)h, on_check_closed);
+    if (emfile_take_over(h->loop) < 0)
+        return;
+    starved = false;
+    reopen = NULL;
+    uv_close((uv_handle_t *)h, on_reopen_closed);
 }
 
 uint64_t emfile_shed(uv_loop_t *loop, int listen_fd)
 {
-    uv_check_t *back;
     uint64_t n = 0;
     int fd;
 
-    /* libuv's trick may have opened a reserve of its own again (a descriptor came free) */
-    emfile_take_over(loop);
-    if (reserve >= 0) {
-        close(reserve);
-        reserve = -1;
-    }
-    /* Without a reserve (another thread took the descriptor it freed) the accepts below fail
-     * with EMFILE too, and the pending connections wait for the next round. */
+    for (int i = 0; i < RESERVES; i++)
+        if (reserve[i] >= 0) {
+            close(reserve[i]);
+            reserve[i] = -1;
+            break;
+        }
+    /* Without a reserve left the accepts fail with EMFILE too and libuv calls again until a
+     * descriptor frees, as it does itself when its own reserve cannot reopen. */
     for (;;) {
         fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
@@ -72,24 +91,21 @@ uint64_t emfile_shed(uv_loop_t *loop, int listen_fd)
             break;
         }
     }
-    /*
-     * libuv calls accept(2) again when this returns, and accept fails with EMFILE while no
-     * descriptor is free, whether a connection is pending or not: with finwait's reserve back
-     * in place it would call here again for ever. So the reserve goes to libuv for that call:
-     * its own trick ends its loop (closing a connection that came meanwhile, the one not
-     * counted), and the loop's check phase, right after this round of I/O, takes it back.
-     * Should the reserve not reopen, libuv loops until a descriptor frees, as it does itself.
-     */
-    fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return n;
-    loop->emfile_fd = fd;
-    back = malloc(sizeof *back);
-    if (back) {
-        uv_check_init(loop, back);
-        uv_check_start(back, on_check);
+    starved = true;
+    if (!reopen && (reopen = malloc(sizeof *reopen)) != NULL) {
+        uv_check_init(loop, reopen);
+        uv_check_start(reopen, on_check);
     }
     return n;
+}
+
+bool emfile_refuse(uv_stream_t *server)
+{
+    if (!starved || server->accepted_fd < 0)
+        return false;
+    close(server->accepted_fd);
+    server->accepted_fd = -1; /* libuv's: it accepts the next one */
+    return true;
 }
 
 #define LOG_INTERVAL_MS 1000

@@ -21,6 +21,9 @@ int emfile_take_over(uv_loop_t *loop);
  * using the reserve. Returns how many connections were closed unserved. */
 uint64_t emfile_shed(uv_loop_t *loop, int listen_fd);
 
+/* Called with each connection libuv accepted for `server`: true if it was closed unserved
+ * instead (it came while a reserve descriptor was given up to shed others). */
+bool emfile_refuse(uv_stream_t *server);
 /* Say that `n` connections of proxy `proxy` were closed unserved (err: UV_EMFILE or
  * UV_ENFILE): one warning a second at most, with the count since the previous one. */
 void emfile_log(uv_loop_t *loop, const char *proxy, int err, uint64_t n);

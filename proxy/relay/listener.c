@@ -84,6 +84,11 @@ static void on_connection(uv_stream_t *s, int status)
         LOG(LOG_LEVEL_WARN, l->p->name, "accept", "accept failed: %s", uv_strerror(status));
         return;
     }
+    if (emfile_refuse(s)) {
+        l->stats->accept_failures[ACCEPT_EMFILE]++;
+        emfile_log(s->loop, l->p->name, UV_EMFILE, 1);
+        return;
+    }
     if (l->srv->stopping)
         return;
     conn_accept(l);
