@@ -12,6 +12,7 @@
 #include "proxy/faults/expiry.h"
 #include "proxy/faults/inject.h"
 #include "proxy/relay/listener.h"
+#include "proxy/fdlimit.h"
 #include "proxy/log.h"
 #include "proxy/faults/packet.h"
 #include "proxy/relay/resolve.h"
@@ -48,6 +49,7 @@ static void server_finish(struct server *srv)
         close_handle(srv, (uv_handle_t *)&srv->sig_hup);
     }
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
+    close_handle(srv, memtrim_handle(&srv->trim));
     if (srv->expiry)
         expiry_close(srv->expiry);
     srv->expiry = NULL;
@@ -71,6 +73,7 @@ static void server_conn_add(struct relay_ctx *rc, struct conn *c)
         srv->conns->prev = c;
     srv->conns = c;
     srv->nconns++;
+    memtrim_conns(&srv->trim, srv->nconns);
 }
 
 static void server_conn_gone(struct relay_ctx *rc, struct conn *c)
@@ -84,6 +87,7 @@ static void server_conn_gone(struct relay_ctx *rc, struct conn *c)
     if (c->next)
         c->next->prev = c->prev;
     srv->nconns--;
+    memtrim_conns(&srv->trim, srv->nconns);
     if (srv->relay.stopping && srv->nconns == 0)
         server_finish(srv);
 }
@@ -425,6 +429,7 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     }
     uv_timer_init(loop, &srv->shutdown_timer);
     srv->shutdown_timer.data = srv;
+    memtrim_init(&srv->trim, loop);
     if ((r = expiry_new(&srv->expiry, srv)) < 0)
         goto fail;
 
@@ -485,6 +490,7 @@ fail:
         packet_engine_close(srv->relay.pe);
     srv->relay.pe = NULL;
     uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
+    uv_close(memtrim_handle(&srv->trim), NULL);
     if (srv->expiry)
         expiry_close(srv->expiry);
     srv->expiry = NULL;
@@ -507,6 +513,22 @@ void server_release(struct server *srv)
     srv->file = NULL;
 }
 
+/* The first line: the version and the descriptors finwait may use (the soft limit raised to the
+ * hard one first), always printed like the listening lines. */
+static void log_start_line(void)
+{
+    struct fd_limit fl;
+    char text[160];
+
+    fd_limit_get(&fl, true);
+    struct log_kv kv[] = {{"version", FINWAIT_VERSION, 0},
+                          {"max_fds", NULL, fl.soft},
+                          {"max_fds_before", NULL, fl.before},
+                          {"connections", NULL, fd_limit_connections(&fl)}};
+    log__event(fl.err ? LOG_LEVEL_WARN : LOG_LEVEL_INFO, NULL, "start", kv, 4, "finwait %s: %s",
+               FINWAIT_VERSION, fd_limit_text(&fl, text, sizeof text));
+}
+
 int server_run(const struct config *cfg, const struct server_opts *opts)
 {
     uv_loop_t loop;
@@ -515,6 +537,7 @@ int server_run(const struct config *cfg, const struct server_opts *opts)
 
     signal(SIGPIPE, SIG_IGN);
     log_init(stderr, cfg->log_format, cfg->log_level);
+    log_start_line();
     uv_loop_init(&loop);
     if (server_start(&srv, &loop, cfg, opts) < 0) {
         rc = 1;

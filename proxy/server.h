@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "proxy/relay/relay.h"
+#include "proxy/memtrim.h"
 #include "rules/config.h"
 
 struct listener;
@@ -31,6 +32,7 @@ struct server {
     uv_signal_t sig_term;
     uv_signal_t sig_hup;
     uv_timer_t shutdown_timer;
+    struct memtrim trim; /* memory back to the system after a peak of connections */
     bool signals;                      /* sig_* are set up (not in the demo) */
     int pending;                       /* handles still to close before the loop can end */
     struct admin *admin;               /* the HTTP API, when the config has `admin` */

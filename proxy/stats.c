@@ -19,6 +19,17 @@ const char *upstream_failure_name(enum upstream_failure r)
     return upstream_failure_names[r];
 }
 
+static const char *const accept_failure_names[] = {
+    [ACCEPT_EMFILE] = "emfile",
+    [ACCEPT_ENFILE] = "enfile",
+    [ACCEPT_OTHER] = "other",
+};
+
+const char *accept_failure_name(enum accept_failure r)
+{
+    return accept_failure_names[r];
+}
+
 static void stats_free(struct proxy_stats *st)
 {
     for (size_t i = 0; i < st->nfaults; i++)
@@ -228,6 +239,11 @@ void stats_admin_request(unsigned status)
 {
     if (status < sizeof stats_process.admin_requests / sizeof stats_process.admin_requests[0])
         stats_process.admin_requests[status]++;
+}
+
+void stats_admin_accept_failed(enum accept_failure r)
+{
+    stats_process.admin_accept_failures[r]++;
 }
 
 void stats_packet_verdict(bool dropped)

@@ -32,6 +32,14 @@ enum upstream_failure {
     UPSTREAM_FAILURE_COUNT
 };
 
+/* Why an accepted connection was closed unserved (the label `reason`). */
+enum accept_failure {
+    ACCEPT_EMFILE, /* the process's descriptor limit (RLIMIT_NOFILE) */
+    ACCEPT_ENFILE, /* the system's (fs.file-max) */
+    ACCEPT_OTHER,  /* accept(2) failed otherwise (ENOMEM, ENOBUFS...) */
+    ACCEPT_FAILURE_COUNT
+};
+
 /* How often one fault (by name and type) applied to a connection. */
 struct fault_stats {
     char *name;
@@ -56,6 +64,8 @@ struct proxy_stats {
     uint64_t rst_received[2];
     uint64_t rst_sent[2];
     uint64_t upstream_failures[UPSTREAM_FAILURE_COUNT];
+    uint64_t
+        accept_failures[ACCEPT_FAILURE_COUNT]; /* connections closed unserved, or not accepted */
     struct fault_stats *faults;
     size_t nfaults;
 
@@ -69,6 +79,7 @@ struct process_stats {
     uint64_t packet_verdicts[2];  /* of the packet engine: [0] accepted, [1] dropped */
     uint64_t reloads[2][2];       /* [enum reload_source][ok = 0, failed = 1] */
     uint64_t admin_requests[600]; /* admin API answers by HTTP status (100..599) */
+    uint64_t admin_accept_failures[ACCEPT_FAILURE_COUNT]; /* the admin API's failed accepts */
 };
 
 enum reload_source {
@@ -100,9 +111,12 @@ void stats_conn_gone(struct proxy_stats *st, const struct dirstate dirs[2]);
 void stats_reload(enum reload_source src, bool ok);
 /* The admin API answered with `status`. */
 void stats_admin_request(unsigned status);
+/* The admin API's accept failed (the client waits in the backlog for a retry). */
+void stats_admin_accept_failed(enum accept_failure r);
 /* The packet engine gave a verdict (dropped, or let the segment pass). */
 void stats_packet_verdict(bool dropped);
 
 const char *upstream_failure_name(enum upstream_failure r);
+const char *accept_failure_name(enum accept_failure r);
 
 #endif

@@ -1,7 +1,9 @@
 /*
  * The admin API's HTTP side: libmicrohttpd in finwait's loop (its epoll fd polled by libuv),
  * with bounds on what the API may take from the relay: a few connections, each request a
- * limited time. The requests themselves are proxy/admin/admin_api.c's.
+ * limited time. finwait accepts the connections itself (proxy/admin/admin_accept.c) and hands
+ * them to libmicrohttpd, so that running out of descriptors never leaves the API deaf. The requests
+ * themselves are proxy/admin/admin_api.c's.
  */
 #include "proxy/admin/admin.h"
 
@@ -13,6 +15,7 @@
 #include <sys/socket.h>
 #include <uv.h>
 
+#include "proxy/admin/admin_accept.h"
 #include "proxy/admin/admin_api.h"
 #include "proxy/admin/admin_stream.h"
 #include "proxy/admin/events.h"
@@ -41,13 +44,13 @@ struct admin {
     struct server *srv;
     struct admin_api *api;
     struct MHD_Daemon *mhd;
-    uv_poll_t poll;       /* MHD's epoll fd */
-    uv_timer_t timer;     /* MHD's connection timeouts */
-    uv_timer_t deadlines; /* checks request deadlines while connections are open */
-    int handles;          /* poll and the timers not closed yet */
+    struct admin_accept listen; /* the listening socket */
+    uv_poll_t poll;             /* MHD's epoll fd */
+    uv_timer_t timer;           /* MHD's connection timeouts */
+    uv_timer_t deadlines;       /* checks request deadlines while connections are open */
+    int handles;                /* poll, the timers and `listen` not closed yet */
     struct hconn *conns;
     unsigned nconns, max_conns; /* open admin connections, and admin.max_connections */
-    bool full;                  /* nconns reached max_conns: libmicrohttpd stopped accepting */
     uint64_t request_timeout_ms;
     uint64_t requests; /* answered so far: the X-Toxiproxy-Request-Id */
     bool kicked;       /* an event stream was resumed: libmicrohttpd must run next round */
@@ -220,7 +223,8 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         if (h->next)
             h->next->pprev = h->pprev;
         free(h);
-        a->nconns--;
+        if (a->nconns-- == a->max_conns)
+            admin_accept_resume(&a->listen);
         *socket_context = NULL;
         if (!a->conns)
             uv_timer_stop(&a->deadlines);
@@ -240,8 +244,8 @@ static void on_connection(void *cls, struct MHD_Connection *mc, void **socket_co
         a->conns->pprev = &h->next;
     a->conns = h;
     *socket_context = h;
-    if (++a->nconns >= a->max_conns)
-        a->full = true;
+    if (++a->nconns >= a->max_conns) /* the next clients wait in the backlog */
+        admin_accept_pause(&a->listen);
     if (!uv_is_active((uv_handle_t *)&a->deadlines)) {
         tick = a->request_timeout_ms / 10 ? a->request_timeout_ms / 10 : 1;
         uv_timer_start(&a->deadlines, on_deadlines, tick, tick);
@@ -262,13 +266,6 @@ static void run(struct admin *a)
 {
     a->kicked = false;
     MHD_run(a->mhd);
-    /* At the limit libmicrohttpd takes its listening socket out of its epoll set and puts it
-     * back at the start of a round; nothing would call that round once the connections are
-     * closed, and the API would accept no one again. */
-    if (a->full && a->nconns < a->max_conns) {
-        a->full = false;
-        MHD_run(a->mhd);
-    }
     schedule(a);
 }
 
@@ -304,6 +301,23 @@ static void schedule(struct admin *a)
         uv_timer_stop(&a->timer);
 }
 
+/* A client accepted by finwait: libmicrohttpd's from now on (it closes fd if it refuses it). */
+static void on_accepted(void *ctx, int fd, const struct sockaddr *sa, socklen_t len)
+{
+    struct admin *a = ctx;
+
+    MHD_add_connection(a->mhd, fd, sa, len);
+    run(a);
+}
+
+static void on_listen_closed(struct admin_accept *aa)
+{
+    struct admin *a = aa->ctx;
+
+    if (--a->handles == 0)
+        free(a);
+}
+
 int admin_start(struct admin **out, struct server *srv, const char *host, uint16_t port)
 {
     const struct config *cfg = srv->gen->cfg;
@@ -312,6 +326,7 @@ int admin_start(struct admin **out, struct server *srv, const char *host, uint16
     struct admin *a;
     char addr[80];
     unsigned idle_s;
+    int r;
 
     memset(&ss, 0, sizeof ss);
     if (host[0] == '\0')
@@ -332,23 +347,24 @@ int admin_start(struct admin **out, struct server *srv, const char *host, uint16
     /* an idle kept-alive connection goes after the time a request may take */
     idle_s = (unsigned)((cfg->admin_request_timeout_ms + 999) / 1000);
     a->mhd = MHD_start_daemon(
-        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME |
-            (ss.ss_family == AF_INET6 ? MHD_USE_DUAL_STACK : 0),
-        0, NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&ss, MHD_OPTION_NOTIFY_COMPLETED, on_completed, a,
-        MHD_OPTION_NOTIFY_CONNECTION, on_connection, a, MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
-        MHD_OPTION_CONNECTION_LIMIT, cfg->admin_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
-        cfg->admin_max_connections, MHD_OPTION_END);
-    if (!a->mhd) {
-        LOG(LOG_LEVEL_ERROR, NULL, "admin", "admin API: cannot listen on %s",
-            hostport_text(host, port, addr, sizeof addr));
+        MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_NO_LISTEN_SOCKET, 0,
+        NULL, NULL, on_request, a, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, a,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, a, MHD_OPTION_NOTIFY_CONNECTION, on_connection,
+        a, MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_CONNECTION_LIMIT,
+        cfg->admin_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->admin_max_connections,
+        MHD_OPTION_END);
+    r = a->mhd ? admin_accept_open(&a->listen, srv->relay.loop, (struct sockaddr *)&ss, on_accepted, a)
+               : UV_ENOMEM;
+    if (r < 0) {
+        LOG(LOG_LEVEL_ERROR, NULL, "admin", "admin API: cannot listen on %s: %s",
+            hostport_text(host, port, addr, sizeof addr), uv_strerror(r));
+        if (a->mhd)
+            MHD_stop_daemon(a->mhd);
         admin_api_free(a->api);
         free(a);
         return -1;
     }
-    info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_BIND_PORT);
-    if (info)
-        port = info->port;
+    port = admin_accept_port(&a->listen);
     hostport_text(host, port, addr, sizeof addr);
     info = MHD_get_daemon_info(a->mhd, MHD_DAEMON_INFO_EPOLL_FD);
     uv_poll_init(srv->relay.loop, &a->poll, info->epoll_fd);
@@ -357,7 +373,7 @@ int admin_start(struct admin **out, struct server *srv, const char *host, uint16
     a->poll.data = a;
     a->timer.data = a;
     a->deadlines.data = a;
-    a->handles = 3;
+    a->handles = 4;
     uv_poll_start(&a->poll, UV_READABLE, on_poll);
     schedule(a);
     /* Always printed, like the proxies' listening lines: tests and scripts read the port. */
@@ -391,6 +407,7 @@ void admin_stop(struct admin *a)
         for (int i = 0; i < 4; i++)
             MHD_run(a->mhd);
     }
+    admin_accept_close(&a->listen, on_listen_closed);
     /* out of libuv's epoll before MHD closes the fd */
     uv_poll_stop(&a->poll);
     MHD_stop_daemon(a->mhd);

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <uv.h>
 
+#include "proxy/fdlimit.h"
 #include "proxy/relay/conn.h"
 #include "proxy/relay/listener.h"
 #include "proxy/server.h"
@@ -207,6 +208,17 @@ static void proxy_families(FILE *o, struct server *srv)
             series_close(o, st->upstream_failures[r]);
         }
     }
+    family(o, "finwait_accept_failures_total", "counter",
+           "Client connections finwait could not serve, by reason: accepted and closed at once "
+           "because no descriptor was free (emfile: the process's limit, enfile: the system's), "
+           "or not accepted (other).");
+    for (st = head; st; st = st->next) {
+        for (int r = 0; r < ACCEPT_FAILURE_COUNT; r++) {
+            series_open(o, "finwait_accept_failures_total", st);
+            fprintf(o, ",reason=\"%s\"", accept_failure_name((enum accept_failure)r));
+            series_close(o, st->accept_failures[r]);
+        }
+    }
 }
 
 static void process_families(FILE *o)
@@ -232,8 +244,23 @@ static void process_families(FILE *o)
         if (ps->admin_requests[code])
             fprintf(o, "finwait_admin_requests_total{code=\"%u\"} %llu\n", code,
                     (unsigned long long)ps->admin_requests[code]);
+    family(o, "finwait_admin_accept_failures_total", "counter",
+           "Accepts of the admin API that failed, by reason; emfile and enfile (no descriptor "
+           "free) are retried on a timer while the client waits.");
+    for (int r = 0; r < ACCEPT_FAILURE_COUNT; r++)
+        fprintf(o, "finwait_admin_accept_failures_total{reason=\"%s\"} %llu\n",
+                accept_failure_name((enum accept_failure)r),
+                (unsigned long long)ps->admin_accept_failures[r]);
     family(o, "finwait_build_info", "gauge", "finwait's version, as a label; always 1.");
     fprintf(o, "finwait_build_info{version=\"%s\"} 1\n", FINWAIT_VERSION);
+}
+
+/* The descriptor limit, under the name Prometheus' process collectors give it: with
+ * finwait_accept_failures_total it tells whether refused connections were the limit's doing. */
+static void process_max_fds(FILE *o)
+{
+    family(o, "process_max_fds", "gauge", "Maximum number of open file descriptors.");
+    fprintf(o, "process_max_fds %llu\n", (unsigned long long)fd_limit_soft());
 }
 
 int metrics_render(struct server *srv, char **body, size_t *len)
@@ -250,6 +277,7 @@ int metrics_render(struct server *srv, char **body, size_t *len)
     toxiproxy_bytes(o, srv, "toxiproxy_proxy_received_bytes_total", false);
     toxiproxy_bytes(o, srv, "toxiproxy_proxy_sent_bytes_total", true);
     process_families(o);
+    process_max_fds(o);
     if (ferror(o) | fclose(o)) {
         free(*body);
         *body = NULL;

@@ -9,12 +9,15 @@
 #include "proxy/cli/cli_toxiproxy.h"
 #include "proxy/cli/demo.h"
 #include "proxy/faults/packet.h"
+#include "proxy/fdlimit.h"
 #include "proxy/server.h"
 #include "rules/config.h"
 #include "rules/diag.h"
 
 static int check_only(const struct config *cfg)
 {
+    struct fd_limit fl;
+    char limit[160];
     size_t packet = 0;
 
     for (size_t i = 0; i < cfg->nproxies; i++)
@@ -31,6 +34,9 @@ static int check_only(const struct config *cfg)
     printf("%s: ok (%zu prox%s%s%s)\n", cfg->path, cfg->nproxies, cfg->nproxies == 1 ? "y" : "ies",
            cfg->admin_host ? ", admin API" : "",
            packet ? ", packet-level faults need CAP_NET_ADMIN" : "");
+    /* what finwait would run with: it raises the soft limit the same way at start */
+    fd_limit_get(&fl, true);
+    printf("%s: note: %s\n", cfg->path, fd_limit_text(&fl, limit, sizeof limit));
     return 0;
 }
 

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "proxy/relay/conn.h"
+#include "proxy/relay/emfile.h"
 #include "proxy/log.h"
 #include "proxy/faults/packet.h"
 #include "proxy/relay/relay.h"
@@ -71,8 +72,21 @@ static void on_connection(uv_stream_t *s, int status)
 {
     struct listener *l = s->data;
 
+    if (status == UV_EMFILE || status == UV_ENFILE) {
+        uv_os_fd_t fd;
+        uint64_t n = uv_fileno((uv_handle_t *)s, &fd) == 0 ? emfile_shed(s->loop, fd) : 0;
+        l->stats->accept_failures[status == UV_EMFILE ? ACCEPT_EMFILE : ACCEPT_ENFILE] += n;
+        emfile_log(s->loop, l->p->name, status, n);
+        return;
+    }
     if (status < 0) {
+        l->stats->accept_failures[ACCEPT_OTHER]++;
         LOG(LOG_LEVEL_WARN, l->p->name, "accept", "accept failed: %s", uv_strerror(status));
+        return;
+    }
+    if (emfile_refuse(s)) {
+        l->stats->accept_failures[ACCEPT_EMFILE]++;
+        emfile_log(s->loop, l->p->name, UV_EMFILE, 1);
         return;
     }
     if (l->rc->stopping)
@@ -175,6 +189,7 @@ struct listener *listener_start(struct relay_ctx *rc, struct cfg_gen *gen,
 
     sockaddr_text((struct sockaddr *)&ss, want, sizeof want);
     uv_tcp_init(rc->loop, &l->tcp);
+    emfile_take_over(rc->loop); /* after the loop's first uv_tcp_init, which opens libuv's */
     l->tcp.data = l;
     r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
     if (r == 0)

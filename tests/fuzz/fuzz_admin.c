@@ -240,11 +240,20 @@ static const char *fuzz_arg(const struct admin_request *rq, const char *key)
     return NULL;
 }
 
+/* A header's value into buf, cut to its size. Returns buf. */
+static const char *header_value(char *buf, size_t len, const char *value)
+{
+    snprintf(buf, len, "%s", value);
+    return buf;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const char *p = (const char *)data, *end = p + size;
     char request_line[1100], line[1100], method[16] = "GET", path[1024] = "/";
-    char ua[1024], host[1024], auth[1024], accept[1024], *query;
+    /* as long as a line: a header's value is copied from one (a longer header line is cut to
+     * the line's size by next_line, and the copy must hold whatever is left of it) */
+    char ua[sizeof line], host[sizeof line], auth[sizeof line], accept[sizeof line], *query;
     struct admin_request rq = {0};
     struct admin_response out;
     bool has_body = false;
@@ -258,13 +267,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             break;
         }
         if (strncasecmp(line, "User-Agent: ", 12) == 0)
-            rq.user_agent = strcpy(ua, line + 12);
+            rq.user_agent = header_value(ua, sizeof ua, line + 12);
         else if (strncasecmp(line, "Host: ", 6) == 0)
-            rq.host = strcpy(host, line + 6);
+            rq.host = header_value(host, sizeof host, line + 6);
         else if (strncasecmp(line, "Authorization: ", 15) == 0)
-            rq.authorization = strcpy(auth, line + 15);
+            rq.authorization = header_value(auth, sizeof auth, line + 15);
         else if (strncasecmp(line, "Accept: ", 8) == 0)
-            rq.accept = strcpy(accept, line + 8);
+            rq.accept = header_value(accept, sizeof accept, line + 8);
     }
     rq.method = method;
     rq.path = path;

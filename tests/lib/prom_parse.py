@@ -19,8 +19,9 @@ def main():
             sys.exit(f"family {fam.name}: no # TYPE or no # HELP")
         families[fam.name] = {"type": fam.type, "help": fam.documentation}
         for s in fam.samples:
-            if not s.name.startswith(("finwait_", "toxiproxy_")):
-                sys.exit(f"{s.name}: not finwait_ or toxiproxy_")
+            # process_: the names Prometheus' process collectors use (process_max_fds)
+            if not s.name.startswith(("finwait_", "toxiproxy_", "process_")):
+                sys.exit(f"{s.name}: not finwait_, toxiproxy_ or process_")
             if fam.type == "counter" and not s.name.endswith("_total"):
                 sys.exit(f"counter {s.name} does not end in _total")
             labels = ",".join(f'{k}={json.dumps(v)}' for k, v in sorted(s.labels.items()))
