@@ -10,6 +10,7 @@
 #include "proxy/relay/conn.h"
 #include "proxy/faults/expiry.h"
 #include "proxy/faults/inject.h"
+#include "proxy/faults/intercept_rules.h"
 #include "proxy/relay/listener.h"
 #include "proxy/log.h"
 #include "proxy/faults/packet.h"
@@ -84,6 +85,52 @@ static void server_finish(struct server *srv)
     }
 }
 
+/*
+ * The interception rules for configuration cfg, whose proxy j is served by by_proxy[j] (NULL:
+ * not listening): rules for each intercepting proxy that listens, none when there is none.
+ * Returns 0, or a negative UV_E* code with one sentence in err (the rules as they were).
+ */
+static int intercept_sync(struct server *srv, const struct config *cfg,
+                          struct listener *const *by_proxy, char *err, size_t errlen)
+{
+    struct intercept_target t[64];
+    size_t n = 0;
+    int r;
+
+    for (size_t j = 0; j < cfg->nproxies; j++) {
+        if (!by_proxy[j] || !cfg->proxies[j].intercept.on)
+            continue;
+        if (n == sizeof t / sizeof t[0]) {
+            snprintf(err, errlen, "too many intercepting proxies (at most %zu)", n);
+            return UV_E2BIG;
+        }
+        t[n++] = (struct intercept_target){cfg->proxies[j].name, &cfg->proxies[j].intercept,
+                                           by_proxy[j]->port};
+    }
+    if (n == 0 && srv->ir) {
+        intercept_rules_remove(srv->ir);
+        srv->ir = NULL;
+        LOG(LOG_LEVEL_INFO, NULL, "intercept", "interception rules removed: no proxy intercepts");
+        return 0;
+    }
+    r = intercept_rules_apply(&srv->ir, t, n, err, errlen);
+    return r;
+}
+
+/* finwait's upstream connections carry the mark its interception rules let pass, on every
+ * proxy while one intercepts: none of them is taken back to finwait. */
+static void intercept_mark_listeners(struct server *srv)
+{
+    for (struct listener *l = srv->listeners; l; l = l->next)
+        l->upstream_mark = srv->ir ? INTERCEPT_MARK : 0;
+}
+
+static void intercept_stop(struct server *srv)
+{
+    intercept_rules_remove(srv->ir);
+    srv->ir = NULL;
+}
+
 void server__conn_add(struct server *srv, struct conn *c)
 {
     c->next = srv->conns;
@@ -148,6 +195,8 @@ void server_stop(struct server *srv)
     if (srv->admin)
         admin_stop(srv->admin);
     srv->admin = NULL;
+    /* the application's connections go straight to their servers again from now on */
+    intercept_stop(srv);
     stop_listeners(srv->listeners);
     srv->listeners = NULL;
     if (srv->nconns == 0) {
@@ -289,6 +338,34 @@ int server__reload(struct server *srv, struct config *cfg, unsigned flags, char 
         goto out;
     }
 
+    /* The rules for the next configuration, before the commit: a failure keeps it all. */
+    {
+        struct listener **by_proxy = calloc(cfg->nproxies + 1, sizeof *by_proxy);
+        if (!by_proxy) {
+            stop_started(next_l, cfg->nproxies);
+            srv->seed = old_seed;
+            goto oom;
+        }
+        for (size_t k = 0; k < plan.n; k++) {
+            const struct plan_step *st = &plan.steps[k];
+            if (st->action == PLAN_START)
+                by_proxy[st->new_index] = next_l[st->new_index];
+            else if (st->action == PLAN_KEEP)
+                by_proxy[st->new_index] = running[st->old_index];
+        }
+        r = intercept_sync(srv, cfg, by_proxy, err, sizeof err);
+        free(by_proxy);
+        if (r < 0) {
+            LOG(LOG_LEVEL_ERROR, NULL, "reload", "reload failed: %s", err);
+            if (why)
+                snprintf(why, len, "%s", err);
+            stop_started(next_l, cfg->nproxies);
+            srv->seed = old_seed;
+            r = -1;
+            goto out;
+        }
+    }
+
     /* Commit: from here nothing fails. */
     for (size_t k = 0; k < plan.n; k++) {
         const struct plan_step *st = &plan.steps[k];
@@ -315,6 +392,7 @@ int server__reload(struct server *srv, struct config *cfg, unsigned flags, char 
         tail = &next_l[j]->next;
     }
     *tail = NULL;
+    intercept_mark_listeners(srv);
     expiry_commit(srv->expiry, cfg, &plan); /* while the old faults are still there */
     cfg_gen_unref(srv->gen);
     srv->gen = cfg_gen_ref(gen);
@@ -467,6 +545,22 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
             goto fail;
         tail = &(*tail)->next;
     }
+    {
+        struct listener **by_proxy = calloc(cfg->nproxies + 1, sizeof *by_proxy);
+        if (!by_proxy) {
+            r = UV_ENOMEM;
+            goto fail;
+        }
+        for (struct listener *l = srv->listeners; l; l = l->next)
+            by_proxy[l->p - cfg->proxies] = l;
+        r = intercept_sync(srv, cfg, by_proxy, err, sizeof err);
+        free(by_proxy);
+        if (r < 0) {
+            LOG(LOG_LEVEL_ERROR, NULL, "intercept", "%s", err);
+            goto fail;
+        }
+        intercept_mark_listeners(srv);
+    }
     if (signals && cfg->admin_host &&
         admin_start(&srv->admin, srv, cfg->admin_host, cfg->admin_port) < 0) {
         r = -1;
@@ -484,11 +578,12 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         uv_signal_start(&srv->sig_hup, on_sighup, SIGHUP);
         srv->signals = true;
     }
-    stats_sync(&srv->stats, cfg); /* the disabled proxies' too */
+    stats_sync(&srv->stats, cfg);          /* the disabled proxies' too */
     expiry_commit(srv->expiry, cfg, NULL); /* the clocks of `for:` start with the proxies */
     return 0;
 
 fail:
+    intercept_stop(srv);
     stop_listeners(srv->listeners);
     srv->listeners = NULL;
     if (srv->watch)

@@ -13,6 +13,7 @@
 struct listener;
 struct conn;
 struct packet_engine;
+struct intercept_rules;
 struct admin;
 struct resolver;
 struct watch;
@@ -47,6 +48,7 @@ struct server {
     bool stopping;
     int pending;                       /* handles still to close before the loop can end */
     struct packet_engine *pe;          /* NULL unless a proxy has packet faults */
+    struct intercept_rules *ir;        /* NULL unless a proxy intercepts (`intercept:`) */
     struct admin *admin;               /* the HTTP API, when the config has `admin` */
     struct resolver *dns;              /* upstream names (c-ares), opened at the first lookup */
     char *file;                        /* the configuration file SIGHUP reads again, or NULL */

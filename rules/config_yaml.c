@@ -405,6 +405,12 @@ static void k_px_faults(struct ld *ld, yaml_node_t *v, void *obj)
     config__check_combinations(ld, v, p);
 }
 
+static void k_px_intercept(struct ld *ld, yaml_node_t *v, void *obj)
+{
+    config__parse_intercept(ld, v, obj);
+}
+
+/* name, listen and upstream first: parse_proxy checks them by their bit */
 static const struct key proxy_keys[] = {
     {"name", k_px_name},
     {"listen", k_px_listen},
@@ -413,6 +419,7 @@ static const struct key proxy_keys[] = {
     {"connect_timeout", k_px_connect_timeout},
     {"idle_timeout", k_px_idle_timeout},
     {"faults", k_px_faults},
+    {"intercept", k_px_intercept},
 };
 
 static void parse_proxy(struct ld *ld, yaml_node_t *n, struct proxy_cfg *p)
@@ -428,9 +435,17 @@ static void parse_proxy(struct ld *ld, yaml_node_t *n, struct proxy_cfg *p)
     if (!config__want_mapping(ld, n))
         return;
     walk(ld, n, proxy_keys, sizeof proxy_keys / sizeof proxy_keys[0], p, &seen, "in proxy ");
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 2; i++)
         if (!(seen & (1u << i)))
             ERR(ld, n, "missing required key '%s'", required[i]);
+    /* an intercepting proxy dials each connection's original destination: no upstream needed */
+    if (!(seen & (1u << 2)) && !p->intercept.on)
+        ERR(ld, n,
+            "missing required key 'upstream' (or 'intercept' to take connections made to "
+            "other addresses)");
+    if (!p->upstream_host && p->intercept.on)
+        p->upstream_host = strdup("");
+    config__check_intercept(ld, n, p);
 }
 
 static void parse_proxies(struct ld *ld, yaml_node_t *v)

@@ -8,6 +8,7 @@
 #include "proxy/cli/cli_events.h"
 #include "proxy/cli/cli_toxiproxy.h"
 #include "proxy/cli/demo.h"
+#include "proxy/faults/intercept_rules.h"
 #include "proxy/faults/packet.h"
 #include "proxy/server.h"
 #include "rules/config.h"
@@ -87,6 +88,10 @@ int main(int argc, char **argv)
     case ARGS_CLEANUP: {
         char report[8192];
         int r = packet_cleanup_all(report, sizeof report, err, sizeof err);
+        size_t used = strlen(report);
+        /* interception's chains and routes too, even when the packet engine's failed */
+        int r2 = intercept_cleanup_all(report + used, sizeof report - used, err, sizeof err);
+        r = r < 0 ? r : r2;
         fputs(report, stdout); /* what was removed, even when something else failed */
         if (r < 0) {
             fprintf(stderr, "finwait: %s\n", err);
