@@ -109,6 +109,9 @@ struct fault {
     double probability; /* 0..1, share of connections it applies to (default 1) */
     bool has_match;     /* `match: {client: CIDR}` given */
     struct cidr match_client;
+    bool has_match_dest; /* `match: {destination: CIDR}` given (intercepting proxies): the
+                            connection's original destination must be inside it */
+    struct cidr match_dest;
     struct src_pos pos; /* where the fault's mapping starts */
     bool new_only;      /* `connections: new`: a reload that adds or changes it leaves the
                            open connections alone (default `all`: they take it too) */

@@ -446,6 +446,13 @@ static void parse_proxy(struct ld *ld, yaml_node_t *n, struct proxy_cfg *p)
     if (!p->upstream_host && p->intercept.on)
         p->upstream_host = strdup("");
     config__check_intercept(ld, n, p);
+    for (size_t i = 0; i < p->nfaults && !p->intercept.on; i++)
+        if (p->faults[i].has_match_dest)
+            config__err_at(ld,
+                           (yaml_mark_t){.line = p->faults[i].pos.line - 1,
+                                         .column = p->faults[i].pos.col - 1},
+                           "match: destination is the original destination of an intercepted "
+                           "connection: this proxy has no 'intercept'");
 }
 
 static void parse_proxies(struct ld *ld, yaml_node_t *v)

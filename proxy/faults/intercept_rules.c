@@ -133,6 +133,14 @@ static bool any_mode(const struct intercept_target *t, size_t n, enum intercept_
     return false;
 }
 
+static bool any_cgroup(const struct intercept_target *t, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (t[k].ic->cgroup[0])
+            return true;
+    return false;
+}
+
 /* True if some target names a network of family `fam` explicitly. */
 static bool wants_family(const struct intercept_target *t, size_t n, int fam)
 {
@@ -231,9 +239,9 @@ static int apply_family(struct intercept_rules *ir, bool v6, bool create,
     if (iptables_restore(tool, script, out, sizeof out) != 0) {
         one_line(out);
         snprintf(err, errlen,
-                 "%s could not install the interception rules: %s (does the kernel have %s%s? "
-                 "is the cgroup path right?)",
-                 tool, out, kernel_hint(t, n), v6 ? " for IPv6" : "");
+                 "%s could not install the interception rules: %s (does the kernel have %s%s?%s)",
+                 tool, out, kernel_hint(t, n), v6 ? " for IPv6" : "",
+                 any_cgroup(t, n) ? " does the cgroup exist, under /sys/fs/cgroup?" : "");
         return UV_EIO;
     }
     return 0;

@@ -91,6 +91,22 @@ int main(void)
     CHECK_EQ(log_count(fw, "connected to server"), 2);
     TEST_PASS("a connection to finwait's own listener is refused (a loop)");
 
+    /* `match` on the original destination: the fault reaches only the IPv6 server's */
+    CHECK(fwp_reload(fw,
+                     "proxies:\n  - name: db\n    listen: :%u\n"
+                     "    intercept: {ports: [5432]}\n"
+                     "    faults: [{type: rst_instead_of_fin, direction: downstream,"
+                     " match: {destination: 'fd71::/64'}}]\n",
+                     port));
+    r = sk_connect_read_end(NULL, "10.71.0.2", 5432, 3000);
+    CHECK_STR(sk_end_name(r.end), "EOF");
+    CHECK_UINT(r.bytes, ==, strlen("from 10.71.0.1\n"));
+    r = sk_connect_read_end(NULL, "fd71::2", 5432, 3000);
+    CHECK_STR(sk_end_name(r.end), "ECONNRESET");
+    /* both through finwait (the refused one was never accepted) */
+    CHECK_EQ(log_count(fw, "client: accepted"), 4);
+    TEST_PASS("match: {destination} chooses by the original destination");
+
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
     netpeer_stop(&srv);
     return 0;
