@@ -1,6 +1,7 @@
 #include "proxy/server.h"
 
 #include <assert.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -85,6 +86,22 @@ static void server_finish(struct server *srv)
     }
 }
 
+/* The address families listener l receives: an IPv4 address IPv4 only, `::` both (a
+ * dual-stack socket), another IPv6 address IPv6 only. */
+static unsigned listener_families(struct listener *l)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+
+    if (uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return INTERCEPT_V4 | INTERCEPT_V6;
+    if (ss.ss_family == AF_INET)
+        return INTERCEPT_V4;
+    if (IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr))
+        return INTERCEPT_V4 | INTERCEPT_V6;
+    return INTERCEPT_V6;
+}
+
 /*
  * The interception rules for configuration cfg, whose proxy j is served by by_proxy[j] (NULL:
  * not listening): rules for each intercepting proxy that listens, none when there is none.
@@ -105,7 +122,7 @@ static int intercept_sync(struct server *srv, const struct config *cfg,
             return UV_E2BIG;
         }
         t[n++] = (struct intercept_target){cfg->proxies[j].name, &cfg->proxies[j].intercept,
-                                           by_proxy[j]->port};
+                                           by_proxy[j]->port, listener_families(by_proxy[j])};
     }
     if (n == 0 && srv->ir) {
         intercept_rules_remove(srv->ir);

@@ -122,6 +122,12 @@ void config__check_intercept(struct ld *ld, yaml_node_t *proxy, const struct pro
         ERR(ld, v,
             "missing required key 'ports' in intercept (the destination ports to take, "
             "e.g. ports: [5432])");
+    if (ic->mode == INTERCEPT_TPROXY && p->listen_host && p->listen_host[0] &&
+        strcmp(p->listen_host, "::") != 0 && strcmp(p->listen_host, "0.0.0.0") != 0)
+        ERR(ld, config__find_key(ld, proxy, "listen"),
+            "mode: tproxy hands the listener connections addressed to other hosts: listen on all "
+            "interfaces (:PORT or 0.0.0.0:PORT), not %s",
+            p->listen_host);
     if (ic->mode == INTERCEPT_TPROXY && (uid || cg))
         ERR(ld, uid ? uid : cg,
             "'%s' selects connections made in finwait's namespace (mode: redirect); mode: tproxy "

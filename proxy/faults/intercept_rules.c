@@ -92,7 +92,7 @@ static bool put_targets(char *s, size_t *len, const char *chain, int fam, enum i
         const struct intercept_cfg *ic = t[k].ic;
         size_t nn = ic->nnets ? ic->nnets : 1;
 
-        if (ic->mode != mode)
+        if (ic->mode != mode || !(t[k].families & (fam == AF_INET ? INTERCEPT_V4 : INTERCEPT_V6)))
             continue;
         for (size_t i = 0; i < nn; i++) {
             char dest[80], owner[300] = "";

@@ -26,11 +26,17 @@
 #define INTERCEPT_TPROXY_MARK  0x46574000u
 #define INTERCEPT_TPROXY_TABLE 18007
 
-/* One intercepting proxy: its `intercept:` and the port its listener is bound to. */
+/* The address families a listener receives (intercept_target.families). */
+#define INTERCEPT_V4 1u
+#define INTERCEPT_V6 2u
+
+/* One intercepting proxy: its `intercept:` and where its listener is bound. */
 struct intercept_target {
     const char *proxy;
     const struct intercept_cfg *ic;
-    uint16_t port;
+    uint16_t port;     /* the listener's bound port */
+    unsigned families; /* INTERCEPT_V4 | INTERCEPT_V6 the listener receives: no rule sends a
+                          connection of another family to it */
 };
 
 struct intercept_rules;

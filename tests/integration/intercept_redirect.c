@@ -108,6 +108,20 @@ int main(void)
     TEST_PASS("match: {destination} chooses by the original destination");
 
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
+
+    /* a listener that receives IPv4 only gets IPv4 rules only: IPv6 connections to the port
+     * are not sent to an address where nothing listens */
+    fw = fwp_start("proxies:\n  - name: db\n    listen: 127.0.0.1:0\n"
+                   "    intercept: {ports: [5432]}\n"
+                   "    faults: [{type: rst_instead_of_fin, direction: downstream}]\n");
+    CHECK(fwp_wait_log(fw, "interception rules: 1 proxy", 5000));
+    r = sk_connect_read_end(NULL, "10.71.0.2", 5432, 3000);
+    CHECK_STR(sk_end_name(r.end), "ECONNRESET");
+    r = sk_connect_read_end(NULL, "fd71::2", 5432, 3000);
+    CHECK_STR(sk_end_name(r.end), "EOF");
+    CHECK_UINT(r.bytes, ==, strlen("from fd71::1\n"));
+    CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
+    TEST_PASS("an IPv4-only listener: IPv6 connections pass untouched");
     netpeer_stop(&srv);
     return 0;
 }

@@ -38,6 +38,7 @@ static int client(void *arg)
 
     close(cl->go[1]); /* the test's ends: the loop ends when the test closes go */
     close(cl->result[0]);
+    netpeer_ready();
     while ((n = read(cl->go[0], addr, sizeof addr - 1)) > 0) {
         char text[256] = "", reply[320];
         char *hash;

@@ -20,6 +20,19 @@
 #include "check.h"
 #include "sock.h"
 
+/* In a peer's child: the pipe on which it tells the test it is ready. */
+static int ready_fd = -1;
+
+void netpeer_ready(void)
+{
+    if (ready_fd < 0)
+        return;
+    if (write(ready_fd, "r", 1) != 1)
+        _exit(92);
+    close(ready_fd);
+    ready_fd = -1;
+}
+
 void netpeer_sh(const char *fmt, ...)
 {
     char cmd[1024];
@@ -81,9 +94,7 @@ void netpeer_start(struct netpeer *np, unsigned net, int (*fn)(void *arg), void 
             snprintf(a6, sizeof a6, "fd%u::2", net);
             wait_addr(a6);
         }
-        if (write(back[1], "u", 1) != 1)
-            _exit(92);
-        close(back[1]);
+        ready_fd = back[1]; /* fn says it is ready with netpeer_ready() */
         _exit(fn(arg));
     }
     close(sync[0]);
@@ -94,7 +105,7 @@ void netpeer_start(struct netpeer *np, unsigned net, int (*fn)(void *arg), void 
                "ip link set fw%u up",
                net, (int)np->pid, net, net, net, net, net);
     CHECK(write(sync[1], "g", 1) == 1);
-    CHECK_MSG(read(back[0], &c, 1) == 1, "the peer namespace's addresses could not be set");
+    CHECK_MSG(read(back[0], &c, 1) == 1, "the peer namespace did not get ready");
     close(sync[1]);
     close(back[0]);
     {
@@ -146,6 +157,7 @@ int netpeer_greeter(const uint16_t *ports, unsigned n)
         CHECK(bind(fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(fd, 64) == 0);
         pf[i] = (struct pollfd){.fd = fd, .events = POLLIN};
     }
+    netpeer_ready();
     for (;;) {
         if (poll(pf, n, -1) <= 0)
             continue;

@@ -18,9 +18,11 @@ struct netpeer {
     unsigned net;
 };
 
-/* Make the namespace of net `net` (1..250) and start fn in it. Waits until its addresses are
- * up; fn is called once they are. Fails the test if anything cannot be set up. */
+/* Make the namespace of net `net` (1..250) and start fn in it once its addresses are up; wait
+ * until fn calls netpeer_ready(). Fails the test if anything cannot be set up. */
 void netpeer_start(struct netpeer *np, unsigned net, int (*fn)(void *arg), void *arg);
+/* In fn: tell the test it is ready (listening, say). */
+void netpeer_ready(void);
 /* Wait (up to timeout_ms) for the child to exit: its exit code, or -1 (then it is killed). */
 int netpeer_wait(struct netpeer *np, int timeout_ms);
 /* End the child (SIGKILL) and reap it. */
@@ -29,7 +31,7 @@ void netpeer_stop(struct netpeer *np);
 /*
  * A server for fn: listens on every address at `ports[0..n)` (both families); for each
  * connection writes "from <client address>\n" (IPv4 clients without the ::ffff: prefix) and
- * closes (a FIN). Never returns.
+ * closes (a FIN). Ready once it listens. Never returns.
  */
 int netpeer_greeter(const uint16_t *ports, unsigned n);
 

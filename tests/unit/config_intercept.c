@@ -94,6 +94,9 @@ int main(void)
                      "    intercept: {ports: 1, destinations: ['fd00::/8']}\n",
                      4, 41, "destination fd00:: is IPv6 but the proxy listens on 127.0.0.1 only");
     cfg_expect_error(HEAD "    intercept: [5432]\n", 4, 16, "expected a mapping");
+    cfg_expect_error("proxies:\n  - name: db\n    listen: 127.0.0.1:15432\n"
+                     "    intercept: {ports: 1, mode: tproxy}\n",
+                     3, 13, "mode: tproxy hands the listener connections addressed to other hosts");
     cfg_expect_error(HEAD "    upstream: x:1\n    faults:\n"
                           "      - {type: reset, match: {destination: 10.0.0.0/8}}\n",
                      6, 9, "match: destination is the original destination of an intercepted");
