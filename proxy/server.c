@@ -134,6 +134,49 @@ static int intercept_sync(struct server *srv, const struct config *cfg,
     return r;
 }
 
+/* intercept_sync() for the listeners started with cfg (server_start). */
+static int intercept_sync_listeners(struct server *srv, const struct config *cfg, char *err,
+                                    size_t errlen)
+{
+    struct listener **by_proxy = calloc(cfg->nproxies + 1, sizeof *by_proxy);
+    int r;
+
+    if (!by_proxy) {
+        snprintf(err, errlen, "out of memory");
+        return UV_ENOMEM;
+    }
+    for (struct listener *l = srv->listeners; l; l = l->next)
+        by_proxy[l->p - cfg->proxies] = l;
+    r = intercept_sync(srv, cfg, by_proxy, err, errlen);
+    free(by_proxy);
+    return r;
+}
+
+/* intercept_sync() for the next configuration cfg of a reload, before it commits: a proxy is
+ * served by the listener the plan starts for it or the running one it keeps. */
+static int intercept_sync_plan(struct server *srv, const struct config *cfg,
+                               const struct plan *plan, struct listener *const *running,
+                               struct listener *const *started, char *err, size_t errlen)
+{
+    struct listener **by_proxy = calloc(cfg->nproxies + 1, sizeof *by_proxy);
+    int r;
+
+    if (!by_proxy) {
+        snprintf(err, errlen, "out of memory");
+        return UV_ENOMEM;
+    }
+    for (size_t k = 0; k < plan->n; k++) {
+        const struct plan_step *st = &plan->steps[k];
+        if (st->action == PLAN_START)
+            by_proxy[st->new_index] = started[st->new_index];
+        else if (st->action == PLAN_KEEP)
+            by_proxy[st->new_index] = running[st->old_index];
+    }
+    r = intercept_sync(srv, cfg, by_proxy, err, errlen);
+    free(by_proxy);
+    return r;
+}
+
 /* finwait's upstream connections carry the mark its interception rules let pass, on every
  * proxy while one intercepts: none of them is taken back to finwait. */
 static void intercept_mark_listeners(struct server *srv)
@@ -356,31 +399,15 @@ int server__reload(struct server *srv, struct config *cfg, unsigned flags, char 
     }
 
     /* The rules for the next configuration, before the commit: a failure keeps it all. */
-    {
-        struct listener **by_proxy = calloc(cfg->nproxies + 1, sizeof *by_proxy);
-        if (!by_proxy) {
-            stop_started(next_l, cfg->nproxies);
-            srv->seed = old_seed;
-            goto oom;
-        }
-        for (size_t k = 0; k < plan.n; k++) {
-            const struct plan_step *st = &plan.steps[k];
-            if (st->action == PLAN_START)
-                by_proxy[st->new_index] = next_l[st->new_index];
-            else if (st->action == PLAN_KEEP)
-                by_proxy[st->new_index] = running[st->old_index];
-        }
-        r = intercept_sync(srv, cfg, by_proxy, err, sizeof err);
-        free(by_proxy);
-        if (r < 0) {
-            LOG(LOG_LEVEL_ERROR, NULL, "reload", "reload failed: %s", err);
-            if (why)
-                snprintf(why, len, "%s", err);
-            stop_started(next_l, cfg->nproxies);
-            srv->seed = old_seed;
-            r = -1;
-            goto out;
-        }
+    r = intercept_sync_plan(srv, cfg, &plan, running, next_l, err, sizeof err);
+    if (r < 0) {
+        LOG(LOG_LEVEL_ERROR, NULL, "reload", "reload failed: %s", err);
+        if (why)
+            snprintf(why, len, "%s", err);
+        stop_started(next_l, cfg->nproxies);
+        srv->seed = old_seed;
+        r = -1;
+        goto out;
     }
 
     /* Commit: from here nothing fails. */
@@ -562,22 +589,12 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
             goto fail;
         tail = &(*tail)->next;
     }
-    {
-        struct listener **by_proxy = calloc(cfg->nproxies + 1, sizeof *by_proxy);
-        if (!by_proxy) {
-            r = UV_ENOMEM;
-            goto fail;
-        }
-        for (struct listener *l = srv->listeners; l; l = l->next)
-            by_proxy[l->p - cfg->proxies] = l;
-        r = intercept_sync(srv, cfg, by_proxy, err, sizeof err);
-        free(by_proxy);
-        if (r < 0) {
-            LOG(LOG_LEVEL_ERROR, NULL, "intercept", "%s", err);
-            goto fail;
-        }
-        intercept_mark_listeners(srv);
+    r = intercept_sync_listeners(srv, cfg, err, sizeof err);
+    if (r < 0) {
+        LOG(LOG_LEVEL_ERROR, NULL, "intercept", "%s", err);
+        goto fail;
     }
+    intercept_mark_listeners(srv);
     if (signals && cfg->admin_host &&
         admin_start(&srv->admin, srv, cfg->admin_host, cfg->admin_port) < 0) {
         r = -1;
