@@ -143,6 +143,12 @@ static void set_transparent(struct listener *l)
             "CAP_NET_ADMIN");
 }
 
+static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
+{
+    return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+                                           : ((const struct sockaddr_in *)ss)->sin_port);
+}
+
 int listener_upstream_of(struct listener *l, int fd, struct sockaddr_storage *dst)
 {
     const struct proxy_cfg *p = l->p;
@@ -158,9 +164,11 @@ int listener_upstream_of(struct listener *l, int fd, struct sockaddr_storage *ds
     if (getsockname(fd, (struct sockaddr *)&self, &len) != 0)
         return -errno;
     /* after a REDIRECT the original destination is another address; one that is the
-     * listener's own address means the client addressed finwait itself */
-    if (p->intercept.mode == INTERCEPT_REDIRECT &&
-        intercept_same_addr((struct sockaddr *)dst, (struct sockaddr *)&self))
+     * listener's own address means the client addressed finwait itself. TPROXY changes no
+     * address: a connection to the listener's port is one made to finwait itself. */
+    if (p->intercept.mode == INTERCEPT_REDIRECT
+            ? intercept_same_addr((struct sockaddr *)dst, (struct sockaddr *)&self)
+            : sockaddr_port(dst) == l->port)
         return proxy_cfg_has_upstream(p) ? 0 : UV_ELOOP;
     return 1;
 }

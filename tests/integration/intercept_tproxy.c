@@ -3,6 +3,7 @@
  * through finwait (the client sees the fault's RST), and the server sees the client's own
  * address, not the gateway's: finwait speaks to it from the client's address. IPv4 and
  * IPv6. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,19 +55,25 @@ static int client(void *arg)
         }
         fd = sk_connect(addr, port, 3000);
         if (fd < 0) {
-            snprintf(reply, sizeof reply, "|connect failed");
+            /* a reset that lands before connect() returns is a reset the client saw */
+            snprintf(reply, sizeof reply, "|%s",
+                     errno == ECONNRESET ? "ECONNRESET" : "connect failed");
         } else {
-            /* the greeting, then how the connection ends */
+            const char *end = NULL;
+            /* the greeting, then how the connection ends (a reset may come first) */
             while (got < (int)sizeof text - 1) {
                 ssize_t k = read(fd, text + got, 1);
-                if (k <= 0)
-                    break;
-                if (text[got++] == '\n')
+                if (k < 0 && errno == ECONNRESET)
+                    end = "ECONNRESET";
+                if (k <= 0 || text[got++] == '\n')
                     break;
             }
             text[got] = '\0';
-            r = sk_read_until_end(fd, 3000, false, 0);
-            snprintf(reply, sizeof reply, "%s|%s", text, sk_end_name(r.end));
+            if (!end) {
+                r = sk_read_until_end(fd, 3000, false, 0);
+                end = sk_end_name(r.end);
+            }
+            snprintf(reply, sizeof reply, "%s|%s", text, end);
             close(fd);
         }
         if (write(cl->result[1], reply, strlen(reply)) < 0)
@@ -118,6 +125,16 @@ int main(void)
 
     ask(&cl, "10.74.0.2#5433", "from 10.73.0.2\n|EOF");
     TEST_PASS("a port not intercepted is routed as before");
+
+    /* the client dials finwait's listener itself (the gateway's address): not relayed to
+     * itself, refused */
+    {
+        char self[64];
+        snprintf(self, sizeof self, "10.73.0.1#%u", fwp_port(fw, "gw"));
+        ask(&cl, self, "|ECONNRESET");
+        CHECK(fwp_wait_log(fw, "relaying it would loop", 2000));
+    }
+    TEST_PASS("a connection to finwait's own listener is refused (a loop)");
 
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
     CHECK_EQ(netns_finwait_rules(), 0);
