@@ -8,6 +8,7 @@
 #            dials server:8080 and gets finwait's latency and RST.
 #
 #   tests/container/intercept.sh [compose] [kube]     as root (default: both)
+#   FINWAIT_IMAGE=localhost/finwait:ci tests/container/intercept.sh   an image already built
 #
 # Needs what tests/container/run.sh installs and makes (podman, podman-compose, runc, the base
 # image debian:12-slim): run that once first. Builds the image from the Containerfile.
@@ -16,7 +17,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 cache=${FINWAIT_CONTAINER_CACHE:-/var/cache/finwait-container}
-image=localhost/finwait:intercept-ct
+image=${FINWAIT_IMAGE:-localhost/finwait:intercept-ct} # an image already built: not rebuilt
 run=fwic$$
 work=$(mktemp -d)
 export CONTAINERS_CONF=$cache/containers.conf
@@ -32,6 +33,7 @@ cleanup() {
   set +e
   [ -f "$work/kube/sidecar-intercept.yaml" ] && podman kube down "$work/kube/sidecar-intercept.yaml" >/dev/null 2>&1
   [ -f "$work/kube/server.yaml" ] && podman kube down "$work/kube/server.yaml" >/dev/null 2>&1
+  podman ps -aq --filter "label=finwait-ct=$run" | xargs -r podman rm -f -t 2 >/dev/null 2>&1
   [ -d "$work/examples/compose-intercept" ] &&
     (cd "$work/examples/compose-intercept" && podman-compose -p "$run" down -t 2) >/dev/null 2>&1
   podman network ls -q --filter "name=^$run" | xargs -r podman network rm -f >/dev/null 2>&1
@@ -60,21 +62,38 @@ wait_line() {
   die "no line of 4096 bytes taking $([ "$min" -ge 0 ] && echo ">= $min" || echo "< $((-min))") ms in: $("$@" 2>&1 | tail -3)"
 }
 
+# compose_name SERVICE: the name podman-compose gave the container of SERVICE in this run.
+compose_name() {
+  podman ps -a --filter "label=io.podman.compose.project=$run" \
+    --filter "label=com.docker.compose.service=$1" --format '{{.Names}}' | head -1
+}
+
 check_compose() {
-  local dir=$work/examples/compose-intercept app fw line
+  local dir=$work/examples/compose-intercept app fw line n
   mkdir -p "$work/examples/compose"
   cp -r "$root/examples/compose/app" "$work/examples/compose/"
   cp -r "$root/examples/compose-intercept" "$work/examples/"
-  (cd "$dir" && FINWAIT_IMAGE=$image podman-compose -p "$run" up -d >"$work/compose.log" 2>&1) ||
+  # docker compose runs the file as it is. podman-compose 1.0.3 cannot join a service's
+  # namespace (it passes `service:app` as a network name, and adds its own network to
+  # `container:NAME`): it runs db and app, and finwait is started as the file says, with podman
+  # itself: in app's namespace, NET_ADMIN, the configuration directory mounted
+  (cd "$dir" && FINWAIT_IMAGE=$image podman-compose -p "$run" up -d db app >"$work/compose.log" 2>&1) ||
     die "compose: podman-compose up: $(tail -5 "$work/compose.log")"
-  app=${run}_app_1 fw=${run}_finwait_1
+  app=$(compose_name app)
+  [ -n "$app" ] || die "compose: the app container not found: $(tail -5 "$work/compose.log")"
+  grep -q 'network_mode: "service:app"' "$dir/compose.yaml" && grep -q 'cap_add: \[NET_ADMIN\]' "$dir/compose.yaml" ||
+    die "compose: compose.yaml no longer runs finwait in app's namespace with NET_ADMIN"
+  fw=${run}-finwait
+  podman run -d --name "$fw" --label "finwait-ct=$run" --network "container:$app" --cap-add NET_ADMIN \
+    -v "$dir/finwait:/etc/finwait:ro" "$image" >/dev/null
   line=$(wait_line 300 podman logs "$app")
   say "compose: the application, its configuration untouched, through finwait's 300 ms: $line"
   podman logs "$fw" 2>&1 | grep -q "original_destination=" ||
     die "compose: finwait's log has no intercepted connection: $(podman logs "$fw" 2>&1 | tail -3)"
+  n=$(podman logs "$app" 2>&1 | wc -l)
   podman stop -t 5 "$fw" >/dev/null
   podman logs "$fw" 2>&1 | grep -q "error" && die "compose: finwait: $(podman logs "$fw" 2>&1 | grep error)"
-  line=$(wait_line -250 sh -c "podman logs --since 1s '$app'")
+  line=$(wait_line -250 sh -c "podman logs '$app' 2>&1 | tail -n +$((n + 2))")
   say "compose: finwait stopped, its rules gone: the database directly: $line"
 }
 
@@ -94,8 +113,12 @@ check_kube() {
 }
 
 t0=$(date +%s)
-podman build -q -t "$image" -f Containerfile . >/dev/null || die "podman build"
-say "image built in $(($(date +%s) - t0)) s"
+if [ -n "${FINWAIT_IMAGE:-}" ]; then
+  podman image exists "$image" || die "FINWAIT_IMAGE=$image: no such image"
+else
+  podman build -q -t "$image" -f Containerfile . >/dev/null || die "podman build"
+  say "image built in $(($(date +%s) - t0)) s"
+fi
 checks=("$@")
 [ ${#checks[@]} -gt 0 ] || checks=(compose kube)
 for c in "${checks[@]}"; do
