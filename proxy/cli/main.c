@@ -16,8 +16,19 @@
 
 static int check_only(const struct config *cfg)
 {
-    size_t packet = 0;
+    size_t packet = 0, intercept = 0;
 
+    for (size_t i = 0; i < cfg->nproxies; i++) {
+        const struct proxy_cfg *p = &cfg->proxies[i];
+        if (p->intercept.on) {
+            printf("%s:%u:%u: note: proxy '%s' intercepts connections (mode: %s): it needs Linux, "
+                   "CAP_NET_ADMIN and iptables%s\n",
+                   cfg->path, p->pos.line, p->pos.col, p->name,
+                   p->intercept.mode == INTERCEPT_TPROXY ? "tproxy" : "redirect",
+                   p->intercept.mode == INTERCEPT_TPROXY ? " (and the ip tool)" : "");
+            intercept++;
+        }
+    }
     for (size_t i = 0; i < cfg->nproxies; i++)
         for (size_t j = 0; j < cfg->proxies[i].nfaults; j++) {
             const struct fault *f = &cfg->proxies[i].faults[j];
@@ -29,9 +40,10 @@ static int check_only(const struct config *cfg)
                    fault_type_name(f->type));
             packet++;
         }
-    printf("%s: ok (%zu prox%s%s%s)\n", cfg->path, cfg->nproxies, cfg->nproxies == 1 ? "y" : "ies",
-           cfg->admin_host ? ", admin API" : "",
-           packet ? ", packet-level faults need CAP_NET_ADMIN" : "");
+    printf("%s: ok (%zu prox%s%s%s%s)\n", cfg->path, cfg->nproxies,
+           cfg->nproxies == 1 ? "y" : "ies", cfg->admin_host ? ", admin API" : "",
+           packet ? ", packet-level faults need CAP_NET_ADMIN" : "",
+           intercept ? ", interception needs CAP_NET_ADMIN" : "");
     return 0;
 }
 

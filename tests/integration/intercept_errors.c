@@ -52,8 +52,11 @@ int main(void)
                                           FINWAIT_BIN, "--check", "-c", cfg, NULL},
                          &out, 10000),
              0);
+    CHECK_CONTAINS(out, ":2:5: note: proxy 'db' intercepts connections (mode: redirect): it needs "
+                        "Linux, CAP_NET_ADMIN and iptables\n");
+    CHECK_CONTAINS(out, ": ok (1 proxy, interception needs CAP_NET_ADMIN)\n");
     free(out);
-    TEST_PASS("--check needs no privilege");
+    TEST_PASS("--check needs no privilege, and says interception will");
 
     cfg = fwp_tmpfile(1, "cgroup.yaml",
                       "proxies:\n  - name: db\n    listen: :0\n"
