@@ -2,6 +2,7 @@
 
 #include <assert.h>
 #include <stddef.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "proxy/relay/conn.h"
 #include "proxy/faults/expiry.h"
 #include "proxy/faults/inject.h"
+#include "proxy/faults/intercept_rules.h"
 #include "proxy/relay/listener.h"
 #include "proxy/fdlimit.h"
 #include "proxy/log.h"
@@ -61,6 +63,111 @@ static void server_finish(struct server *srv)
         srv->relay.pe = NULL; /* closing it releases flows, which may bring us back here */
         packet_engine_close(pe);
     }
+}
+
+/* The address families listener l receives: an IPv4 address IPv4 only, `::` both (a
+ * dual-stack socket), another IPv6 address IPv6 only. */
+static unsigned listener_families(struct listener *l)
+{
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+
+    if (uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return INTERCEPT_V4 | INTERCEPT_V6;
+    if (ss.ss_family == AF_INET)
+        return INTERCEPT_V4;
+    if (IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&ss)->sin6_addr))
+        return INTERCEPT_V4 | INTERCEPT_V6;
+    return INTERCEPT_V6;
+}
+
+/*
+ * The interception rules for configuration cfg, whose proxy j is served by by_proxy[j] (NULL:
+ * not listening): rules for each intercepting proxy that listens, none when there is none.
+ * Returns 0, or a negative UV_E* code with one sentence in err (the rules as they were).
+ */
+static int intercept_sync(struct server *srv, const struct config *cfg,
+                          struct listener *const *by_proxy, char *err, size_t errlen)
+{
+    struct intercept_target t[64];
+    size_t n = 0;
+    int r;
+
+    for (size_t j = 0; j < cfg->nproxies; j++) {
+        if (!by_proxy[j] || !cfg->proxies[j].intercept.on)
+            continue;
+        if (n == sizeof t / sizeof t[0]) {
+            snprintf(err, errlen, "too many intercepting proxies (at most %zu)", n);
+            return UV_E2BIG;
+        }
+        t[n++] = (struct intercept_target){cfg->proxies[j].name, &cfg->proxies[j].intercept,
+                                           by_proxy[j]->port, listener_families(by_proxy[j])};
+    }
+    if (n == 0 && srv->ir) {
+        intercept_rules_remove(srv->ir);
+        srv->ir = NULL;
+        LOG(LOG_LEVEL_INFO, NULL, "intercept", "interception rules removed: no proxy intercepts");
+        return 0;
+    }
+    r = intercept_rules_apply(&srv->ir, t, n, err, errlen);
+    return r;
+}
+
+/* intercept_sync() for the listeners started with cfg (server_start). */
+static int intercept_sync_listeners(struct server *srv, const struct config *cfg, char *err,
+                                    size_t errlen)
+{
+    struct listener **by_proxy = calloc(cfg->nproxies + 1, sizeof *by_proxy);
+    int r;
+
+    if (!by_proxy) {
+        snprintf(err, errlen, "out of memory");
+        return UV_ENOMEM;
+    }
+    for (struct listener *l = srv->listeners; l; l = l->next)
+        by_proxy[l->p - cfg->proxies] = l;
+    r = intercept_sync(srv, cfg, by_proxy, err, errlen);
+    free(by_proxy);
+    return r;
+}
+
+/* intercept_sync() for the next configuration cfg of a reload, before it commits: a proxy is
+ * served by the listener the plan starts for it or the running one it keeps. */
+static int intercept_sync_plan(struct server *srv, const struct config *cfg,
+                               const struct plan *plan, struct listener *const *running,
+                               struct listener *const *started, char *err, size_t errlen)
+{
+    struct listener **by_proxy = calloc(cfg->nproxies + 1, sizeof *by_proxy);
+    int r;
+
+    if (!by_proxy) {
+        snprintf(err, errlen, "out of memory");
+        return UV_ENOMEM;
+    }
+    for (size_t k = 0; k < plan->n; k++) {
+        const struct plan_step *st = &plan->steps[k];
+        if (st->action == PLAN_START)
+            by_proxy[st->new_index] = started[st->new_index];
+        else if (st->action == PLAN_KEEP)
+            by_proxy[st->new_index] = running[st->old_index];
+    }
+    r = intercept_sync(srv, cfg, by_proxy, err, errlen);
+    free(by_proxy);
+    return r;
+}
+
+/* finwait's upstream connections carry the mark its interception rules let pass, on every
+ * proxy while one intercepts: none of them is taken back to finwait. */
+static void intercept_mark_listeners(struct server *srv)
+{
+    for (struct listener *l = srv->listeners; l; l = l->next)
+        l->upstream_mark = srv->ir ? INTERCEPT_MARK : 0;
+}
+
+static void intercept_stop(struct server *srv)
+{
+    intercept_rules_remove(srv->ir);
+    srv->ir = NULL;
 }
 
 static void server_conn_add(struct relay_ctx *rc, struct conn *c)
@@ -138,6 +245,8 @@ void server_stop(struct server *srv)
     if (srv->admin)
         admin_stop(srv->admin);
     srv->admin = NULL;
+    /* the application's connections go straight to their servers again from now on */
+    intercept_stop(srv);
     stop_listeners(srv->listeners);
     srv->listeners = NULL;
     if (srv->nconns == 0) {
@@ -279,6 +388,18 @@ int server__reload(struct server *srv, struct config *cfg, unsigned flags, char 
         goto out;
     }
 
+    /* The rules for the next configuration, before the commit: a failure keeps it all. */
+    r = intercept_sync_plan(srv, cfg, &plan, running, next_l, err, sizeof err);
+    if (r < 0) {
+        LOG(LOG_LEVEL_ERROR, NULL, "reload", "reload failed: %s", err);
+        if (why)
+            snprintf(why, len, "%s", err);
+        stop_started(next_l, cfg->nproxies);
+        srv->relay.seed = old_seed;
+        r = -1;
+        goto out;
+    }
+
     /* Commit: from here nothing fails. */
     for (size_t k = 0; k < plan.n; k++) {
         const struct plan_step *st = &plan.steps[k];
@@ -305,6 +426,7 @@ int server__reload(struct server *srv, struct config *cfg, unsigned flags, char 
         tail = &next_l[j]->next;
     }
     *tail = NULL;
+    intercept_mark_listeners(srv);
     expiry_commit(srv->expiry, cfg, &plan); /* while the old faults are still there */
     cfg_gen_unref(srv->gen);
     srv->gen = cfg_gen_ref(gen);
@@ -459,6 +581,12 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
             goto fail;
         tail = &(*tail)->next;
     }
+    r = intercept_sync_listeners(srv, cfg, err, sizeof err);
+    if (r < 0) {
+        LOG(LOG_LEVEL_ERROR, NULL, "intercept", "%s", err);
+        goto fail;
+    }
+    intercept_mark_listeners(srv);
     if (signals && cfg->admin_host &&
         admin_start(&srv->admin, srv, cfg->admin_host, cfg->admin_port) < 0) {
         r = -1;
@@ -481,6 +609,7 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     return 0;
 
 fail:
+    intercept_stop(srv);
     stop_listeners(srv->listeners);
     srv->listeners = NULL;
     if (srv->watch)

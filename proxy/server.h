@@ -15,6 +15,7 @@
 struct listener;
 struct conn;
 struct packet_engine;
+struct intercept_rules;
 struct admin;
 struct resolver;
 struct watch;
@@ -35,6 +36,7 @@ struct server {
     struct memtrim trim; /* memory back to the system after a peak of connections */
     bool signals;                      /* sig_* are set up (not in the demo) */
     int pending;                       /* handles still to close before the loop can end */
+    struct intercept_rules *ir;        /* NULL unless a proxy intercepts (`intercept:`) */
     struct admin *admin;               /* the HTTP API, when the config has `admin` */
     char *file;                        /* the configuration file SIGHUP reads again, or NULL */
     struct watch *watch;               /* reloads `file` when it changes, or NULL (--no-watch) */

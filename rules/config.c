@@ -31,12 +31,18 @@ bool proxy_cfg_same(const struct proxy_cfg *a, const struct proxy_cfg *b)
     if (strcmp(a->upstream_host, b->upstream_host) != 0 || a->upstream_port != b->upstream_port ||
         a->enabled != b->enabled || a->connect_timeout_ms != b->connect_timeout_ms ||
         a->idle_timeout_ms != b->idle_timeout_ms ||
-        a->half_close_probe_ms != b->half_close_probe_ms || a->nfaults != b->nfaults)
+        a->half_close_probe_ms != b->half_close_probe_ms || a->nfaults != b->nfaults ||
+        memcmp(&a->intercept, &b->intercept, sizeof a->intercept) != 0)
         return false;
     for (size_t i = 0; i < a->nfaults; i++)
         if (!fault_same(&a->faults[i], &b->faults[i]))
             return false;
     return true;
+}
+
+bool proxy_cfg_has_upstream(const struct proxy_cfg *p)
+{
+    return p->upstream_host && p->upstream_host[0] != '\0';
 }
 
 bool config_has_packet_faults(const struct config *cfg)

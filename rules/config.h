@@ -109,6 +109,9 @@ struct fault {
     double probability; /* 0..1, share of connections it applies to (default 1) */
     bool has_match;     /* `match: {client: CIDR}` given */
     struct cidr match_client;
+    bool has_match_dest; /* `match: {destination: CIDR}` given (intercepting proxies): the
+                            connection's original destination must be inside it */
+    struct cidr match_dest;
     struct src_pos pos; /* where the fault's mapping starts */
     bool new_only;      /* `connections: new`: a reload that adds or changes it leaves the
                            open connections alone (default `all`: they take it too) */
@@ -138,17 +141,51 @@ struct fault {
     uint32_t count;       /* drop_final_ack, drop_fin: drops before one passes, or COUNT_ALL */
 };
 
+/* How an intercepting proxy's connections reach its listener (README "Transparent
+ * interception"). */
+enum intercept_mode {
+    INTERCEPT_REDIRECT, /* nat OUTPUT REDIRECT: connections this namespace makes (sidecar) */
+    INTERCEPT_TPROXY,   /* mangle PREROUTING TPROXY: connections routed through it (gateway) */
+};
+
+#define INTERCEPT_MAX_PORTS 16 /* port ranges in one `intercept:` */
+#define INTERCEPT_MAX_NETS  16 /* destination networks in one `intercept:` */
+
+/* An inclusive range of TCP ports, first <= last. */
+struct port_range {
+    uint16_t first;
+    uint16_t last;
+};
+
+/*
+ * `intercept:` of a proxy: which connections its listener takes without being addressed.
+ * Fixed arrays, so a proxy_cfg copies and compares as plain memory.
+ */
+struct intercept_cfg {
+    bool on;                                      /* the proxy has `intercept:` */
+    enum intercept_mode mode;                     /* default redirect */
+    struct port_range ports[INTERCEPT_MAX_PORTS]; /* destination ports (at least one) */
+    size_t nports;
+    struct cidr nets[INTERCEPT_MAX_NETS]; /* destination networks; none: every destination */
+    size_t nnets;
+    bool has_uid; /* redirect: only connections of sockets owned by uid */
+    uint32_t uid;
+    char cgroup[256]; /* redirect: only connections of processes in this cgroup (v2 path), or "" */
+};
+
 struct proxy_cfg {
     char *name;
     char *listen_host;    /* "" means all interfaces (`:port`) */
     uint16_t listen_port; /* 0 = ephemeral (the log says which port was bound) */
-    char *upstream_host;  /* a literal address or a name resolved per connection */
+    char *upstream_host;  /* a literal address or a name resolved per connection; "" (port 0)
+                             for an intercepting proxy without one: the original destination */
     uint16_t upstream_port;
-    bool enabled;                 /* default true; false: no listener (connection refused) */
-    uint64_t connect_timeout_ms;  /* default 5000 */
-    uint64_t idle_timeout_ms;     /* default 0 = none */
-    uint64_t half_close_probe_ms; /* default 60000 (Linux's tcp_fin_timeout); 0 = off: after a
-                                     peer's FIN, probe it once its leg is that long quiet */
+    struct intercept_cfg intercept; /* `intercept:`; intercept.on false for an addressed proxy */
+    bool enabled;                   /* default true; false: no listener (connection refused) */
+    uint64_t connect_timeout_ms;    /* default 5000 */
+    uint64_t idle_timeout_ms;       /* default 0 = none */
+    uint64_t half_close_probe_ms;   /* default 60000 (Linux's tcp_fin_timeout); 0 = off: after a
+                                       peer's FIN, probe it once its leg is that long quiet */
     struct fault *faults;
     size_t nfaults;
     struct src_pos pos;
@@ -243,6 +280,8 @@ bool fault_same(const struct fault *a, const struct fault *b);
 /* True if a and b would run the same: the same upstream, timeouts and faults (names and
  * positions in the file aside). */
 bool proxy_cfg_same(const struct proxy_cfg *a, const struct proxy_cfg *b);
+/* True if proxy p has an upstream of its own (an intercepting proxy may have none). */
+bool proxy_cfg_has_upstream(const struct proxy_cfg *p);
 /* True if any proxy of cfg has a packet-level fault. */
 bool config_has_packet_faults(const struct config *cfg);
 

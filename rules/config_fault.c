@@ -136,19 +136,26 @@ static void parse_match(struct ld *ld, yaml_node_t *v, struct fault *f)
         yaml_node_t *k = yaml_document_get_node(&ld->doc, p->key);
         yaml_node_t *val = yaml_document_get_node(&ld->doc, p->value);
 
-        if (k->type != YAML_SCALAR_NODE || strcmp(scalar(k), "client") != 0) {
-            ERR(ld, k, "unknown key '%s' in match (expected 'client')",
+        bool dest;
+
+        if (k->type != YAML_SCALAR_NODE ||
+            (strcmp(scalar(k), "client") != 0 && strcmp(scalar(k), "destination") != 0)) {
+            ERR(ld, k, "unknown key '%s' in match (expected 'client' or 'destination')",
                 k->type == YAML_SCALAR_NODE ? scalar(k) : "?");
             continue;
         }
+        dest = strcmp(scalar(k), "destination") == 0;
         if (!config__want_scalar(ld, val, "a network like 10.0.0.0/8 or ::1/128"))
             continue;
-        if (value_parse_cidr(scalar(val), &f->match_client) != 0) {
+        if (value_parse_cidr(scalar(val), dest ? &f->match_dest : &f->match_client) != 0) {
             ERR(ld, val, "invalid network '%s' (expected a CIDR like 10.0.0.0/8 or fd00::/8)",
                 scalar(val));
             continue;
         }
-        f->has_match = true;
+        if (dest)
+            f->has_match_dest = true;
+        else
+            f->has_match = true;
     }
 }
 

@@ -415,6 +415,12 @@ static void k_px_faults(struct ld *ld, yaml_node_t *v, void *obj)
     config__check_combinations(ld, v, p);
 }
 
+static void k_px_intercept(struct ld *ld, yaml_node_t *v, void *obj)
+{
+    config__parse_intercept(ld, v, obj);
+}
+
+/* name, listen and upstream first: parse_proxy checks them by their bit */
 static const struct key proxy_keys[] = {
     {"name", k_px_name},
     {"listen", k_px_listen},
@@ -424,6 +430,7 @@ static const struct key proxy_keys[] = {
     {"idle_timeout", k_px_idle_timeout},
     {"half_close_probe", k_px_half_close_probe},
     {"faults", k_px_faults},
+    {"intercept", k_px_intercept},
 };
 
 static void parse_proxy(struct ld *ld, yaml_node_t *n, struct proxy_cfg *p)
@@ -440,9 +447,24 @@ static void parse_proxy(struct ld *ld, yaml_node_t *n, struct proxy_cfg *p)
     if (!config__want_mapping(ld, n))
         return;
     walk(ld, n, proxy_keys, sizeof proxy_keys / sizeof proxy_keys[0], p, &seen, "in proxy ");
-    for (size_t i = 0; i < 3; i++)
+    for (size_t i = 0; i < 2; i++)
         if (!(seen & (1u << i)))
             ERR(ld, n, "missing required key '%s'", required[i]);
+    /* an intercepting proxy dials each connection's original destination: no upstream needed */
+    if (!(seen & (1u << 2)) && !p->intercept.on)
+        ERR(ld, n,
+            "missing required key 'upstream' (or 'intercept' to take connections made to "
+            "other addresses)");
+    if (!p->upstream_host && p->intercept.on)
+        p->upstream_host = strdup("");
+    config__check_intercept(ld, n, p);
+    for (size_t i = 0; i < p->nfaults && !p->intercept.on; i++)
+        if (p->faults[i].has_match_dest)
+            config__err_at(ld,
+                           (yaml_mark_t){.line = p->faults[i].pos.line - 1,
+                                         .column = p->faults[i].pos.col - 1},
+                           "match: destination is the original destination of an intercepted "
+                           "connection: this proxy has no 'intercept'");
 }
 
 static void parse_proxies(struct ld *ld, yaml_node_t *v)

@@ -71,4 +71,10 @@ bool config__parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f);
 /* Errors for the combinations of p's faults that have no sensible meaning. */
 void config__check_combinations(struct ld *ld, yaml_node_t *seq, struct proxy_cfg *p);
 
+/* A proxy's `intercept:` mapping into p->intercept (rules/config_intercept.c). */
+void config__parse_intercept(struct ld *ld, yaml_node_t *v, struct proxy_cfg *p);
+/* Errors for an `intercept:` that does not fit the rest of proxy node `proxy` (its listen
+ * address), once the whole mapping has been read. */
+void config__check_intercept(struct ld *ld, yaml_node_t *proxy, const struct proxy_cfg *p);
+
 #endif

@@ -80,40 +80,55 @@ bool cidr_contains(const struct cidr *net, const struct sockaddr *addr)
     return true;
 }
 
-bool fault_decide_one_why(const struct fault *f, struct fault_rng *rng,
-                          const struct sockaddr *client, struct fault_decision *why)
+bool fault_decide_one_at(const struct fault *f, struct fault_rng *rng,
+                         const struct sockaddr *client, const struct sockaddr *dest,
+                         struct fault_decision *why)
 {
     struct fault_decision d;
 
     d.draw = fault_rng_next(rng); /* drawn whatever the outcome: see fault.h */
     d.drawn = d.draw < f->probability;
     /* the match is looked at even when the draw said no, so that the reason names both */
-    d.matched = !f->has_match || cidr_contains(&f->match_client, client);
+    d.matched = (!f->has_match || cidr_contains(&f->match_client, client)) &&
+                (!f->has_match_dest || (dest && cidr_contains(&f->match_dest, dest)));
     if (why)
         *why = d;
     return fault_decision_applies(&d);
 }
 
+bool fault_decide_one_why(const struct fault *f, struct fault_rng *rng,
+                          const struct sockaddr *client, struct fault_decision *why)
+{
+    return fault_decide_one_at(f, rng, client, NULL, why);
+}
+
 bool fault_decide_one(const struct fault *f, struct fault_rng *rng, const struct sockaddr *client)
 {
-    return fault_decide_one_why(f, rng, client, NULL);
+    return fault_decide_one_at(f, rng, client, NULL, NULL);
+}
+
+uint64_t fault_decide_at(const struct proxy_cfg *p, struct fault_rng *rng,
+                         const struct sockaddr *client, const struct sockaddr *dest,
+                         struct fault_decision *why)
+{
+    uint64_t mask = 0;
+
+    for (size_t i = 0; i < p->nfaults && i < FAULTS_MAX; i++)
+        if (fault_decide_one_at(&p->faults[i], rng, client, dest, why ? &why[i] : NULL))
+            mask |= 1ull << i;
+    return mask;
 }
 
 uint64_t fault_decide_why(const struct proxy_cfg *p, struct fault_rng *rng,
                           const struct sockaddr *client, struct fault_decision *why)
 {
-    uint64_t mask = 0;
-
-    for (size_t i = 0; i < p->nfaults && i < FAULTS_MAX; i++)
-        if (fault_decide_one_why(&p->faults[i], rng, client, why ? &why[i] : NULL))
-            mask |= 1ull << i;
-    return mask;
+    return fault_decide_at(p, rng, client, NULL, why);
 }
 
 uint64_t fault_decide(const struct proxy_cfg *p, struct fault_rng *rng,
                       const struct sockaddr *client)
 {
-    return fault_decide_why(p, rng, client, NULL);
+    return fault_decide_at(p, rng, client, NULL, NULL);
 }
 
 /* The host part of a client address as people write it ("127.0.0.1", "::1"). */
@@ -130,8 +145,9 @@ static const char *addr_text(const struct sockaddr *sa, char *buf, size_t len)
     return buf;
 }
 
-const char *fault_decision_text(const struct fault *f, const struct fault_decision *d,
-                                const struct sockaddr *client, char *buf, size_t len)
+const char *fault_decision_text_at(const struct fault *f, const struct fault_decision *d,
+                                   const struct sockaddr *client, const struct sockaddr *dest,
+                                   char *buf, size_t len)
 {
     char who[INET6_ADDRSTRLEN + 20], net[INET6_ADDRSTRLEN];
     size_t n = 0;
@@ -140,15 +156,33 @@ const char *fault_decision_text(const struct fault *f, const struct fault_decisi
     if (!len)
         return buf;
     buf[0] = '\0';
-    if (!d->matched) {
+    if (!d->matched && f->has_match && !cidr_contains(&f->match_client, client)) {
         if (!inet_ntop(f->match_client.family, f->match_client.addr, net, sizeof net))
             snprintf(net, sizeof net, "?");
         r = snprintf(buf, len, "match: client %s is not in %s/%u",
                      addr_text(client, who, sizeof who), net, f->match_client.prefixlen);
         n = r < 0 ? 0 : (size_t)r < len ? (size_t)r : len - 1;
     }
+    if (!d->matched && f->has_match_dest && !(dest && cidr_contains(&f->match_dest, dest)) &&
+        n < len) {
+        if (!inet_ntop(f->match_dest.family, f->match_dest.addr, net, sizeof net))
+            snprintf(net, sizeof net, "?");
+        if (dest)
+            r = snprintf(buf + n, len - n, "%smatch: destination %s is not in %s/%u", n ? "; " : "",
+                         addr_text(dest, who, sizeof who), net, f->match_dest.prefixlen);
+        else
+            r = snprintf(buf + n, len - n, "%smatch: the connection was not intercepted",
+                         n ? "; " : "");
+        n += r < 0 ? 0 : (size_t)r < len - n ? (size_t)r : len - n - 1;
+    }
     if (!d->drawn && n < len)
         snprintf(buf + n, len - n, "%sprobability %g: drew %.6f%s", n ? "; " : "", f->probability,
                  d->draw, f->probability <= 0 ? " (never applies)" : "");
     return buf;
+}
+
+const char *fault_decision_text(const struct fault *f, const struct fault_decision *d,
+                                const struct sockaddr *client, char *buf, size_t len)
+{
+    return fault_decision_text_at(f, d, client, NULL, buf, len);
 }

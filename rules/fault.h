@@ -49,7 +49,7 @@ bool fault_decide_one(const struct fault *f, struct fault_rng *rng, const struct
 struct fault_decision {
     double draw;  /* the number drawn for the fault, in [0, 1) */
     bool drawn;   /* draw < probability: the probability lets it apply */
-    bool matched; /* no `match`, or the client is inside it */
+    bool matched; /* no `match`, or the client (and the original destination) inside it */
 };
 
 static inline bool fault_decision_applies(const struct fault_decision *d)
@@ -72,6 +72,20 @@ bool fault_decide_one_why(const struct fault *f, struct fault_rng *rng,
  */
 const char *fault_decision_text(const struct fault *f, const struct fault_decision *d,
                                 const struct sockaddr *client, char *buf, size_t len);
+
+/*
+ * The decisions above for a connection whose original destination is `dest` (an intercepted
+ * connection), or NULL (an addressed one: a `match: {destination}` never matches it).
+ */
+uint64_t fault_decide_at(const struct proxy_cfg *p, struct fault_rng *rng,
+                         const struct sockaddr *client, const struct sockaddr *dest,
+                         struct fault_decision *why);
+bool fault_decide_one_at(const struct fault *f, struct fault_rng *rng,
+                         const struct sockaddr *client, const struct sockaddr *dest,
+                         struct fault_decision *why);
+const char *fault_decision_text_at(const struct fault *f, const struct fault_decision *d,
+                                   const struct sockaddr *client, const struct sockaddr *dest,
+                                   char *buf, size_t len);
 
 /* True if `addr` (AF_INET or AF_INET6; v4-mapped v6 counts as v4) is inside `net`. */
 bool cidr_contains(const struct cidr *net, const struct sockaddr *addr);

@@ -68,6 +68,8 @@ static void upstream_text(struct conn *c, char *buf, size_t len)
     if (c->connected && c->legs[LEG_SERVER].open &&
         uv_tcp_getpeername(&c->legs[LEG_SERVER].tcp, (struct sockaddr *)&ss, &sl) == 0)
         sockaddr_text((struct sockaddr *)&ss, buf, len);
+    else if (c->intercepted)
+        sockaddr_text((const struct sockaddr *)&c->orig_dst, buf, len);
     else
         hostport_text(c->p->upstream_host, c->p->upstream_port, buf, len);
 }
@@ -88,6 +90,11 @@ static json_t *conn_json(struct conn *c)
                   "server", leg_json(c, LEG_SERVER, now), "bytes", "upstream",
                   (json_int_t)c->dirs[DIR_UPSTREAM].bytes_out, "downstream",
                   (json_int_t)c->dirs[DIR_DOWNSTREAM].bytes_out, "faults", faults);
+    /* an intercepted connection: where its client was going (its upstream) */
+    if (o && c->intercepted) {
+        sockaddr_text((const struct sockaddr *)&c->orig_dst, upstream, sizeof upstream);
+        json_object_set_new(o, "original_destination", json_string(upstream));
+    }
     return o;
 }
 

@@ -8,6 +8,7 @@
 #include "proxy/cli/cli_events.h"
 #include "proxy/cli/cli_toxiproxy.h"
 #include "proxy/cli/demo.h"
+#include "proxy/faults/intercept_rules.h"
 #include "proxy/faults/packet.h"
 #include "proxy/fdlimit.h"
 #include "proxy/server.h"
@@ -18,8 +19,19 @@ static int check_only(const struct config *cfg)
 {
     struct fd_limit fl;
     char limit[160];
-    size_t packet = 0;
+    size_t packet = 0, intercept = 0;
 
+    for (size_t i = 0; i < cfg->nproxies; i++) {
+        const struct proxy_cfg *p = &cfg->proxies[i];
+        if (p->intercept.on) {
+            printf("%s:%u:%u: note: proxy '%s' intercepts connections (mode: %s): it needs Linux, "
+                   "CAP_NET_ADMIN and iptables%s\n",
+                   cfg->path, p->pos.line, p->pos.col, p->name,
+                   p->intercept.mode == INTERCEPT_TPROXY ? "tproxy" : "redirect",
+                   p->intercept.mode == INTERCEPT_TPROXY ? " (and the ip tool)" : "");
+            intercept++;
+        }
+    }
     for (size_t i = 0; i < cfg->nproxies; i++)
         for (size_t j = 0; j < cfg->proxies[i].nfaults; j++) {
             const struct fault *f = &cfg->proxies[i].faults[j];
@@ -31,9 +43,10 @@ static int check_only(const struct config *cfg)
                    fault_type_name(f->type));
             packet++;
         }
-    printf("%s: ok (%zu prox%s%s%s)\n", cfg->path, cfg->nproxies, cfg->nproxies == 1 ? "y" : "ies",
-           cfg->admin_host ? ", admin API" : "",
-           packet ? ", packet-level faults need CAP_NET_ADMIN" : "");
+    printf("%s: ok (%zu prox%s%s%s%s)\n", cfg->path, cfg->nproxies,
+           cfg->nproxies == 1 ? "y" : "ies", cfg->admin_host ? ", admin API" : "",
+           packet ? ", packet-level faults need CAP_NET_ADMIN" : "",
+           intercept ? ", interception needs CAP_NET_ADMIN" : "");
     /* what finwait would run with: it raises the soft limit the same way at start */
     fd_limit_get(&fl, true);
     printf("%s: note: %s\n", cfg->path, fd_limit_text(&fl, limit, sizeof limit));
@@ -93,6 +106,10 @@ int main(int argc, char **argv)
     case ARGS_CLEANUP: {
         char report[8192];
         int r = packet_cleanup_all(report, sizeof report, err, sizeof err);
+        size_t used = strlen(report);
+        /* interception's chains and routes too, even when the packet engine's failed */
+        int r2 = intercept_cleanup_all(report + used, sizeof report - used, err, sizeof err);
+        r = r < 0 ? r : r2;
         fputs(report, stdout); /* what was removed, even when something else failed */
         if (r < 0) {
             fprintf(stderr, "finwait: %s\n", err);

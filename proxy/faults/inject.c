@@ -152,21 +152,30 @@ static void log_not_applied(struct conn *c, const struct fault *f, const char *w
               NULL, NULL, text, kv, 2);
 }
 
+/* The original destination of an intercepted connection, for `match: {destination}`; NULL for
+ * an addressed one. */
+static const struct sockaddr *conn_dest(const struct conn *c)
+{
+    return c->intercepted ? (const struct sockaddr *)&c->orig_dst : NULL;
+}
+
 /* What fault_decide_why() found against f, for people. */
 static void log_decision(struct conn *c, const struct fault *f, const struct fault_decision *d)
 {
     char why[400];
 
     if (LOG_ENABLED(LOG_LEVEL_DEBUG))
-        log_not_applied(
-            c, f, fault_decision_text(f, d, (const struct sockaddr *)&c->client, why, sizeof why));
+        log_not_applied(c, f,
+                        fault_decision_text_at(f, d, (const struct sockaddr *)&c->client,
+                                               conn_dest(c), why, sizeof why));
 }
 
 uint64_t inject_decide(struct conn *c)
 {
     const struct proxy_cfg *p = c->p;
     struct fault_decision why[FAULTS_MAX];
-    uint64_t mask = fault_decide_why(p, &c->l->rng, (const struct sockaddr *)&c->client, why);
+    uint64_t mask =
+        fault_decide_at(p, &c->l->rng, (const struct sockaddr *)&c->client, conn_dest(c), why);
 
     for (size_t i = 0; i < p->nfaults && i < FAULTS_MAX; i++) {
         if (mask & (1ull << i))
@@ -379,7 +388,8 @@ static void rt_maybe_attach(struct conn *c, const struct fault *f, struct cfg_ge
         log_not_applied(c, f, why);
         return;
     }
-    if (!fault_decide_one_why(f, &c->l->rng, (const struct sockaddr *)&c->client, &d)) {
+    if (!fault_decide_one_at(f, &c->l->rng, (const struct sockaddr *)&c->client, conn_dest(c),
+                             &d)) {
         log_decision(c, f, &d);
         return;
     }

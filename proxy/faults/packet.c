@@ -21,23 +21,19 @@
 #include <linux/netfilter.h>
 #include <netinet/tcp.h>
 #include <netinet/in.h>
-#include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <libmnl/libmnl.h>
 #include <libnetfilter_queue/libnetfilter_queue.h>
 
+#include "proxy/faults/iptables.h"
 #include "proxy/log.h"
 #include "proxy/stats.h"
-
-extern char **environ;
 
 #define QUEUE_FIRST 4700
 #define QUEUE_TRIES 64
@@ -46,7 +42,6 @@ extern char **environ;
 /* A flow whose close is over (or that went quiet after both FINs) is let go after this; long
  * enough to see FIN retransmissions with a lowered tcp_orphan_retries. */
 #define FLOW_IDLE_MS 10000
-#define CHAIN_PREFIX "FINWAIT-"
 
 /* glibc's struct tcp_info stops before the byte counters the kernel has reported since 4.1; the
  * layout beyond it is the kernel's ABI (include/uapi/linux/tcp.h). */
@@ -104,204 +99,7 @@ struct packet_engine {
     char chain_out[32], chain_in[32];
 };
 
-/* --- iptables --- */
-
-/* Where the iptables tools are: a service's PATH often lacks the sbin directories. */
-static const char *tool_path(const char *name)
-{
-    static const char *const dirs[] = {"/usr/sbin", "/sbin", "/usr/bin", "/bin", "/usr/local/sbin"};
-    static char path[8][128];
-    static int slot;
-
-    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
-        char *p = path[slot];
-        snprintf(p, sizeof path[0], "%s/%s", dirs[i], name);
-        if (access(p, X_OK) == 0) {
-            slot = (slot + 1) % 8;
-            return p;
-        }
-    }
-    return NULL;
-}
-
-/* Run `argv` with `input` on its stdin; returns its exit status, or -1. Blocking: only at
- * start and exit, never while connections are served. */
-static int run_cmd(const char *const *argv, const char *input, char *out, size_t outlen)
-{
-    int in[2], o[2], st;
-    pid_t pid;
-    posix_spawn_file_actions_t fa;
-    size_t got = 0;
-
-    if (pipe(in) != 0)
-        return -1;
-    if (pipe(o) != 0) {
-        close(in[0]);
-        close(in[1]);
-        return -1;
-    }
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_adddup2(&fa, in[0], 0);
-    posix_spawn_file_actions_adddup2(&fa, o[1], 1);
-    posix_spawn_file_actions_adddup2(&fa, o[1], 2);
-    posix_spawn_file_actions_addclose(&fa, in[1]);
-    posix_spawn_file_actions_addclose(&fa, o[0]);
-    const char *path = tool_path(argv[0]);
-    if (!path || posix_spawn(&pid, path, &fa, NULL, (char *const *)argv, environ) != 0) {
-        posix_spawn_file_actions_destroy(&fa);
-        close(in[0]);
-        close(in[1]);
-        close(o[0]);
-        close(o[1]);
-        return -1;
-    }
-    posix_spawn_file_actions_destroy(&fa);
-    close(in[0]);
-    close(o[1]);
-    if (input) {
-        size_t len = strlen(input), off = 0;
-        while (off < len) {
-            ssize_t n = write(in[1], input + off, len - off);
-            if (n <= 0)
-                break;
-            off += (size_t)n;
-        }
-    }
-    close(in[1]);
-    for (;;) {
-        char tmp[4096];
-        ssize_t n = read(o[0], tmp, sizeof tmp);
-        if (n <= 0)
-            break;
-        if (out && got + 1 < outlen) {
-            size_t k = (size_t)n < outlen - got - 1 ? (size_t)n : outlen - got - 1;
-            memcpy(out + got, tmp, k);
-            got += k;
-        }
-    }
-    if (out && outlen)
-        out[got] = '\0';
-    close(o[0]);
-    if (waitpid(pid, &st, 0) != pid)
-        return -1;
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-static int restore(const char *tool, const char *script, char *out, size_t outlen)
-{
-    const char *argv[] = {tool, "-w", "-n", NULL};
-    return run_cmd(argv, script, out, outlen);
-}
-
-/* A finwait chain's owner: the pid in its name. */
-static long chain_pid(const char *chain)
-{
-    return strtol(chain + strlen(CHAIN_PREFIX), NULL, 10);
-}
-
-/* True if the process that made `chain` still runs. A pid the kernel gave to another program
- * since does not count: the chain's finwait is gone all the same. */
-static bool chain_owner_alive(const char *chain)
-{
-    long pid = chain_pid(chain);
-    char path[64], comm[32] = "";
-    FILE *f;
-
-    if (pid <= 0 || (kill((pid_t)pid, 0) != 0 && errno != EPERM))
-        return false;
-    snprintf(path, sizeof path, "/proc/%ld/comm", pid);
-    f = fopen(path, "r");
-    if (!f)
-        return true; /* no /proc to ask: trust the pid */
-    if (!fgets(comm, sizeof comm, f))
-        comm[0] = '\0';
-    fclose(f);
-    return strncmp(comm, "finwait", 7) == 0;
-}
-
-static bool is_finwait_chain(const char *name, size_t len)
-{
-    return len > strlen(CHAIN_PREFIX) && len < 32 &&
-           strncmp(name, CHAIN_PREFIX, strlen(CHAIN_PREFIX)) == 0;
-}
-
-/*
- * Remove the finwait chains of one family's mangle table (those of dead processes, or all
- * of them) and every rule that jumps to one, whatever a dead process managed to undo before
- * it died: a chain whose jump is gone, a jump in a chain other than INPUT/OUTPUT, a chain in
- * one family only. Each removed chain is appended to `report` (may be NULL) as a line.
- * Returns 0 or UV_EIO with `err` set.
- */
-static int remove_chains(const char *restore_tool, const char *save_tool, bool all, char *report,
-                         size_t reportlen, char *err, size_t errlen)
-{
-    static char saved[1 << 20], script[1 << 16];
-    const char *argv[] = {save_tool, "-t", "mangle", NULL};
-    char chains[256][32], out[1024];
-    size_t nchains = 0, len = 0;
-
-    if (run_cmd(argv, NULL, saved, sizeof saved) != 0)
-        return 0; /* no such table in this family: nothing of ours either */
-    /* the chains to remove: ":FINWAIT-123-OUT - [0:0]" */
-    for (char *line = saved; *line;) {
-        char *eol = strchr(line, '\n'), *name = line + 1;
-        size_t n;
-
-        if (eol)
-            *eol = '\0';
-        n = strcspn(name, " ");
-        if (line[0] == ':' && is_finwait_chain(name, n) && nchains < 256) {
-            snprintf(chains[nchains], sizeof chains[0], "%.*s", (int)n, name);
-            if (all || !chain_owner_alive(chains[nchains]))
-                nchains++;
-        }
-        if (!eol)
-            break;
-        *eol = '\n';
-        line = eol + 1;
-    }
-    if (nchains == 0)
-        return 0;
-    /* every jump to one of them, deleted as saved ("-A OUTPUT -j X" -> "-D OUTPUT -j X"),
-     * then the chains themselves: a chain still referenced cannot be deleted */
-    len += (size_t)snprintf(script + len, sizeof script - len, "*mangle\n");
-    for (char *line = strtok(saved, "\n"); line; line = strtok(NULL, "\n")) {
-        const char *j = strstr(line, " -j ");
-        size_t n;
-        if (strncmp(line, "-A ", 3) != 0 || !j)
-            continue;
-        j += 4;
-        n = strcspn(j, " ");
-        for (size_t i = 0; i < nchains; i++)
-            if (strlen(chains[i]) == n && strncmp(j, chains[i], n) == 0 &&
-                len < sizeof script - 1) {
-                len += (size_t)snprintf(script + len, sizeof script - len, "-D %s\n", line + 3);
-                break;
-            }
-    }
-    for (size_t i = 0; i < nchains && len < sizeof script - 1; i++)
-        len += (size_t)snprintf(script + len, sizeof script - len, "-F %s\n", chains[i]);
-    for (size_t i = 0; i < nchains && len < sizeof script - 1; i++)
-        len += (size_t)snprintf(script + len, sizeof script - len, "-X %s\n", chains[i]);
-    if (len >= sizeof script - 16) {
-        snprintf(err, errlen, "too many old finwait chains for one %s batch", restore_tool);
-        return UV_EIO;
-    }
-    snprintf(script + len, sizeof script - len, "COMMIT\n");
-    if (restore(restore_tool, script, out, sizeof out) != 0) {
-        snprintf(err, errlen, "%s could not remove old finwait chains: %s", restore_tool, out);
-        return UV_EIO;
-    }
-    for (size_t i = 0; report && i < nchains; i++) {
-        size_t used = strlen(report);
-        long pid = chain_pid(chains[i]);
-        snprintf(report + used, reportlen - used,
-                 "removed %s (%s mangle table, finwait pid %ld %s)\n", chains[i],
-                 strncmp(save_tool, "ip6", 3) == 0 ? "ip6tables" : "iptables", pid,
-                 chain_owner_alive(chains[i]) ? "still running" : "gone");
-    }
-    return 0;
-}
+/* --- iptables (proxy/faults/iptables.c) --- */
 
 static int install_rules(struct packet_engine *pe, const char *tool, char *err, size_t errlen)
 {
@@ -330,33 +128,11 @@ static int install_rules(struct packet_engine *pe, const char *tool, char *err, 
              pe->chain_out, pe->chain_in, pe->chain_out, pe->chain_in, pe->chain_out, pe->mark,
              pe->queue, pe->chain_in, pe->chain_in, pe->chain_in, pe->mark, pe->queue,
              pe->chain_in);
-    if (restore(tool, script, out, sizeof out) != 0) {
+    if (iptables_restore(tool, script, out, sizeof out) != 0) {
         snprintf(err, errlen, "%s failed to install finwait's rules: %s", tool, out);
         return UV_EIO;
     }
     return 0;
-}
-
-/* --- privileges --- */
-
-static bool have_cap_net_admin(void)
-{
-    FILE *f = fopen("/proc/self/status", "r");
-    char line[256];
-    unsigned long long eff = 0;
-
-    if (!f)
-        return false;
-    while (fgets(line, sizeof line, f))
-        if (sscanf(line, "CapEff: %llx", &eff) == 1)
-            break;
-    fclose(f);
-    return eff & (1ull << 12); /* CAP_NET_ADMIN */
-}
-
-static bool have_tool(const char *name)
-{
-    return tool_path(name) != NULL;
 }
 
 /* --- netlink --- */
@@ -707,11 +483,11 @@ int packet_engine_open(uv_loop_t *loop, struct packet_engine **out, char *err, s
     int r = UV_EBUSY;
 
     *out = NULL;
-    if (!have_cap_net_admin()) {
+    if (!iptables_have_cap_net_admin()) {
         snprintf(err, errlen, "packet-level faults need CAP_NET_ADMIN: %s", grant);
         return UV_EPERM;
     }
-    if (!have_tool("iptables-restore") || !have_tool("iptables-save")) {
+    if (!iptables_have_tool("iptables-restore") || !iptables_have_tool("iptables-save")) {
         snprintf(err, errlen,
                  "packet-level faults need the iptables tools (iptables-restore, iptables-save): "
                  "apt-get install iptables");
@@ -723,13 +499,13 @@ int packet_engine_open(uv_loop_t *loop, struct packet_engine **out, char *err, s
         return UV_ENOMEM;
     }
     pe->loop = loop;
-    snprintf(pe->chain_out, sizeof pe->chain_out, CHAIN_PREFIX "%d-OUT", (int)getpid());
-    snprintf(pe->chain_in, sizeof pe->chain_in, CHAIN_PREFIX "%d-IN", (int)getpid());
+    snprintf(pe->chain_out, sizeof pe->chain_out, IPTABLES_CHAIN_PREFIX "%d-OUT", (int)getpid());
+    snprintf(pe->chain_in, sizeof pe->chain_in, IPTABLES_CHAIN_PREFIX "%d-IN", (int)getpid());
     /* chains of finwait processes that died without removing theirs */
-    if (remove_chains("iptables-restore", "iptables-save", false, NULL, 0, err, errlen) < 0)
+    if (iptables_remove_chains(false, "mangle", false, NULL, 0, err, errlen) < 0)
         goto fail_free;
-    if (have_tool("ip6tables-restore")) /* IPv6 is best effort, as its rules are */
-        remove_chains("ip6tables-restore", "ip6tables-save", false, NULL, 0, err, errlen);
+    if (iptables_have_tool("ip6tables-restore")) /* IPv6 is best effort, as its rules are */
+        iptables_remove_chains(true, "mangle", false, NULL, 0, err, errlen);
 
     pe->nl = mnl_socket_open(NETLINK_NETFILTER);
     if (!pe->nl || mnl_socket_bind(pe->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -755,7 +531,7 @@ int packet_engine_open(uv_loop_t *loop, struct packet_engine **out, char *err, s
     r = install_rules(pe, "iptables-restore", err, errlen);
     if (r < 0)
         goto fail_nl;
-    if (have_tool("ip6tables-restore")) {
+    if (iptables_have_tool("ip6tables-restore")) {
         char e6[256];
         pe->v6_rules = install_rules(pe, "ip6tables-restore", e6, sizeof e6) == 0;
         if (!pe->v6_rules)
@@ -859,10 +635,10 @@ void packet_engine_close(struct packet_engine *pe)
     snprintf(script, sizeof script,
              "*mangle\n-D OUTPUT -j %s\n-D INPUT -j %s\n-F %s\n-F %s\n-X %s\n-X %s\nCOMMIT\n",
              pe->chain_out, pe->chain_in, pe->chain_out, pe->chain_in, pe->chain_out, pe->chain_in);
-    run_cmd(cmd, script, NULL, 0);
+    iptables_run(cmd, script, NULL, 0);
     if (pe->v6_rules) {
         cmd[0] = "ip6tables-restore";
-        run_cmd(cmd, script, NULL, 0);
+        iptables_run(cmd, script, NULL, 0);
     }
     struct packet_flow *list = pe->flows;
 
@@ -881,18 +657,16 @@ int packet_cleanup_all(char *report, size_t reportlen, char *err, size_t errlen)
     int r = 0;
 
     report[0] = '\0';
-    if (!have_cap_net_admin()) {
+    if (!iptables_have_cap_net_admin()) {
         snprintf(err, errlen, "--cleanup needs CAP_NET_ADMIN (run as root)");
         return UV_EPERM;
     }
-    if (have_tool("iptables-restore") && have_tool("iptables-save"))
-        r = remove_chains("iptables-restore", "iptables-save", true, report, reportlen, err,
-                          errlen);
+    if (iptables_have_tool("iptables-restore") && iptables_have_tool("iptables-save"))
+        r = iptables_remove_chains(false, "mangle", true, report, reportlen, err, errlen);
     /* IPv6 too even when IPv4 failed: leave as little behind as possible */
-    if (r == 0 && have_tool("ip6tables-restore") && have_tool("ip6tables-save"))
-        r = remove_chains("ip6tables-restore", "ip6tables-save", true, report, reportlen, err,
-                          errlen);
-    else if (have_tool("ip6tables-restore") && have_tool("ip6tables-save"))
-        remove_chains("ip6tables-restore", "ip6tables-save", true, report, reportlen, NULL, 0);
+    if (r == 0 && iptables_have_tool("ip6tables-restore") && iptables_have_tool("ip6tables-save"))
+        r = iptables_remove_chains(true, "mangle", true, report, reportlen, err, errlen);
+    else if (iptables_have_tool("ip6tables-restore") && iptables_have_tool("ip6tables-save"))
+        iptables_remove_chains(true, "mangle", true, report, reportlen, NULL, 0);
     return r;
 }

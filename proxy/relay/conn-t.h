@@ -116,6 +116,10 @@ struct conn {
     bool closing;   /* conn_close() ran: callbacks only release what they hold */
     bool connected; /* the server leg is established */
     bool tl_print;  /* log.timeline was on at accept: tl is printed when c is freed */
+    /* intercepted: where the client was going, the address finwait dials (README
+     * "Transparent interception"); `intercepted` says orig_dst is the upstream */
+    struct sockaddr_storage orig_dst;
+    bool intercepted;
 };
 
 static inline enum leg_id dir_src(enum dir d)

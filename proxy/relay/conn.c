@@ -28,6 +28,7 @@
 #include "proxy/relay/dial.h"
 #include "proxy/relay/hangup.h"
 #include "proxy/faults/inject.h"
+#include "proxy/relay/intercept.h"
 #include "proxy/relay/listener.h"
 #include "proxy/log.h"
 #include "proxy/faults/packet.h"
@@ -1103,6 +1104,16 @@ static void on_dial_socket(void *arg, unsigned i, int fd, const struct sockaddr 
 
     LOG(LOG_LEVEL_DEBUG, conn_proxy_name(c), "connect_attempt", "#%llu: attempt %u: %s",
         (unsigned long long)c->id, i + 1, sockaddr_text(sa, addr, sizeof addr));
+    /* finwait's own connection must pass its interception rules (and, with TPROXY, speak
+     * with the client's address) */
+    if (c->l->upstream_mark || c->intercepted) {
+        int r = intercept_prepare_upstream(
+            fd, c->l->upstream_mark, c->intercepted && c->p->intercept.mode == INTERCEPT_TPROXY,
+            (const struct sockaddr *)&c->client);
+        if (r < 0)
+            LOG(LOG_LEVEL_WARN, conn_proxy_name(c), "intercept", "#%llu: upstream socket: %s",
+                (unsigned long long)c->id, uv_strerror(r));
+    }
     /* A server-leg packet fault watches the first attempt's flow only (the engine takes one
      * flow per leg): with a single address, as with a literal upstream, that is the one. */
     if (c->inj && i == 0)
@@ -1184,6 +1195,10 @@ static void connect_upstream(struct conn *c)
     int r;
 
     uv_timer_start(&c->timer, on_timer, p->connect_timeout_ms, 0);
+    if (c->intercepted) {
+        connect_to(c, &c->orig_dst, 1);
+        return;
+    }
     if (c->l->upstream_literal) {
         connect_to(c, &c->l->upstream_addr, 1);
         return;
@@ -1220,6 +1235,30 @@ static void on_timer(uv_timer_t *t)
 
 /* --- accepting --- */
 
+/* What listener_upstream_of said (r != 0) about connection c: 1 is an intercepted connection,
+ * to its original destination; an error ends it at once with a reset (true: c is done). */
+static bool intercept_refused(struct conn *c, int r)
+{
+    char dst[80];
+
+    if (r > 0) {
+        c->intercepted = true;
+        return false;
+    }
+    if (r == UV_ELOOP)
+        LOG(LOG_LEVEL_WARN, conn_proxy_name(c), "intercept_loop",
+            "#%llu: refused: the client connected to finwait's own listener %s, which has no "
+            "upstream (relaying it would loop)",
+            (unsigned long long)c->id,
+            sockaddr_text((struct sockaddr *)&c->orig_dst, dst, sizeof dst));
+    else
+        LOG(LOG_LEVEL_WARN, conn_proxy_name(c), "intercept",
+            "#%llu: refused: no original destination: %s", (unsigned long long)c->id,
+            uv_strerror(r));
+    conn_abort(c, r == UV_ELOOP ? "intercept_loop" : "no_original_destination");
+    return true;
+}
+
 void conn_accept(struct listener *l)
 {
     struct relay_ctx *rc = l->rc;
@@ -1229,8 +1268,10 @@ void conn_accept(struct listener *l)
     int len = sizeof ss;
     uint64_t mask;
     uv_os_fd_t fd;
-    char addr[80];
-    struct log_kv client_kv[] = {{"client", addr, 0}};
+    char addr[80], dst[80];
+    struct log_kv client_kv[] = {{"client", addr, 0}, {"original_destination", dst, 0}};
+    size_t nkv = 1;
+    int r;
 
     if (!c) {
         LOG(LOG_LEVEL_ERROR, l->p->name, "accept", "out of memory");
@@ -1264,14 +1305,21 @@ void conn_accept(struct listener *l)
     uv_tcp_getpeername(&c->legs[LEG_CLIENT].tcp, (struct sockaddr *)&ss, &len);
     c->client = ss;
     sockaddr_text((struct sockaddr *)&ss, addr, sizeof addr);
+    if (uv_fileno((uv_handle_t *)&c->legs[LEG_CLIENT].tcp, &fd) == 0 &&
+        (r = listener_upstream_of(l, fd, &c->orig_dst)) != 0 && intercept_refused(c, r))
+        return;
+    if (c->intercepted) { /* the accept event says where the client was going */
+        sockaddr_text((struct sockaddr *)&c->orig_dst, dst, sizeof dst);
+        nkv = 2;
+    }
     /* Every connection records its timeline, for the admin API's view of it; the first event
      * creates it. log.timeline only says whether it is printed at the end. */
     c->tl_print = c->gen->cfg->log_timeline;
     timeline_add_event(&c->tl, 0, TL_SYN, LEG_CLIENT, true, 0, "ESTABLISHED", "accepted",
-                       "accepted", client_kv, 1);
+                       "accepted", client_kv, nkv);
     if (LOG_ENABLED(LOG_LEVEL_INFO))
         log__conn(LOG_LEVEL_INFO, conn_proxy_name(c), c->id, conn_elapsed_ms(c), "accepted",
-                  "client", leg_event_state(c, LEG_CLIENT), "accepted", client_kv, 1);
+                  "client", leg_event_state(c, LEG_CLIENT), "accepted", client_kv, nkv);
 
     mask = inject_decide(c);
     if (mask && inject_new(c, mask) != 0) {

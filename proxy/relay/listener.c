@@ -1,6 +1,7 @@
 #include "proxy/relay/listener.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +9,7 @@
 
 #include "proxy/relay/conn.h"
 #include "proxy/relay/emfile.h"
+#include "proxy/relay/intercept.h"
 #include "proxy/log.h"
 #include "proxy/faults/packet.h"
 #include "proxy/relay/relay.h"
@@ -137,16 +139,71 @@ static void mark_listener(struct listener *l)
     l->marked = setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == 0 && mark;
 }
 
+/* TPROXY hands the listener connections addressed to other hosts: only a transparent socket
+ * may take them (the flag is looked at per packet, so a reload can set it on a bound socket). */
+static void set_transparent(struct listener *l)
+{
+    uv_os_fd_t fd;
+    struct sockaddr_storage ss;
+    int len = sizeof ss;
+
+    if (!l->p->intercept.on || l->p->intercept.mode != INTERCEPT_TPROXY ||
+        uv_fileno((uv_handle_t *)&l->tcp, &fd) != 0 ||
+        uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (intercept_listen_transparent(fd, ss.ss_family) < 0)
+        LOG(LOG_LEVEL_ERROR, l->p->name, "intercept",
+            "cannot make the listener transparent (IP_TRANSPARENT) for mode: tproxy: needs "
+            "CAP_NET_ADMIN");
+}
+
+static uint16_t sockaddr_port(const struct sockaddr_storage *ss)
+{
+    return ntohs(ss->ss_family == AF_INET6 ? ((const struct sockaddr_in6 *)ss)->sin6_port
+                                           : ((const struct sockaddr_in *)ss)->sin_port);
+}
+
+int listener_upstream_of(struct listener *l, int fd, struct sockaddr_storage *dst)
+{
+    const struct proxy_cfg *p = l->p;
+    struct sockaddr_storage self;
+    socklen_t len = sizeof self;
+    int r;
+
+    if (!p->intercept.on)
+        return 0;
+    r = intercept_original_dst(fd, p->intercept.mode, dst);
+    if (r < 0)
+        return r;
+    if (getsockname(fd, (struct sockaddr *)&self, &len) != 0)
+        return -errno;
+    /* after a REDIRECT the original destination is another address; one that is the
+     * listener's own address means the client addressed finwait itself. TPROXY changes no
+     * address: a connection to the listener's port is one made to finwait itself. */
+    if (p->intercept.mode == INTERCEPT_REDIRECT
+            ? intercept_same_addr((struct sockaddr *)dst, (struct sockaddr *)&self)
+            : sockaddr_port(dst) == l->port)
+        return proxy_cfg_has_upstream(p) ? 0 : UV_ELOOP;
+    return 1;
+}
+
 static void log_listening(const struct listener *l, const char *event, const char *what)
 {
     const struct proxy_cfg *p = l->p;
     struct log_kv kv[] = {{"addr", l->addr_text, 0}, {"upstream", NULL, 0}, {"faults", NULL, 0}};
     char up[300];
 
-    kv[1].str = hostport_text(p->upstream_host, p->upstream_port, up, sizeof up);
+    if (proxy_cfg_has_upstream(p))
+        kv[1].str = hostport_text(p->upstream_host, p->upstream_port, up, sizeof up);
+    else
+        kv[1].str = "the original destination";
     kv[2].num = p->nfaults;
-    log__event(LOG_LEVEL_INFO, p->name, event, kv, 3, "%slistening on %s -> upstream %s", what,
-               l->addr_text, up);
+    log__event(LOG_LEVEL_INFO, p->name, event, kv, 3, "%slistening on %s -> upstream %s%s", what,
+               l->addr_text, kv[1].str,
+               p->intercept.on
+                   ? (p->intercept.mode == INTERCEPT_TPROXY ? " (intercepting: tproxy)"
+                                                            : " (intercepting: redirect)")
+                   : "");
 }
 
 static void set_upstream(struct listener *l)
@@ -188,9 +245,15 @@ struct listener *listener_start(struct relay_ctx *rc, struct cfg_gen *gen,
     set_upstream(l);
 
     sockaddr_text((struct sockaddr *)&ss, want, sizeof want);
-    uv_tcp_init(rc->loop, &l->tcp);
+    /* the socket exists before bind: a TPROXY listener is made transparent first */
+    uv_tcp_init_ex(rc->loop, &l->tcp, ss.ss_family);
     emfile_take_over(rc->loop); /* after the loop's first uv_tcp_init, which opens libuv's */
     l->tcp.data = l;
+    if (p->intercept.on && p->intercept.mode == INTERCEPT_TPROXY) {
+        uv_os_fd_t fd;
+        if (uv_fileno((uv_handle_t *)&l->tcp, &fd) == 0)
+            intercept_listen_transparent(fd, ss.ss_family);
+    }
     r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
     if (r == 0)
         r = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
@@ -231,6 +294,7 @@ void listener_update(struct listener *l, struct cfg_gen *gen, const struct proxy
         fault_rng_seed(&l->rng, l->rc->seed, p->name);
     set_upstream(l);
     mark_listener(l);
+    set_transparent(l);
     /* an API call changes one proxy: the others need not say anything */
     if (!same)
         log_listening(l, "reloaded", "reloaded: ");

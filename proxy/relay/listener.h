@@ -26,11 +26,13 @@ struct listener {
     struct proxy_stats *stats; /* held: the counters of p's name, its connections take them */
     unsigned refs;             /* the handle until it is closed, plus one per connection */
     uv_tcp_t tcp;
-    bool open;             /* tcp must be closed */
-    bool marked;           /* carries the packet engine's mark (client-leg packet faults) */
-    struct fault_rng rng;  /* fault decisions of this proxy's connections, in accept order */
-    uint64_t next_id;      /* id of the next accepted connection */
-    bool upstream_literal; /* upstream is an address: no resolution per connection */
+    bool open;              /* tcp must be closed */
+    bool marked;            /* carries the packet engine's mark (client-leg packet faults) */
+    uint32_t upstream_mark; /* SO_MARK of its connections' upstream sockets, which finwait's
+                               interception rules let pass (0: no interception runs) */
+    struct fault_rng rng;   /* fault decisions of this proxy's connections, in accept order */
+    uint64_t next_id;       /* id of the next accepted connection */
+    bool upstream_literal;  /* upstream is an address: no resolution per connection */
     struct sockaddr_storage upstream_addr;
     char addr_text[80]; /* the bound address, "127.0.0.1:18080" */
     uint16_t port;      /* the bound port (the ephemeral one when the config says 0) */
@@ -46,6 +48,15 @@ struct listener *listener_start(struct relay_ctx *rc, struct cfg_gen *gen,
  * restart the proxy's fault decisions from it. */
 void listener_update(struct listener *l, struct cfg_gen *gen, const struct proxy_cfg *p,
                      bool reseed);
+/*
+ * Where connection `fd`, accepted by l, goes: 1 and *dst, its original destination, when l's
+ * proxy intercepts and a rule brought the connection here; 0 for the proxy's configured
+ * upstream (it does not intercept, or the client addressed finwait itself and the proxy has an
+ * upstream); UV_ELOOP when the client addressed finwait itself and there is nowhere else to go
+ * (relaying it would connect finwait to itself); another negative UV_E* code when the
+ * original destination cannot be read.
+ */
+int listener_upstream_of(struct listener *l, int fd, struct sockaddr_storage *dst);
 /* Stop accepting. The listener is freed when its last connection is gone. */
 void listener_stop(struct listener *l);
 void listener_ref(struct listener *l);

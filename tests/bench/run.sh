@@ -5,18 +5,23 @@
 # mode), and any --extra proxy, side by side with the same peers in one run. Not a pass/fail test: it prints a table and writes
 # out/bench/results.json and out/bench/bench.png.
 #
-#   tests/bench/run.sh [--quick] [--reps N] [--extra NAME='CMD {listen_port} {upstream_port}']
+#   tests/bench/run.sh [--quick] [--reps N] [--intercept] [--extra NAME='CMD {listen_port} {upstream_port}']
+#
+# --intercept adds finwait+intercept (root): the peers dial a server's own address and finwait
+# takes the connections by an iptables REDIRECT (transparent interception). Opt-in because the
+# nat rules turn connection tracking on in the run's namespace, for every contender.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
 
-args=("$@") reps=5 quick=0 extras=()
+args=("$@") reps=5 quick=0 extras=() intercept=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) quick=1; reps=3 ;;
     --reps) reps=$2; shift ;;
     --extra) extras+=("$2"); shift ;;
-    *) echo "usage: $0 [--quick] [--reps N] [--extra NAME='CMD {listen_port} {upstream_port}']" >&2; exit 2 ;;
+    --intercept) intercept=1 ;;
+    *) echo "usage: $0 [--quick] [--reps N] [--intercept] [--extra NAME='CMD {listen_port} {upstream_port}']" >&2; exit 2 ;;
   esac
   shift
 done
@@ -104,6 +109,23 @@ if [ "$(id -u)" = 0 ] && "$fw" --check -c examples/drop_fin.yaml >/dev/null 2>&1
    grep -q "CapEff:.*" /proc/self/status && command -v iptables-restore >/dev/null; then
   start_finwait finwait+packet "[{type: drop_fin, leg: client, from: peer, match: {client: 127.0.0.2/32}}]"
   "$peer" idle 127.0.0.1 $(( ${ports[3]} + 1 )) 1 127.0.0.2 100000 >/dev/null & pids+=($!)
+fi
+# transparent interception: the peers dial a second server like the first by its own address
+# and ports; finwait takes the connections by REDIRECT and dials their original destination
+if [ "$intercept" = 1 ]; then
+  [ "$(id -u)" = 0 ] && command -v iptables-restore >/dev/null ||
+    { echo "bench: --intercept needs root and iptables" >&2; exit 2; }
+  up2=$(free_pair); "$peer" serve "$up2" & pids+=($!); wait_port "$up2"; wait_port $((up2+1))
+  cat > "$work/finwait+intercept.yaml" <<EOF
+log: {level: warn}
+proxies:
+  - {name: intercept, listen: ':0', intercept: {ports: [$up2, $((up2+1))], destinations: [127.0.0.1/32]}}
+EOF
+  "$fw" -c "$work/finwait+intercept.yaml" 2>>"$work/finwait+intercept.log" & pids+=($!)
+  names+=(finwait+intercept) ports+=("$up2") procs+=("$!")
+  for _ in $(seq 250); do iptables-save -t nat | grep -q -- "--dport $((up2+1))" && break; sleep 0.02; done
+  iptables-save -t nat | grep -q -- "--dport $((up2+1))" ||
+    { echo "bench: finwait+intercept never installed its rules; its log:" >&2; cat "$work/finwait+intercept.log" >&2; exit 1; }
 fi
 # faults attached to and detached from open connections: finwait+came-went, finwait+churn
 . tests/bench/live_faults.sh
@@ -219,7 +241,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 == 0 || a == "-") print "-"; e
     printf "  %-14s vs direct: bulk1 %s bulk4 %s p50 %s conns %s" "$n" \
       "$(ratio "$(med "$n" bulk1)" "$(med direct bulk1)")" "$(ratio "$(med "$n" bulk4)" "$(med direct bulk4)")" \
       "$(ratio "$(med "$n" p50)" "$(med direct p50)")" "$(ratio "$(med "$n" conns)" "$(med direct conns)")"
-    case $n in finwait+came-went|finwait+churn) printf " | vs finwait: bulk1 %s bulk4 %s p50 %s p99 %s conns %s cpu %s" \
+    case $n in finwait+came-went|finwait+churn|finwait+intercept) printf " | vs finwait: bulk1 %s bulk4 %s p50 %s p99 %s conns %s cpu %s" \
         "$(ratio "$(med "$n" bulk1)" "$(med finwait bulk1)")" "$(ratio "$(med "$n" bulk4)" "$(med finwait bulk4)")" \
         "$(ratio "$(med "$n" p50)" "$(med finwait p50)")" "$(ratio "$(med "$n" p99)" "$(med finwait p99)")" \
         "$(ratio "$(med "$n" conns)" "$(med finwait conns)")" "$(ratio "$(med "$n" cpu)" "$(med finwait cpu)")" ;; esac

@@ -124,5 +124,30 @@ int main(void)
         CHECK(fault_rng_next(&a) == fault_rng_next(&b)); /* one draw each, whatever the outcome */
     }
     TEST_PASS("fault_decide_one: one draw, probability and match");
+
+    /* match: {destination}: the original destination of an intercepted connection; an
+     * addressed connection (no destination) never matches it */
+    {
+        struct fault f = {.type = FAULT_RESET, .probability = 1.0, .has_match_dest = true};
+        struct sockaddr_in in = v4("10.20.30.40"), out = v4("11.0.0.1");
+        struct sockaddr_in6 in6 = v6("::ffff:10.1.2.3");
+        struct fault_decision d;
+        char why[200];
+
+        CHECK(inet_pton(AF_INET, "10.0.0.0", f.match_dest.addr) == 1);
+        f.match_dest.family = AF_INET;
+        f.match_dest.prefixlen = 8;
+        fault_rng_seed(&a, 7, "web");
+        CHECK(fault_decide_one_at(&f, &a, (struct sockaddr *)&cl, (struct sockaddr *)&in, &d));
+        CHECK(fault_decide_one_at(&f, &a, (struct sockaddr *)&cl, (struct sockaddr *)&in6, &d));
+        CHECK(!fault_decide_one_at(&f, &a, (struct sockaddr *)&cl, (struct sockaddr *)&out, &d));
+        CHECK_STR(fault_decision_text_at(&f, &d, (struct sockaddr *)&cl, (struct sockaddr *)&out,
+                                         why, sizeof why),
+                  "match: destination 11.0.0.1 is not in 10.0.0.0/8");
+        CHECK(!fault_decide_one_at(&f, &a, (struct sockaddr *)&cl, NULL, &d));
+        CHECK_STR(fault_decision_text_at(&f, &d, (struct sockaddr *)&cl, NULL, why, sizeof why),
+                  "match: the connection was not intercepted");
+    }
+    TEST_PASS("match: destination");
     return 0;
 }
