@@ -405,6 +405,11 @@ static void k_px_faults(struct ld *ld, yaml_node_t *v, void *obj)
     config__check_combinations(ld, v, p);
 }
 
+static void k_px_verdicts(struct ld *ld, yaml_node_t *v, void *obj)
+{
+    config__parse_verdicts(ld, v, &((struct proxy_cfg *)obj)->verdicts);
+}
+
 static const struct key proxy_keys[] = {
     {"name", k_px_name},
     {"listen", k_px_listen},
@@ -413,6 +418,7 @@ static const struct key proxy_keys[] = {
     {"connect_timeout", k_px_connect_timeout},
     {"idle_timeout", k_px_idle_timeout},
     {"faults", k_px_faults},
+    {"verdicts", k_px_verdicts},
 };
 
 static void parse_proxy(struct ld *ld, yaml_node_t *n, struct proxy_cfg *p)
@@ -423,6 +429,7 @@ static void parse_proxy(struct ld *ld, yaml_node_t *n, struct proxy_cfg *p)
     memset(p, 0, sizeof *p);
     p->enabled = true;
     p->connect_timeout_ms = 5000;
+    verdict_cfg_default(&p->verdicts);
     p->pos.line = (unsigned)n->start_mark.line + 1;
     p->pos.col = (unsigned)n->start_mark.column + 1;
     if (!config__want_mapping(ld, n))
