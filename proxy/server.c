@@ -8,6 +8,7 @@
 #include "proxy/admin/admin.h"
 #include "proxy/relay/bufpool.h"
 #include "proxy/relay/conn.h"
+#include "proxy/relay/facts.h"
 #include "proxy/faults/expiry.h"
 #include "proxy/faults/inject.h"
 #include "proxy/relay/listener.h"
@@ -71,6 +72,7 @@ static void server_finish(struct server *srv)
         close_handle(srv, (uv_handle_t *)&srv->sig_hup);
     }
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
+    close_handle(srv, (uv_handle_t *)&srv->verdict_timer);
     if (srv->expiry)
         expiry_close(srv->expiry);
     srv->expiry = NULL;
@@ -105,6 +107,17 @@ void server__conn_gone(struct server *srv, struct conn *c)
     srv->nconns--;
     if (srv->stopping && srv->nconns == 0)
         server_finish(srv);
+}
+
+/* How often the verdicts that need time (a peer holding a closed connection, abandoned
+ * connections) look at the open connections. */
+#define VERDICT_SWEEP_MS 250
+
+static void on_verdict_timer(uv_timer_t *t)
+{
+    struct server *srv = t->data;
+
+    facts_sweep(srv->conns);
 }
 
 static void on_shutdown_timer(uv_timer_t *t)
@@ -438,6 +451,9 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     }
     uv_timer_init(loop, &srv->shutdown_timer);
     srv->shutdown_timer.data = srv;
+    uv_timer_init(loop, &srv->verdict_timer);
+    srv->verdict_timer.data = srv;
+    uv_timer_start(&srv->verdict_timer, on_verdict_timer, VERDICT_SWEEP_MS, VERDICT_SWEEP_MS);
     if ((r = expiry_new(&srv->expiry, srv)) < 0)
         goto fail;
 
@@ -484,7 +500,7 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
         uv_signal_start(&srv->sig_hup, on_sighup, SIGHUP);
         srv->signals = true;
     }
-    stats_sync(&srv->stats, cfg); /* the disabled proxies' too */
+    stats_sync(&srv->stats, cfg);          /* the disabled proxies' too */
     expiry_commit(srv->expiry, cfg, NULL); /* the clocks of `for:` start with the proxies */
     return 0;
 
@@ -498,6 +514,7 @@ fail:
         packet_engine_close(srv->pe);
     srv->pe = NULL;
     uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
+    uv_close((uv_handle_t *)&srv->verdict_timer, NULL);
     if (srv->expiry)
         expiry_close(srv->expiry);
     srv->expiry = NULL;

@@ -43,7 +43,8 @@ struct server {
     uv_signal_t sig_term;
     uv_signal_t sig_hup;
     uv_timer_t shutdown_timer;
-    bool signals; /* sig_* are set up (not in the demo) */
+    uv_timer_t verdict_timer; /* the teardown verdicts that need time to pass (relay/facts.c) */
+    bool signals;             /* sig_* are set up (not in the demo) */
     bool stopping;
     int pending;                       /* handles still to close before the loop can end */
     struct packet_engine *pe;          /* NULL unless a proxy has packet faults */

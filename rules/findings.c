@@ -16,6 +16,9 @@ struct finding_agg *findings_add(struct findings *fs, const struct finding *x, u
     a->last_conn = conn_id;
     snprintf(a->peer, sizeof a->peer, "%s", peer ? peer : "");
     a->last = *x;
+    /* the fault's name belongs to a configuration a reload may free: keep a copy */
+    snprintf(a->expected, sizeof a->expected, "%s", x->expected ? x->expected : "");
+    a->last.expected = x->expected ? a->expected : NULL;
     fs->total++;
     return a;
 }

@@ -22,6 +22,7 @@ struct finding_agg {
     unsigned nexamples;
     uint64_t last_conn;  /* the latest connection (0 for findings over many connections) */
     char peer[80];       /* the latest's peer address */
+    char expected[64];   /* the fault it is attributed to (last.expected points here), or "" */
     struct finding last; /* the latest's evidence and sentence */
 };
 

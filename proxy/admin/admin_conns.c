@@ -8,6 +8,7 @@
 
 #include "proxy/admin/admin_api.h"
 #include "proxy/relay/conn.h"
+#include "proxy/relay/facts.h"
 #include "proxy/faults/inject.h"
 #include "proxy/relay/listener.h"
 #include "proxy/log.h"
@@ -76,6 +77,15 @@ static json_t *conn_json(struct conn *c)
                   "server", leg_json(c, LEG_SERVER), "bytes", "upstream",
                   (json_int_t)c->dirs[DIR_UPSTREAM].bytes_out, "downstream",
                   (json_int_t)c->dirs[DIR_DOWNSTREAM].bytes_out, "faults", faults);
+    if (o) {
+        /* the kinds found on it so far (GET /findings has the evidence) */
+        json_t *found = json_array();
+        unsigned bits = facts_found(c);
+        for (int k = 0; k < VK_COUNT; k++)
+            if (bits & (1u << k))
+                json_array_append_new(found, json_string(verdict_kind_name((enum verdict_kind)k)));
+        json_object_set_new(o, "findings", found);
+    }
     return o;
 }
 

@@ -18,6 +18,7 @@ struct splicer;
 struct resolve_req;
 struct dial;
 struct proxy_stats;
+struct verdict_facts;
 
 /* The two TCP connections finwait holds for one proxied connection. */
 enum leg_id {
@@ -98,6 +99,7 @@ struct conn {
     struct inject *inj;             /* faults that apply, or NULL */
     struct splicer *splice[2];      /* per direction, when its bytes move by splice(2) */
     struct timeline *tl;            /* recorded events (NULL only when out of memory) */
+    struct verdict_facts *vf;       /* what the teardown verdicts judge (facts.c), or NULL */
     struct conn *prev, *next;       /* the server's list of open connections */
     int pending;    /* handle closes, requests and packet flows still to call back */
     bool closing;   /* conn_close() ran: callbacks only release what they hold */

@@ -22,6 +22,7 @@
 
 #include "proxy/relay/bufpool.h"
 #include "proxy/relay/dial.h"
+#include "proxy/relay/facts.h"
 #include "proxy/faults/inject.h"
 #include "proxy/relay/listener.h"
 #include "proxy/log.h"
@@ -186,6 +187,7 @@ static void conn__leg_set(struct conn *c, enum leg_id l, enum leg_flag f, const 
         st->fin_sent[l] += f == LEG_FIN_SENT;
         st->rst_received[l] += f == LEG_RST_RECEIVED;
         st->rst_sent[l] += f == LEG_RST_SENT;
+        facts_leg(c, l, f);
     }
     c->legs[l].flags |= f;
     if (f == LEG_SHUT_PENDING || !want_events(c))
@@ -209,6 +211,7 @@ void conn__fault_event(struct conn *c, const char *fault_name, enum leg_id l, co
     int n;
     struct log_kv kv[] = {{"fault", fault_name, 0}};
 
+    facts_fault(c, fault_name);
     if (!want_events(c))
         return;
     n = snprintf(text, sizeof text, "fault %s: ", fault_name);
@@ -228,6 +231,7 @@ static void conn_free(struct conn *c)
     struct server *srv = c->l->srv;
     char title[200];
 
+    facts_end(c);
     if (c->tl && c->tl_print) {
         /* the time of the last event, not of this call: packet flows may keep c a while
          * after its close is over (the engine lets a flow go at its next sweep) */
@@ -503,6 +507,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
 void conn__delivered(struct conn *c, enum dir d, size_t len)
 {
     c->dirs[d].bytes_out += len;
+    facts_data(c, d, len);
     if (c->tl && len > 0)
         timeline_add(&c->tl, conn_elapsed_ms(c), TL_DATA, dir_src(d), true, len, NULL, NULL);
 }
@@ -933,6 +938,7 @@ void conn_accept(struct listener *l)
     c->id = l->next_id++;
     c->t0_ns = uv_hrtime();
     c->pending = 1; /* dropped by conn_close */
+    facts_start(c);
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
     uv_tcp_init(loop, &c->legs[LEG_CLIENT].tcp);
