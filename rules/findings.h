@@ -24,6 +24,8 @@ struct finding_agg {
     char peer[80];       /* the latest's peer address */
     char expected[64];   /* the fault it is attributed to (last.expected points here), or "" */
     struct finding last; /* the latest's evidence and sentence */
+    bool has_facts;      /* facts holds the latest's connection (for its diagram) */
+    struct verdict_facts facts;
 };
 
 struct findings {
@@ -31,9 +33,9 @@ struct findings {
     uint64_t total;
 };
 
-/* Add finding x of connection conn_id (0: none), peer address `peer`, at wall-clock `now_s`.
- * Returns the aggregate it went to. */
+/* Add finding x of connection conn_id (0: none) whose facts are f (NULL: none), peer address
+ * `peer`, at wall-clock `now_s`. Returns the aggregate it went to. */
 struct finding_agg *findings_add(struct findings *fs, const struct finding *x, uint64_t conn_id,
-                                 const char *peer, double now_s);
+                                 const struct verdict_facts *f, const char *peer, double now_s);
 
 #endif

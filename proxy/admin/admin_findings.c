@@ -11,6 +11,38 @@
 #include "rules/findings.h"
 #include "rules/verdict.h"
 
+static json_t *time_or_null(double t)
+{
+    return t == VF_NONE ? json_null() : json_real(t);
+}
+
+/* The connection the latest finding was made on: its legs' FIN and RST times and its bursts
+ * (what `finwait report` draws). */
+static json_t *facts_json(const struct verdict_facts *f)
+{
+    json_t *legs = json_object(), *bursts = json_array();
+    static const char *const names[2] = {"client", "server"};
+
+    for (int l = 0; l < 2; l++) {
+        const struct vf_leg *g = &f->legs[l];
+        json_object_set_new(legs, names[l],
+                            json_pack("{s:o,s:o,s:o,s:o}", "fin_received_ms",
+                                      time_or_null(g->fin_received_ms), "fin_sent_ms",
+                                      time_or_null(g->fin_sent_ms), "rst_received_ms",
+                                      time_or_null(g->rst_received_ms), "rst_sent_ms",
+                                      time_or_null(g->rst_sent_ms)));
+    }
+    for (unsigned i = 0; i < f->nbursts; i++) {
+        const struct vf_burst *b = &f->bursts[i];
+        json_array_append_new(bursts, json_pack("{s:s,s:f,s:f,s:I}", "direction",
+                                                b->dir == 0 ? "upstream" : "downstream", "first_ms",
+                                                b->first_ms, "last_ms", b->last_ms, "bytes",
+                                                (json_int_t)b->bytes));
+    }
+    return json_pack("{s:o,s:o,s:i}", "legs", legs, "bursts", bursts, "bursts_dropped",
+                     (int)f->dropped);
+}
+
 static json_t *agg_json(const char *proxy, enum verdict_kind k, enum verdict_side s,
                         const struct finding_agg *a)
 {
@@ -21,12 +53,13 @@ static json_t *agg_json(const char *proxy, enum verdict_kind k, enum verdict_sid
         json_array_append_new(ex, json_integer((json_int_t)a->examples[i]));
     for (int i = 0; i < x->nnums; i++)
         json_object_set_new(ev, x->nums[i].key, json_real(x->nums[i].value));
-    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:f,s:f,s:o,s:I,s:o,s:s,s:o}", "proxy", proxy, "kind",
-                     verdict_kind_name(k), "side", verdict_side_name(s), "peer", a->peer, "count",
-                     (json_int_t)a->count, "first_seen", a->first_s, "last_seen", a->last_s,
-                     "connections", ex, "last_connection", (json_int_t)a->last_conn, "evidence", ev,
-                     "why", x->why, "expected",
-                     x->expected ? json_string(x->expected) : json_null());
+    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:f,s:f,s:o,s:I,s:f,s:o,s:s,s:o,s:o}", "proxy", proxy,
+                     "kind", verdict_kind_name(k), "side", verdict_side_name(s), "peer", a->peer,
+                     "count", (json_int_t)a->count, "first_seen", a->first_s, "last_seen",
+                     a->last_s, "connections", ex, "last_connection", (json_int_t)a->last_conn,
+                     "t_ms", x->t_ms, "evidence", ev, "why", x->why, "expected",
+                     x->expected ? json_string(x->expected) : json_null(), "facts",
+                     a->has_facts ? facts_json(&a->facts) : json_null());
 }
 
 static void reply(struct admin_response *out, unsigned status, json_t *j)

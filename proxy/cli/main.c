@@ -6,6 +6,7 @@
 #include "proxy/cli/args.h"
 #include "proxy/cli/cli_conns.h"
 #include "proxy/cli/cli_events.h"
+#include "proxy/cli/cli_findings.h"
 #include "proxy/cli/cli_toxiproxy.h"
 #include "proxy/cli/demo.h"
 #include "proxy/faults/packet.h"
@@ -71,6 +72,8 @@ int main(int argc, char **argv)
         return cli_conns_main(a.cli_argc, a.cli_argv);
     case ARGS_EVENTS:
         return cli_events_main(a.cli_argc, a.cli_argv);
+    case ARGS_FINDINGS:
+        return cli_findings_main(a.cli_argc, a.cli_argv);
     case ARGS_VERSION:
         if (a.named_toxiproxy)
             printf("toxiproxy-server version %s (finwait)\n", FINWAIT_VERSION);

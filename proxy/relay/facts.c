@@ -75,7 +75,7 @@ static void file(struct conn *c, const struct finding *x, uint64_t conn_id)
     double t = conn_elapsed_ms(c);
 
     peer_text(c, x->side, peer, sizeof peer);
-    findings_add(&c->stats->findings, x, conn_id, peer, wall_s());
+    findings_add(&c->stats->findings, x, conn_id, conn_id ? c->vf : NULL, peer, wall_s());
     kv[nkv++] = (struct log_kv){"kind", verdict_kind_name(x->kind), 0};
     kv[nkv++] = (struct log_kv){"side", verdict_side_name(x->side), 0};
     kv[nkv++] = (struct log_kv){"peer", peer, 0};

@@ -8,6 +8,8 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -110,6 +112,23 @@ int main(void)
     /* each of its connections is over, and judged at its end */
     CHECK_UINT(fw_findings_count(admin, "twin", NULL), ==, 0);
     CHECK_UINT(fw_findings_count(admin, "bug", NULL), ==, 1);
+    /* the other surfaces: the counter, the command line */
+    {
+        struct http_resp m;
+        char url[64], *out = NULL;
+        CHECK_EQ(http_req(admin, "GET", "/metrics", NULL, NULL, &m), 200);
+        CHECK_CONTAINS(m.body, "finwait_findings_total{proxy=\"bug\",kind=\"request_into_closed\","
+                               "side=\"client\"} 1\n");
+        CHECK(!strstr(m.body, "finwait_findings_total{proxy=\"twin\""));
+        http_resp_free(&m);
+        snprintf(url, sizeof url, "http://127.0.0.1:%u", admin);
+        const char *args[] = {"findings", "--admin", url, "--proxy", "bug", NULL};
+        CHECK_EQ(fwp_run(args, &out, 10000), 0);
+        CHECK_CONTAINS(out, "request_into_closed");
+        CHECK_CONTAINS(out, "client");
+        CHECK_CONTAINS(out, "retry idempotent requests");
+        free(out);
+    }
     sk_thread_join(&th);
     close(s.lfd);
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);

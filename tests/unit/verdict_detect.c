@@ -316,14 +316,14 @@ static void test_aggregate(void)
     struct finding_agg *a = NULL;
 
     for (uint64_t id = 1; id <= 8; id++)
-        a = findings_add(&fs, &x, id, "127.0.0.1:80", 100.0 + (double)id);
+        a = findings_add(&fs, &x, id, NULL, "127.0.0.1:80", 100.0 + (double)id);
     CHECK_EQ(a->count, 8);
     CHECK_EQ(a->nexamples, FINDING_EXAMPLES);
     CHECK_EQ(a->examples[0], 1);
     CHECK_DBL(a->first_s, ==, 101);
     CHECK_DBL(a->last_s, ==, 108);
     x.expected = "reset";
-    findings_add(&fs, &x, 9, "127.0.0.1:80", 110);
+    findings_add(&fs, &x, 9, NULL, "127.0.0.1:80", 110);
     CHECK_EQ(fs.agg[VK_ANSWER_LOST][VSIDE_SERVER][1].count, 1);
     CHECK_EQ(fs.total, 9);
 }
