@@ -23,6 +23,7 @@ enum args_action {
     ARGS_CONNS,       /* `finwait conns ...`: the open connections (cli_argc, cli_argv) */
     ARGS_EVENTS,      /* `finwait events ...`: follow a running finwait's events */
     ARGS_FINDINGS,    /* `finwait findings ...`: a running finwait's teardown verdicts */
+    ARGS_REPORT,      /* `finwait report ...`: the same as a summary, JUnit XML, HTML */
 };
 
 struct args {
