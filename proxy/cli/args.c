@@ -24,6 +24,8 @@ static const char usage[] =
     "       finwait findings [--admin URL] [--proxy NAME] [--kind KIND] [--json]  teardown "
     "verdicts\n"
     "       finwait report [--admin URL] [--junit FILE] [--html FILE]  the verdicts as a report\n"
+    "       finwait run [-c FILE] [--fail-on KIND,...|all] [--report DIR] -- COMMAND ...\n"
+    "                                     finwait around COMMAND; exit 3 on a --fail-on finding\n"
     "       finwait --check -c FILE       validate FILE, print every error, exit 0 if valid else "
     "2\n"
     "       finwait demo [SCENE]          run the built-in demo (every scene, or one: "
@@ -244,11 +246,13 @@ int args_parse(int argc, char **argv, struct args *a, FILE *err)
         return 0;
     }
     if (argc > 1 && (strcmp(argv[1], "conns") == 0 || strcmp(argv[1], "events") == 0 ||
-                     strcmp(argv[1], "findings") == 0 || strcmp(argv[1], "report") == 0)) {
+                     strcmp(argv[1], "findings") == 0 || strcmp(argv[1], "report") == 0 ||
+                     strcmp(argv[1], "run") == 0)) {
         a->action = strcmp(argv[1], "conns") == 0      ? ARGS_CONNS
                     : strcmp(argv[1], "events") == 0   ? ARGS_EVENTS
                     : strcmp(argv[1], "findings") == 0 ? ARGS_FINDINGS
-                                                       : ARGS_REPORT;
+                    : strcmp(argv[1], "report") == 0   ? ARGS_REPORT
+                                                       : ARGS_RUN_CMD;
         a->cli_argc = argc - 1;
         a->cli_argv = argv + 1;
         return 0;

@@ -8,6 +8,7 @@
 #include "proxy/cli/cli_events.h"
 #include "proxy/cli/cli_findings.h"
 #include "proxy/cli/cli_report.h"
+#include "proxy/cli/cli_run.h"
 #include "proxy/cli/cli_toxiproxy.h"
 #include "proxy/cli/demo.h"
 #include "proxy/faults/packet.h"
@@ -77,6 +78,8 @@ int main(int argc, char **argv)
         return cli_findings_main(a.cli_argc, a.cli_argv);
     case ARGS_REPORT:
         return cli_report_main(a.cli_argc, a.cli_argv);
+    case ARGS_RUN_CMD:
+        return cli_run_main(a.cli_argc, a.cli_argv);
     case ARGS_VERSION:
         if (a.named_toxiproxy)
             printf("toxiproxy-server version %s (finwait)\n", FINWAIT_VERSION);
