@@ -87,7 +87,7 @@ struct vf_burst {
     int dir; /* 0: client -> server (upstream), 1: server -> client (downstream) */
 };
 
-#define VF_BURSTS 16
+#define VF_BURSTS 8 /* the detectors look at the last few: a request, its answer, what came after */
 
 struct verdict_facts {
     struct vf_leg legs[2]; /* [0] client leg, [1] server leg */

@@ -149,9 +149,9 @@ static void request_into_closed(const struct verdict_cfg *vc, struct out *o)
             num(x, "idle_before_fin_ms", s->fin_received_ms - idle_from);
         why(x,
             "the server closed this connection at %.1f ms after %.0f ms idle; the client wrote "
-            "%llu B %.1f ms after %s and got an RST: its pool reuses connections the server "
-            "has closed; retry idempotent requests on a reused connection, or make the pool's "
-            "idle timeout shorter than the server's",
+            "%llu B %.1f ms after %s, and the server reset the connection: its pool reuses "
+            "connections the server has closed; retry idempotent requests on a reused "
+            "connection, or make the pool's idle timeout shorter than the server's",
             s->fin_received_ms, s->fin_received_ms - (SET(idle_from) ? idle_from : 0),
             (unsigned long long)b->bytes,
             b->first_ms - (SET(c->fin_sent_ms) ? c->fin_sent_ms : s->fin_received_ms),
