@@ -5,8 +5,8 @@
  *     peer_keeps_closed: 5s         # a duration, or on / off
  *     close_wait_leak: 60s
  *     request_into_closed: 10ms
- *     answer_lost: on               # on / off only
- *     half_close_ignored: on
+ *     answer_lost: 100ms
+ *     half_close_ignored: on        # on / off only
  *     abandoned: 60s
  *     abandoned_count: 10           # idle connections of one client
  *     time_wait_pressure: 2500      # connections per minute, or on / off
@@ -38,7 +38,7 @@ static const struct vkey vkeys[] = {
     {"peer_keeps_closed", VK_PEER_KEEPS_CLOSED, VT_DURATION, OFF(peer_keeps_closed_ms)},
     {"close_wait_leak", VK_CLOSE_WAIT_LEAK, VT_DURATION, OFF(close_wait_leak_ms)},
     {"request_into_closed", VK_REQUEST_INTO_CLOSED, VT_DURATION, OFF(request_into_closed_ms)},
-    {"answer_lost", VK_ANSWER_LOST, VT_SWITCH, 0},
+    {"answer_lost", VK_ANSWER_LOST, VT_DURATION, OFF(answer_lost_ms)},
     {"half_close_ignored", VK_HALF_CLOSE_IGNORED, VT_SWITCH, 0},
     {"abandoned", VK_ABANDONED, VT_DURATION, OFF(abandoned_ms)},
     {"abandoned_count", -1, VT_COUNT, OFF(abandoned_count)},

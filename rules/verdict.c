@@ -25,6 +25,7 @@ void verdict_cfg_default(struct verdict_cfg *vc)
     vc->peer_keeps_closed_ms = 5000;
     vc->close_wait_leak_ms = 60000;
     vc->request_into_closed_ms = 10;
+    vc->answer_lost_ms = 100;
     vc->abandoned_ms = 60000;
     vc->abandoned_count = 10;
     vc->time_wait_per_minute = 2500;
@@ -60,6 +61,7 @@ void verdict_facts_init(struct verdict_facts *f)
         f->legs[l].rst_received_ms = VF_NONE;
         f->legs[l].rst_sent_ms = VF_NONE;
         f->last_data_ms[l] = VF_NONE;
+        f->undelivered_ms[l] = VF_NONE;
     }
 }
 
@@ -111,6 +113,15 @@ void verdict_facts_data(struct verdict_facts *f, int dir, uint64_t bytes, double
         f->dropped++;
     }
     f->bursts[f->nbursts++] = (struct vf_burst){t_ms, t_ms, bytes, dir};
+}
+
+void verdict_facts_undelivered(struct verdict_facts *f, int dir, uint64_t bytes, double t_ms)
+{
+    dir &= 1;
+    if (bytes == 0)
+        return;
+    f->undelivered[dir] += bytes;
+    f->undelivered_ms[dir] = t_ms;
 }
 
 void verdict_facts_fault(struct verdict_facts *f, const char *name, double t_ms)

@@ -13,7 +13,8 @@
  *                           (10 ms) of it or after finwait relayed it, then the server's RST
  *                           and no answer
  *   answer_lost             an RST from a peer with no FIN before it, while bytes were still
- *                           flowing to it after its answer began
+ *                           flowing to it after its answer began, or (no answer) within
+ *                           `answer_lost` (100 ms) of the last byte sent to it
  *   half_close_ignored      client bytes, the client's FIN, then the server's FIN with no byte
  *                           after the client's last request, on a connection where the server
  *                           had answered before
@@ -56,6 +57,8 @@ struct verdict_cfg {
     uint64_t close_wait_leak_ms;     /* 60000 */
     uint64_t request_into_closed_ms; /* 10: client bytes this soon after the server's FIN
                                         count as sent into it (the FIN was on its way) */
+    uint64_t answer_lost_ms;         /* 100: an RST this soon after the last byte sent to the
+                                        peer, no answer since, is a close with unread data */
     uint64_t abandoned_ms;           /* 60000 */
     uint64_t abandoned_count;        /* 10 */
     uint64_t time_wait_per_minute;   /* 2500 */
@@ -87,7 +90,9 @@ struct vf_burst {
     int dir; /* 0: client -> server (upstream), 1: server -> client (downstream) */
 };
 
-#define VF_BURSTS 8 /* the detectors look at the last few: a request, its answer, what came after */
+#define VF_BURSTS                                                                                  \
+    8 /* the detectors look at the last few: a request, its answer, what came after                \
+       */
 
 struct verdict_facts {
     struct vf_leg legs[2]; /* [0] client leg, [1] server leg */
@@ -95,12 +100,14 @@ struct verdict_facts {
     struct vf_burst bursts[VF_BURSTS];
     unsigned nbursts;
     unsigned dropped;
-    uint64_t bytes[2];      /* per direction, delivered */
-    double last_data_ms[2]; /* per direction, the latest delivery, or VF_NONE */
-    bool answered;          /* a downstream burst followed an upstream one at least once */
-    const char *fault;      /* the last fault that acted on the connection (static), or NULL */
-    double fault_ms;        /* when it acted */
-    unsigned reported;      /* bit per enum verdict_kind already found on this connection */
+    uint64_t bytes[2];        /* per direction, delivered */
+    double last_data_ms[2];   /* per direction, the latest delivery, or VF_NONE */
+    bool answered;            /* a downstream burst followed an upstream one at least once */
+    uint64_t undelivered[2];  /* per direction, bytes the destination's reset refused */
+    double undelivered_ms[2]; /* when the latest of them was refused, or VF_NONE */
+    const char *fault;        /* the last fault that acted on the connection (static), or NULL */
+    double fault_ms;          /* when it acted */
+    unsigned reported;        /* bit per enum verdict_kind already found on this connection */
 };
 
 void verdict_facts_init(struct verdict_facts *f);
@@ -109,6 +116,8 @@ void verdict_facts_leg_established(struct verdict_facts *f, int leg, double t_ms
 void verdict_facts_leg_event(struct verdict_facts *f, int leg, const char *which, double t_ms);
 /* `bytes` of direction `dir` (0 upstream, 1 downstream) reached the destination's kernel. */
 void verdict_facts_data(struct verdict_facts *f, int dir, uint64_t bytes, double t_ms);
+/* `bytes` of direction `dir` were never delivered: the destination's socket broke (reset). */
+void verdict_facts_undelivered(struct verdict_facts *f, int dir, uint64_t bytes, double t_ms);
 /* A configured fault acted (`name` must outlive f). */
 void verdict_facts_fault(struct verdict_facts *f, const char *name, double t_ms);
 

@@ -161,6 +161,110 @@ static void request_into_closed(const struct verdict_cfg *vc, struct out *o)
 }
 
 /*
+ * answer_lost without an answer seen: the peer reset while bytes were still reaching it (the
+ * last of them within vc->answer_lost_ms of the RST) and it had sent nothing since they began.
+ * Its answer, if it wrote one, went with the RST: Linux drops what a reset socket had not
+ * read yet, at finwait as at any peer (python3 -m http.server's 501 to a large upload).
+ */
+static void unread_reset(const struct verdict_cfg *vc, struct out *o, int l)
+{
+    const struct verdict_facts *f = o->f;
+    const struct vf_leg *g = &f->legs[l];
+    const struct vf_burst *to = NULL;
+    struct finding *x;
+
+    for (unsigned i = 0; i < f->nbursts; i++) {
+        const struct vf_burst *b = &f->bursts[i];
+        if (b->first_ms > g->rst_received_ms)
+            break;
+        to = b->dir == from_dir(l) ? NULL : b; /* an answer after it: not this case */
+    }
+    if (!to || g->rst_received_ms - to->last_ms > (double)vc->answer_lost_ms)
+        return;
+    x = emit(o, VK_ANSWER_LOST, l == 0 ? VSIDE_CLIENT : VSIDE_SERVER, g->rst_received_ms);
+    if (!x)
+        return;
+    num(x, "sending_from_ms", to->first_ms);
+    num(x, "unread_bytes", (double)to->bytes);
+    num(x, "last_byte_ms", to->last_ms);
+    num(x, "rst_ms", g->rst_received_ms);
+    why(x,
+        "the %s reset the connection without a FIN at %.1f ms while the %s was still sending "
+        "(%llu B since %.1f ms, the last %.1f ms before the RST): it closed with unread data, "
+        "and the RST destroys any answer it wrote before the %s reads it; read the request "
+        "to its end before closing, or shut down writing and wait for the peer's FIN",
+        peer(l), g->rst_received_ms, peer(!l), (unsigned long long)to->bytes, to->first_ms,
+        g->rst_received_ms - to->last_ms, peer(!l));
+}
+
+/*
+ * answer_lost where the peer's close sent a FIN first (its receive queue was empty at that
+ * instant) and the bytes the other peer was still sending then drew the RST: an answer, the
+ * FIN, the RST, and a burst toward the peer that began before its FIN and went on after it
+ * (delivered or refused). A request begun after the FIN is request_into_closed instead.
+ */
+static void fin_then_reset(struct out *o, int l)
+{
+    const struct verdict_facts *f = o->f;
+    const struct vf_leg *g = &f->legs[l];
+    const struct vf_burst *answer = NULL, *to = NULL;
+    int todir = 1 - from_dir(l);
+    struct finding *x;
+
+    for (unsigned i = 0; i < f->nbursts; i++) {
+        const struct vf_burst *b = &f->bursts[i];
+        if (b->first_ms > g->fin_received_ms)
+            break;
+        if (b->dir == from_dir(l))
+            answer = b;
+        else
+            to = b;
+    }
+    if (!answer || !to || to->first_ms > answer->first_ms ||
+        !(to->last_ms >= g->fin_received_ms || f->undelivered_ms[todir] >= g->fin_received_ms))
+        return;
+    x = emit(o, VK_ANSWER_LOST, l == 0 ? VSIDE_CLIENT : VSIDE_SERVER, g->rst_received_ms);
+    if (!x)
+        return;
+    num(x, "answer_ms", answer->first_ms);
+    num(x, "answer_bytes", (double)answer->bytes);
+    num(x, "fin_ms", g->fin_received_ms);
+    num(x, "rst_ms", g->rst_received_ms);
+    num(x, "sending_from_ms", to->first_ms);
+    why(x,
+        "the %s answered (%llu B at %.1f ms) and closed (FIN at %.1f ms) while the %s was still "
+        "sending (since %.1f ms): the rest of it drew an RST at %.1f ms, which can make the %s "
+        "lose the answer; read the request to its end before closing, or shut down writing and "
+        "wait for the peer's FIN",
+        peer(l), (unsigned long long)answer->bytes, answer->first_ms, g->fin_received_ms, peer(!l),
+        to->first_ms, g->rst_received_ms, peer(!l));
+}
+
+/* answer_lost where the bytes after the answer were refused by the reset itself. */
+static void undelivered_after_answer(struct out *o, int l, const struct vf_burst *answer)
+{
+    const struct verdict_facts *f = o->f;
+    const struct vf_leg *g = &f->legs[l];
+    int to = 1 - from_dir(l);
+    struct finding *x;
+
+    x = emit(o, VK_ANSWER_LOST, l == 0 ? VSIDE_CLIENT : VSIDE_SERVER, g->rst_received_ms);
+    if (!x)
+        return;
+    num(x, "answer_ms", answer->first_ms);
+    num(x, "answer_bytes", (double)answer->bytes);
+    num(x, "refused_bytes", (double)f->undelivered[to]);
+    num(x, "rst_ms", g->rst_received_ms);
+    why(x,
+        "the %s answered (%llu B at %.1f ms) while the %s was still sending, then reset the "
+        "connection without a FIN at %.1f ms (%llu B finwait was writing to it were refused): "
+        "it closed with unread data, and that RST can make the %s lose the answer; read the "
+        "request to its end before closing, or shut down writing and wait for the peer's FIN",
+        peer(l), (unsigned long long)answer->bytes, answer->first_ms, peer(!l), g->rst_received_ms,
+        (unsigned long long)f->undelivered[to], peer(!l));
+}
+
+/*
  * answer_lost: a peer reset its leg without a FIN before, and bytes were still reaching it
  * after its answer began (it closed with unread data, so its kernel sent an RST that can
  * destroy the answer at the other end).
@@ -176,8 +280,12 @@ static void answer_lost(const struct verdict_cfg *vc, struct out *o)
         const struct vf_burst *answer = NULL, *late = NULL;
         struct finding *x;
 
-        if (!SET(g->rst_received_ms) || SET(g->fin_received_ms) || SET(g->rst_sent_ms))
+        if (!SET(g->rst_received_ms) || SET(g->rst_sent_ms))
             continue;
+        if (SET(g->fin_received_ms)) {
+            fin_then_reset(o, l);
+            continue;
+        }
         for (unsigned i = 0; i < f->nbursts; i++) {
             const struct vf_burst *b = &f->bursts[i];
             if (b->first_ms > g->rst_received_ms)
@@ -187,8 +295,15 @@ static void answer_lost(const struct verdict_cfg *vc, struct out *o)
             else if (answer)
                 late = b;
         }
-        if (!answer || !late)
+        if (answer && !late && f->undelivered_ms[1 - from_dir(l)] >= answer->first_ms) {
+            /* still being written to it when it reset: refused bytes, not delivered ones */
+            undelivered_after_answer(o, l, answer);
             continue;
+        }
+        if (!answer || !late) {
+            unread_reset(vc, o, l);
+            continue;
+        }
         x = emit(o, VK_ANSWER_LOST, l == 0 ? VSIDE_CLIENT : VSIDE_SERVER, g->rst_received_ms);
         if (!x)
             return;

@@ -516,6 +516,7 @@ static void not_delivered(struct conn *c, enum dir d, size_t len, bool after_fin
 {
     char text[80];
 
+    facts_undelivered(c, d, len);
     if (!c->tl || len == 0)
         return;
     snprintf(text, sizeof text,

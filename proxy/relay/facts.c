@@ -146,6 +146,12 @@ void facts_data(struct conn *c, enum dir d, size_t len)
         verdict_facts_data(c->vf, d, len, conn_elapsed_ms(c));
 }
 
+void facts_undelivered(struct conn *c, enum dir d, size_t len)
+{
+    if (c->vf)
+        verdict_facts_undelivered(c->vf, d, len, conn_elapsed_ms(c));
+}
+
 void facts_fault(struct conn *c, const char *fault_name)
 {
     if (c->vf)

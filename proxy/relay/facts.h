@@ -20,6 +20,8 @@ void facts_start(struct conn *c);
 void facts_leg(struct conn *c, enum leg_id l, unsigned f);
 /* len bytes of d reached the destination's kernel. */
 void facts_data(struct conn *c, enum dir d, size_t len);
+/* len bytes of d were never delivered (the destination's socket broke, or finwait closed). */
+void facts_undelivered(struct conn *c, enum dir d, size_t len);
 /* A configured fault acted on c. */
 void facts_fault(struct conn *c, const char *fault_name);
 /* c is being freed: its last judgement (and its share of its client's TIME_WAIT rate). */

@@ -7,6 +7,7 @@
 
 #include "proxy/relay/bufpool.h"
 #include "proxy/relay/conn.h"
+#include "proxy/relay/facts.h"
 
 /* Bytes moved per splice call: a pipe holds 64 KiB by default; larger pipes mean fewer
  * calls per byte. */
@@ -52,6 +53,8 @@ static void park(struct splicer *sp)
 static void fail(struct splicer *sp, enum leg_id l, int err)
 {
     park(sp);
+    if (l == dir_dst(sp->d)) /* what the pipe held never reaches the broken destination */
+        facts_undelivered(sp->c, sp->d, sp->in_pipe);
     conn__splice_error(sp->c, l, err);
 }
 

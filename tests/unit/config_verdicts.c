@@ -33,6 +33,7 @@ int main(void)
     CHECK_EQ(vc->peer_keeps_closed_ms, 5000);
     CHECK_EQ(vc->close_wait_leak_ms, 60000);
     CHECK_EQ(vc->request_into_closed_ms, 10);
+    CHECK_EQ(vc->answer_lost_ms, 100);
     CHECK_EQ(vc->abandoned_ms, 60000);
     CHECK_EQ(vc->abandoned_count, 10);
     CHECK_EQ(vc->time_wait_per_minute, 2500);
@@ -61,7 +62,7 @@ int main(void)
     cfg_expect_error(P "    verdicts:\n      peer_keep_closed: 5s\n", 6, 7,
                      "unknown key 'peer_keep_closed' in verdicts (did you mean "
                      "'peer_keeps_closed'?)");
-    cfg_expect_error(P "    verdicts:\n      answer_lost: 5s\n", 6, 20,
+    cfg_expect_error(P "    verdicts:\n      half_close_ignored: 5s\n", 6, 27,
                      "expected on or off, got '5s'");
     cfg_expect_error(P "    verdicts:\n      close_wait_leak: soon\n", 6, 24,
                      "expected a duration like 250ms, 2s or 1m, got 'soon'");

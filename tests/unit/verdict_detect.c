@@ -166,6 +166,49 @@ static void test_answer_lost(void)
     CHECK_EQ(x.side, VSIDE_SERVER);
     CHECK_DBL(nm(&x, "answer_bytes"), ==, 480);
     CHECK_DBL(nm(&x, "unread_bytes"), ==, 131072);
+    /* the bytes after the answer were refused by the reset (EPIPE at finwait) */
+    start(&f);
+    data(&f, UP, 65536, 1);
+    data(&f, DOWN, 198, 2);
+    verdict_facts_undelivered(&f, UP, 4096, 4.5);
+    ev(&f, S, "rst_received", 4.5);
+    CHECK_EQ(judge(&f, 5, &x), 1);
+    CHECK_EQ(x.kind, VK_ANSWER_LOST);
+    CHECK_DBL(nm(&x, "refused_bytes"), ==, 4096);
+    /* the server's close sent a FIN first, the upload went on and drew the RST */
+    start(&f);
+    data(&f, UP, 65536, 1);
+    data(&f, DOWN, 555, 20);
+    ev(&f, S, "fin_received", 27.7);
+    ev(&f, C, "fin_sent", 27.8);
+    verdict_facts_undelivered(&f, UP, 8192, 29);
+    ev(&f, S, "rst_received", 29);
+    ev(&f, C, "rst_sent", 29.5);
+    CHECK_EQ(judge(&f, 30, &x), 1);
+    CHECK_EQ(x.kind, VK_ANSWER_LOST);
+    CHECK_DBL(nm(&x, "fin_ms"), ==, 27.7);
+}
+
+/* The same when the RST destroyed the answer before finwait read it: the upload still going. */
+static void test_answer_lost_unseen(void)
+{
+    struct verdict_facts f;
+    struct finding x;
+
+    start(&f);
+    for (double t = 1; t < 130; t += 1)
+        data(&f, UP, 8192, t);
+    ev(&f, S, "rst_received", 132);
+    ev(&f, C, "rst_sent", 132.1);
+    CHECK_EQ(judge(&f, 133, &x), 1);
+    CHECK_EQ(x.kind, VK_ANSWER_LOST);
+    CHECK_EQ(x.side, VSIDE_SERVER);
+    CHECK_DBL(nm(&x, "last_byte_ms"), ==, 129);
+    /* twin: a server that crashes (or resets on purpose) a second after the request ended */
+    start(&f);
+    data(&f, UP, 100, 1);
+    ev(&f, S, "rst_received", 1001);
+    CHECK_EQ(judge(&f, 1002, NULL), 0);
 }
 
 /* Twin: SO_LINGER 0 by design: the whole request, the answer, then the RST. */
@@ -337,6 +380,7 @@ int main(void)
     test_request_into_closed_twin();
     test_answer_lost();
     test_answer_lost_twin();
+    test_answer_lost_unseen();
     test_half_close_ignored();
     test_half_close_ignored_twin();
     test_client_timeout();
