@@ -1,13 +1,16 @@
 /*
  * A peer keeps a closed connection: the server answers and closes; a client (a pool that never
  * closes) holds its socket in CLOSE_WAIT. finwait finds peer_keeps_closed on the client side
- * after the threshold. Its twin, a client that closes when it reads EOF, gets no finding.
+ * after the threshold. Its twin, a client that closes when it reads EOF, gets no finding. When
+ * finwait's own `close` fault sent the FIN, the same finding is the fault's (expected). The
+ * finding is also a `finding` event on /events.
  */
 #include <netinet/tcp.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include "check.h"
+#include "evstream.h"
 #include "findings.h"
 #include "http.h"
 #include "proc.h"
@@ -34,6 +37,7 @@ static void *serve(void *arg)
 int main(void)
 {
     struct server s = {0, 2};
+    struct ev_sub *ev;
     struct sk_thread th;
     uint16_t up = 0, admin;
     struct fwp *fw;
@@ -48,9 +52,13 @@ int main(void)
                    "  - {name: bug, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u,\n"
                    "     verdicts: {peer_keeps_closed: 400ms}}\n"
                    "  - {name: twin, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u,\n"
-                   "     verdicts: {peer_keeps_closed: 400ms}}\n",
-                   up, up);
+                   "     verdicts: {peer_keeps_closed: 400ms}}\n"
+                   "  - {name: fault, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u,\n"
+                   "     verdicts: {peer_keeps_closed: 400ms},\n"
+                   "     faults: [{type: close, name: close_client, after: 100ms, to: client}]}\n",
+                   up, up, up);
     admin = http_admin_port(fw);
+    ev = ev_subscribe(admin, "?proxy=bug", 0);
     sk_thread_start(&th, serve, &s);
 
     /* twin first: it reads EOF and closes at once */
@@ -89,12 +97,32 @@ int main(void)
         CHECK_STR(json_string_value(json_array_get(fl, 0)), "peer_keeps_closed");
         json_decref(cj);
     }
-    CHECK(fwp_wait_log(fw, "\"finding\"", 100) ||
-          fwp_wait_log(fw, "finding peer_keeps_closed", 100));
+    CHECK(ev_wait(ev, "\"event\":\"finding\"", 2000));
+    CHECK(ev_wait(ev, "\"kind\":\"peer_keeps_closed\"", 2000));
+    ev_close(ev);
+    CHECK(fwp_wait_log(fw, "client: finding peer_keeps_closed", 2000));
     /* the twin's connection ended long before this sweep: nothing on it */
     CHECK_UINT(fw_findings_count(admin, "twin", NULL), ==, 0);
     close(c);
     sk_thread_join(&th);
+
+    /* finwait's fault sends the client a FIN (the server never closes): the client that keeps
+     * it is found, but the finding is the fault's */
+    {
+        int fs = -1;
+        c = sk_connect("127.0.0.1", fwp_port(fw, "fault"), 5000);
+        CHECK(c >= 0);
+        fs = sk_accept(s.lfd, 5000);
+        CHECK(fs >= 0);
+        r = sk_read_until_end(c, 5000, false, 0);
+        CHECK_STR(sk_end_name(r.end), "EOF"); /* the fault's FIN */
+        f = fw_wait_finding(admin, "fault", "peer_keeps_closed", 5000);
+        CHECK_MSG(f, "no finding after the fault's FIN");
+        CHECK_STR(json_string_value(json_object_get(f, "expected")), "close_client");
+        json_decref(f);
+        close(c);
+        close(fs);
+    }
     close(s.lfd);
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
     TEST_PASS("a client that keeps a closed connection is found, one that closes is not");
