@@ -97,6 +97,15 @@ int main(void)
         CHECK_STR(json_string_value(json_array_get(fl, 0)), "peer_keeps_closed");
         json_decref(cj);
     }
+    /* and a line in its drawn timeline */
+    {
+        struct http_resp d;
+        CHECK_EQ(http_req(admin, "GET", "/proxies/bug/connections/1",
+                          "Host: 127.0.0.1\r\nAccept: text/plain\r\n", NULL, &d),
+                 200);
+        CHECK_CONTAINS(d.body, "finding peer_keeps_closed: finwait sent its FIN to the client");
+        http_resp_free(&d);
+    }
     CHECK(ev_wait(ev, "\"event\":\"finding\"", 2000));
     CHECK(ev_wait(ev, "\"kind\":\"peer_keeps_closed\"", 2000));
     ev_close(ev);
