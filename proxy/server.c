@@ -10,6 +10,7 @@
 #include "proxy/admin/admin.h"
 #include "proxy/relay/bufpool.h"
 #include "proxy/relay/conn.h"
+#include "proxy/relay/facts.h"
 #include "proxy/faults/expiry.h"
 #include "proxy/faults/inject.h"
 #include "proxy/faults/intercept_rules.h"
@@ -52,6 +53,7 @@ static void server_finish(struct server *srv)
     }
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
     close_handle(srv, memtrim_handle(&srv->trim));
+    close_handle(srv, (uv_handle_t *)&srv->verdict_timer);
     if (srv->expiry)
         expiry_close(srv->expiry);
     srv->expiry = NULL;
@@ -197,6 +199,17 @@ static void server_conn_gone(struct relay_ctx *rc, struct conn *c)
     memtrim_conns(&srv->trim, srv->nconns);
     if (srv->relay.stopping && srv->nconns == 0)
         server_finish(srv);
+}
+
+/* How often the verdicts that need time (a peer holding a closed connection, abandoned
+ * connections) look at the open connections. */
+#define VERDICT_SWEEP_MS 250
+
+static void on_verdict_timer(uv_timer_t *t)
+{
+    struct server *srv = t->data;
+
+    facts_sweep(srv->conns);
 }
 
 static const struct relay_hooks server_hooks = {
@@ -552,6 +565,9 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     uv_timer_init(loop, &srv->shutdown_timer);
     srv->shutdown_timer.data = srv;
     memtrim_init(&srv->trim, loop);
+    uv_timer_init(loop, &srv->verdict_timer);
+    srv->verdict_timer.data = srv;
+    uv_timer_start(&srv->verdict_timer, on_verdict_timer, VERDICT_SWEEP_MS, VERDICT_SWEEP_MS);
     if ((r = expiry_new(&srv->expiry, srv)) < 0)
         goto fail;
 
@@ -620,6 +636,7 @@ fail:
     srv->relay.pe = NULL;
     uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
     uv_close(memtrim_handle(&srv->trim), NULL);
+    uv_close((uv_handle_t *)&srv->verdict_timer, NULL);
     if (srv->expiry)
         expiry_close(srv->expiry);
     srv->expiry = NULL;

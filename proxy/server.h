@@ -33,8 +33,9 @@ struct server {
     uv_signal_t sig_term;
     uv_signal_t sig_hup;
     uv_timer_t shutdown_timer;
-    struct memtrim trim; /* memory back to the system after a peak of connections */
-    bool signals;                      /* sig_* are set up (not in the demo) */
+    struct memtrim trim;      /* memory back to the system after a peak of connections */
+    uv_timer_t verdict_timer; /* the teardown verdicts that need time to pass (relay/facts.c) */
+    bool signals;             /* sig_* are set up (not in the demo) */
     int pending;                       /* handles still to close before the loop can end */
     struct intercept_rules *ir;        /* NULL unless a proxy intercepts (`intercept:`) */
     struct admin *admin;               /* the HTTP API, when the config has `admin` */

@@ -35,6 +35,7 @@ static void stats_free(struct proxy_stats *st)
     for (size_t i = 0; i < st->nfaults; i++)
         free(st->faults[i].name);
     free(st->faults);
+    free(st->tw_clients);
     free(st->name);
     free(st);
 }

@@ -21,6 +21,7 @@
 
 #include "proxy/relay/conn-t.h"
 #include "rules/config.h"
+#include "rules/findings.h"
 
 /* Why a connection to the upstream failed (the label `reason`). */
 enum upstream_failure {
@@ -68,6 +69,8 @@ struct proxy_stats {
         accept_failures[ACCEPT_FAILURE_COUNT]; /* connections closed unserved, or not accepted */
     struct fault_stats *faults;
     size_t nfaults;
+    struct findings findings;     /* teardown verdicts on its connections (relay/facts.c) */
+    struct tw_client *tw_clients; /* per client, connections it closed first (relay/facts.c) */
 
     /* filled by a scrape (metrics.c) from the open connections, meaningless otherwise */
     uint64_t scrape_open, scrape_half_closed;

@@ -32,7 +32,8 @@ bool proxy_cfg_same(const struct proxy_cfg *a, const struct proxy_cfg *b)
         a->enabled != b->enabled || a->connect_timeout_ms != b->connect_timeout_ms ||
         a->idle_timeout_ms != b->idle_timeout_ms ||
         a->half_close_probe_ms != b->half_close_probe_ms || a->nfaults != b->nfaults ||
-        memcmp(&a->intercept, &b->intercept, sizeof a->intercept) != 0)
+        memcmp(&a->intercept, &b->intercept, sizeof a->intercept) != 0 ||
+        memcmp(&a->verdicts, &b->verdicts, sizeof a->verdicts) != 0)
         return false;
     for (size_t i = 0; i < a->nfaults; i++)
         if (!fault_same(&a->faults[i], &b->faults[i]))

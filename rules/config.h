@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "diag.h"
+#include "rules/verdict.h"
 
 /* A duration that means "never": delay_fin's `delay: forever`. */
 #define DURATION_FOREVER UINT64_MAX
@@ -189,6 +190,7 @@ struct proxy_cfg {
     struct fault *faults;
     size_t nfaults;
     struct src_pos pos;
+    struct verdict_cfg verdicts; /* `verdicts:`: the detectors' thresholds (rules/verdict.h) */
 };
 
 struct config {

@@ -420,6 +420,11 @@ static void k_px_intercept(struct ld *ld, yaml_node_t *v, void *obj)
     config__parse_intercept(ld, v, obj);
 }
 
+static void k_px_verdicts(struct ld *ld, yaml_node_t *v, void *obj)
+{
+    config__parse_verdicts(ld, v, &((struct proxy_cfg *)obj)->verdicts);
+}
+
 /* name, listen and upstream first: parse_proxy checks them by their bit */
 static const struct key proxy_keys[] = {
     {"name", k_px_name},
@@ -431,6 +436,7 @@ static const struct key proxy_keys[] = {
     {"half_close_probe", k_px_half_close_probe},
     {"faults", k_px_faults},
     {"intercept", k_px_intercept},
+    {"verdicts", k_px_verdicts},
 };
 
 static void parse_proxy(struct ld *ld, yaml_node_t *n, struct proxy_cfg *p)
@@ -442,6 +448,7 @@ static void parse_proxy(struct ld *ld, yaml_node_t *n, struct proxy_cfg *p)
     p->enabled = true;
     p->connect_timeout_ms = 5000;
     p->half_close_probe_ms = 60000;
+    verdict_cfg_default(&p->verdicts);
     p->pos.line = (unsigned)n->start_mark.line + 1;
     p->pos.col = (unsigned)n->start_mark.column + 1;
     if (!config__want_mapping(ld, n))

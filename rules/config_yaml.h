@@ -68,6 +68,9 @@ bool config__get_enum(struct ld *ld, yaml_node_t *v, const char *const *names, s
 
 /* A fault's mapping into *f (rules/config_fault.c); false if it had errors. */
 bool config__parse_fault(struct ld *ld, yaml_node_t *n, struct fault *f);
+/* A proxy's `verdicts:` mapping into *vc (rules/config_verdicts.c), which holds the defaults. */
+struct verdict_cfg;
+void config__parse_verdicts(struct ld *ld, yaml_node_t *map, struct verdict_cfg *vc);
 /* Errors for the combinations of p's faults that have no sensible meaning. */
 void config__check_combinations(struct ld *ld, yaml_node_t *seq, struct proxy_cfg *p);
 

@@ -13,6 +13,7 @@
 #include <yaml.h>
 
 #include "proxy/admin/admin_conns.h"
+#include "proxy/admin/admin_findings.h"
 #include "proxy/relay/conn.h"
 #include "proxy/faults/expiry.h"
 #include "proxy/admin/events.h"
@@ -1138,6 +1139,10 @@ void admin_api_handle(struct admin_api *a, const struct admin_request *rq,
         if (out->status >= 400)
             LOG(LOG_LEVEL_WARN, NULL, "api", "admin API: %s %.200s: %u", rq->method, rq->path,
                 out->status);
+        return;
+    }
+    if (r.status == 0 && admin_findings_handle(a->srv, rq, out)) {
+        json_decref(in);
         return;
     }
     if (r.status == 0 && strcmp(rq->path, "/events") == 0) {

@@ -8,6 +8,7 @@
 
 #include "proxy/admin/admin_api.h"
 #include "proxy/relay/conn.h"
+#include "proxy/relay/facts.h"
 #include "proxy/faults/inject.h"
 #include "proxy/relay/listener.h"
 #include "proxy/log.h"
@@ -94,6 +95,15 @@ static json_t *conn_json(struct conn *c)
     if (o && c->intercepted) {
         sockaddr_text((const struct sockaddr *)&c->orig_dst, upstream, sizeof upstream);
         json_object_set_new(o, "original_destination", json_string(upstream));
+    }
+    if (o) {
+        /* the kinds found on it so far (GET /findings has the evidence) */
+        json_t *found = json_array();
+        unsigned bits = facts_found(c);
+        for (int k = 0; k < VK_COUNT; k++)
+            if (bits & (1u << k))
+                json_array_append_new(found, json_string(verdict_kind_name((enum verdict_kind)k)));
+        json_object_set_new(o, "findings", found);
     }
     return o;
 }

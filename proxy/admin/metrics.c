@@ -199,6 +199,21 @@ static void proxy_families(FILE *o, struct server *srv)
             series_close(o, st->faults[i].fired);
         }
     }
+    family(o, "finwait_findings_total", "counter",
+           "Teardown verdicts made on the proxy's connections, by kind and by the side whose "
+           "peer it is about (those a fault of finwait's caused included).");
+    for (st = head; st; st = st->next)
+        for (int k = 0; k < VK_COUNT; k++)
+            for (int s = 0; s < 2; s++) {
+                const struct findings *fs = &st->findings;
+                uint64_t n = fs->agg[k][s][0].count + fs->agg[k][s][1].count;
+                if (!n)
+                    continue;
+                series_open(o, "finwait_findings_total", st);
+                fprintf(o, ",kind=\"%s\",side=\"%s\"", verdict_kind_name((enum verdict_kind)k),
+                        verdict_side_name((enum verdict_side)s));
+                series_close(o, n);
+            }
     family(o, "finwait_upstream_connect_failures_total", "counter",
            "Connections to the upstream that failed, by reason.");
     for (st = head; st; st = st->next) {

@@ -21,6 +21,11 @@ static const char usage[] =
     "       finwait cli COMMAND ...       as toxiproxy-cli (also under that name)\n"
     "       finwait conns [--admin URL] [--watch] | conns PROXY ID  open connections, timeline\n"
     "       finwait events [--admin URL] [--proxy NAME]  follow a running finwait's events\n"
+    "       finwait findings [--admin URL] [--proxy NAME] [--kind KIND] [--json]  teardown "
+    "verdicts\n"
+    "       finwait report [--admin URL] [--junit FILE] [--html FILE]  the verdicts as a report\n"
+    "       finwait run [-c FILE] [--fail-on KIND,...|all] [--report DIR] -- COMMAND ...\n"
+    "                                     finwait around COMMAND; exit 3 on a --fail-on finding\n"
     "       finwait --check -c FILE       validate FILE, print every error, exit 0 if valid else "
     "2\n"
     "       finwait demo [SCENE]          run the built-in demo (every scene, or one: "
@@ -242,8 +247,14 @@ int args_parse(int argc, char **argv, struct args *a, FILE *err)
         a->cli_argv = argv + (argc - a->cli_argc);
         return 0;
     }
-    if (argc > 1 && (strcmp(argv[1], "conns") == 0 || strcmp(argv[1], "events") == 0)) {
-        a->action = strcmp(argv[1], "conns") == 0 ? ARGS_CONNS : ARGS_EVENTS;
+    if (argc > 1 && (strcmp(argv[1], "conns") == 0 || strcmp(argv[1], "events") == 0 ||
+                     strcmp(argv[1], "findings") == 0 || strcmp(argv[1], "report") == 0 ||
+                     strcmp(argv[1], "run") == 0)) {
+        a->action = strcmp(argv[1], "conns") == 0      ? ARGS_CONNS
+                    : strcmp(argv[1], "events") == 0   ? ARGS_EVENTS
+                    : strcmp(argv[1], "findings") == 0 ? ARGS_FINDINGS
+                    : strcmp(argv[1], "report") == 0   ? ARGS_REPORT
+                                                       : ARGS_RUN_CMD;
         a->cli_argc = argc - 1;
         a->cli_argv = argv + 1;
         return 0;

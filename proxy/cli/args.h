@@ -22,6 +22,9 @@ enum args_action {
     ARGS_CLI,         /* toxiproxy-cli's commands: `finwait cli ...` or the name toxiproxy-cli */
     ARGS_CONNS,       /* `finwait conns ...`: the open connections (cli_argc, cli_argv) */
     ARGS_EVENTS,      /* `finwait events ...`: follow a running finwait's events */
+    ARGS_FINDINGS,    /* `finwait findings ...`: a running finwait's teardown verdicts */
+    ARGS_REPORT,      /* `finwait report ...`: the same as a summary, JUnit XML, HTML */
+    ARGS_RUN_CMD,     /* `finwait run ... -- COMMAND`: finwait around a command, then verdicts */
 };
 
 struct args {

@@ -23,4 +23,12 @@ void cli_admin_base(const char *given, char *buf, size_t len);
 CURL *cli_admin_handle(const char *what, const char *url, struct curl_slist **headers,
                        char *errbuf);
 
+/*
+ * GET base+path with `accept` (as finwait-WHAT); the body in *out (the caller frees). 0, or -1
+ * with a one-line reason in err: the API's own error message for an error status, curl's when
+ * no answer came.
+ */
+int cli_admin_get(const char *what, const char *base, const char *path, const char *accept,
+                  char **out, char *err, size_t len);
+
 #endif

@@ -12,83 +12,10 @@
 
 #include "proxy/cli/cli_admin.h"
 
-#define REQUEST_TIMEOUT_MS 5000
-#define WATCH_INTERVAL_MS  1000
+#define WATCH_INTERVAL_MS 1000
 
 static const char usage[] = "usage: finwait conns [--admin URL] [--watch]\n"
                             "       finwait conns [--admin URL] PROXY ID\n";
-
-struct body {
-    char *data;
-    size_t len;
-};
-
-static size_t on_data(char *p, size_t size, size_t n, void *arg)
-{
-    struct body *b = arg;
-    size_t len = size * n;
-    char *d = realloc(b->data, b->len + len + 1);
-
-    if (!d)
-        return 0;
-    memcpy(d + b->len, p, len);
-    b->len += len;
-    d[b->len] = '\0';
-    b->data = d;
-    return len;
-}
-
-/*
- * GET base+path with `accept`; the body in *out (the caller frees). 0, or -1 with a one-line
- * reason in err: the API's own error message for an error status, curl's when no answer came.
- */
-static int get(const char *base, const char *path, const char *accept, char **out, char *err,
-               size_t len)
-{
-    char url[2048], hdr[300], curl_err[CURL_ERROR_SIZE] = "";
-    struct curl_slist *headers = NULL;
-    struct body resp = {0};
-    long status = 0;
-    CURLcode cc;
-    CURL *h;
-    int r = -1;
-
-    *out = NULL;
-    snprintf(url, sizeof url, "%s%s", base, path);
-    snprintf(hdr, sizeof hdr, "Accept: %s", accept);
-    headers = curl_slist_append(headers, hdr);
-    h = cli_admin_handle("conns", url, &headers, curl_err);
-    if (!h) {
-        curl_slist_free_all(headers);
-        snprintf(err, len, "out of memory");
-        return -1;
-    }
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)REQUEST_TIMEOUT_MS);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &resp);
-    cc = curl_easy_perform(h);
-    if (cc != CURLE_OK) {
-        snprintf(err, len, "cannot reach the admin API at %.600s: %.300s", base,
-                 curl_err[0] ? curl_err : curl_easy_strerror(cc));
-        goto out;
-    }
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (status != 200) {
-        json_t *e = resp.data ? json_loads(resp.data, 0, NULL) : NULL;
-        const char *msg = json_string_value(json_object_get(e, "error"));
-        snprintf(err, len, "%.600s: HTTP %ld: %.300s", url, status, msg ? msg : "unexpected");
-        json_decref(e);
-        goto out;
-    }
-    *out = resp.data ? resp.data : strdup("");
-    resp.data = NULL;
-    r = *out ? 0 : -1;
-out:
-    curl_slist_free_all(headers);
-    curl_easy_cleanup(h);
-    free(resp.data);
-    return r;
-}
 
 static void bytes_text(char *buf, size_t len, json_int_t n)
 {
@@ -158,7 +85,8 @@ static int show_table(const char *base, bool clear)
     char err[1200], *text;
     json_t *conns;
 
-    if (get(base, "/connections", "application/json", &text, err, sizeof err) != 0) {
+    if (cli_admin_get("conns", base, "/connections", "application/json", &text, err, sizeof err) !=
+        0) {
         fprintf(stderr, "finwait conns: %s\n", err);
         return 1;
     }
@@ -191,7 +119,7 @@ static int show_timeline(const char *base, const char *proxy, const char *id)
     snprintf(path, sizeof path, "/proxies/%s/connections/%s", p, i);
     curl_free(p);
     curl_free(i);
-    r = get(base, path, "text/plain", &text, err, sizeof err);
+    r = cli_admin_get("conns", base, path, "text/plain", &text, err, sizeof err);
     if (r != 0) {
         fprintf(stderr, "finwait conns: %s\n", err);
         return 1;

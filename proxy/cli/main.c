@@ -6,6 +6,9 @@
 #include "proxy/cli/args.h"
 #include "proxy/cli/cli_conns.h"
 #include "proxy/cli/cli_events.h"
+#include "proxy/cli/cli_findings.h"
+#include "proxy/cli/cli_report.h"
+#include "proxy/cli/cli_run.h"
 #include "proxy/cli/cli_toxiproxy.h"
 #include "proxy/cli/demo.h"
 #include "proxy/faults/intercept_rules.h"
@@ -90,6 +93,12 @@ int main(int argc, char **argv)
         return cli_conns_main(a.cli_argc, a.cli_argv);
     case ARGS_EVENTS:
         return cli_events_main(a.cli_argc, a.cli_argv);
+    case ARGS_FINDINGS:
+        return cli_findings_main(a.cli_argc, a.cli_argv);
+    case ARGS_REPORT:
+        return cli_report_main(a.cli_argc, a.cli_argv);
+    case ARGS_RUN_CMD:
+        return cli_run_main(a.cli_argc, a.cli_argv);
     case ARGS_VERSION:
         if (a.named_toxiproxy)
             printf("toxiproxy-server version %s (finwait)\n", FINWAIT_VERSION);

@@ -20,6 +20,7 @@ struct ackwait;
 struct resolve_req;
 struct dial;
 struct proxy_stats;
+struct verdict_facts;
 
 /* The two TCP connections finwait holds for one proxied connection. */
 enum leg_id {
@@ -111,6 +112,7 @@ struct conn {
     struct ackwait *ackwait;        /* a peer reset: finwait waits until the other peer's
                                        kernel has what was owed to it, then resets that leg */
     struct timeline *tl;            /* recorded events (NULL only when out of memory) */
+    struct verdict_facts *vf;       /* what the teardown verdicts judge (facts.c), or NULL */
     struct conn *prev, *next;       /* the server's list of open connections */
     int pending;    /* handle closes, requests and packet flows still to call back */
     bool closing;   /* conn_close() ran: callbacks only release what they hold */

@@ -27,6 +27,7 @@
 #include "proxy/relay/bufpool.h"
 #include "proxy/relay/dial.h"
 #include "proxy/relay/hangup.h"
+#include "proxy/relay/facts.h"
 #include "proxy/faults/inject.h"
 #include "proxy/relay/intercept.h"
 #include "proxy/relay/listener.h"
@@ -244,6 +245,7 @@ static void conn__leg_set(struct conn *c, enum leg_id l, enum leg_flag f, const 
         st->fin_sent[l] += f == LEG_FIN_SENT;
         st->rst_received[l] += f == LEG_RST_RECEIVED;
         st->rst_sent[l] += f == LEG_RST_SENT;
+        facts_leg(c, l, f);
     }
     c->legs[l].flags |= f;
     if (f == LEG_SHUT_PENDING || !want_events(c))
@@ -267,6 +269,7 @@ void conn__fault_event(struct conn *c, const char *fault_name, enum leg_id l, co
     int n;
     struct log_kv kv[] = {{"fault", fault_name, 0}};
 
+    facts_fault(c, fault_name);
     if (!want_events(c))
         return;
     n = snprintf(text, sizeof text, "fault %s: ", fault_name);
@@ -286,6 +289,7 @@ static void conn_free(struct conn *c)
     struct relay_ctx *rc = c->l->rc;
     char title[200];
 
+    facts_end(c);
     if (c->tl && c->tl_print) {
         /* the time of the last event, not of this call: packet flows may keep c a while
          * after its close is over (the engine lets a flow go at its next sweep) */
@@ -681,6 +685,7 @@ void conn__delivered(struct conn *c, enum dir d, size_t len)
         t = (double)(c->last_byte_ns - c->t0_ns) / 1e6;
     }
     log_burst(c, d, len, NULL, t);
+    facts_data(c, d, len);
     if (c->tl && len > 0)
         timeline_add(&c->tl, t, TL_DATA, dir_src(d), true, len, NULL, NULL);
 }
@@ -689,6 +694,7 @@ static void not_delivered(struct conn *c, enum dir d, size_t len, bool after_fin
 {
     char text[80];
 
+    facts_undelivered(c, d, len);
     if ((!c->tl && !LOG_ENABLED(LOG_LEVEL_DEBUG)) || len == 0)
         return;
     snprintf(text, sizeof text,
@@ -1287,6 +1293,7 @@ void conn_accept(struct listener *l)
     c->last_byte_ns = c->t0_ns;
     c->legs[LEG_CLIENT].state_ns = c->t0_ns;
     c->pending = 1; /* dropped by conn_close */
+    facts_start(c);
     uv_timer_init(loop, &c->timer);
     c->timer.data = c;
     uv_tcp_init(loop, &c->legs[LEG_CLIENT].tcp);

@@ -8,6 +8,7 @@
 #include "proxy/relay/bufpool.h"
 #include "proxy/relay/conn.h"
 #include "proxy/relay/tcpinfo.h"
+#include "proxy/relay/facts.h"
 
 /* Bytes moved per splice call: a pipe holds 64 KiB by default; larger pipes mean fewer
  * calls per byte. */
@@ -56,6 +57,8 @@ static void park(struct splicer *sp)
 static void fail(struct splicer *sp, enum leg_id l, int err)
 {
     park(sp);
+    if (l == dir_dst(sp->d)) /* what the pipe held never reaches the broken destination */
+        facts_undelivered(sp->c, sp->d, sp->in_pipe);
     sp->dst_failed = l == dir_dst(sp->d);
     conn__peer_reset(sp->c, l, err);
 }
