@@ -79,6 +79,7 @@ enum fault_type {
     FAULT_RESET_PEER,
     FAULT_SLICER,
     FAULT_LIMIT_DATA,
+    FAULT_NOOP, /* does nothing: Toxiproxy's placeholder toxic */
     /* packet level (Linux, CAP_NET_ADMIN) */
     FAULT_DROP_FINAL_ACK,
     FAULT_DROP_FIN,
@@ -138,6 +139,14 @@ struct fault {
     uint32_t count;       /* drop_final_ack, drop_fin: drops before one passes, or COUNT_ALL */
 };
 
+/* How a client whose upstream connection failed (refused, unreachable, timed out, a name
+ * that does not resolve) is ended: its connection was already accepted. */
+enum on_upstream_failure {
+    ON_UPSTREAM_FAILURE_RESET, /* an RST: finwait's default for its own proxies */
+    ON_UPSTREAM_FAILURE_CLOSE, /* a FIN, as Toxiproxy: the default for proxies made through
+                                  its API or listed in its config.json */
+};
+
 struct proxy_cfg {
     char *name;
     char *listen_host;    /* "" means all interfaces (`:port`) */
@@ -147,6 +156,7 @@ struct proxy_cfg {
     bool enabled;                /* default true; false: no listener (connection refused) */
     uint64_t connect_timeout_ms; /* default 5000 */
     uint64_t idle_timeout_ms;    /* default 0 = none */
+    enum on_upstream_failure on_upstream_failure; /* `on_upstream_failure: reset | close` */
     struct fault *faults;
     size_t nfaults;
     struct src_pos pos;
@@ -189,6 +199,7 @@ struct config_overrides {
     uint64_t seed;
     bool has_log_level;
     enum log_level log_level;
+    bool runtime_metrics; /* -runtime-metrics: GET /metrics adds the process_* series */
 };
 
 /*

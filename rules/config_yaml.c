@@ -376,6 +376,20 @@ static void k_px_idle_timeout(struct ld *ld, yaml_node_t *v, void *obj)
     config__get_duration_ms(ld, v, &((struct proxy_cfg *)obj)->idle_timeout_ms);
 }
 
+static void k_px_on_upstream_failure(struct ld *ld, yaml_node_t *v, void *obj)
+{
+    struct proxy_cfg *p = obj;
+
+    if (!config__want_scalar(ld, v, "reset or close"))
+        return;
+    if (strcmp(scalar(v), "reset") == 0)
+        p->on_upstream_failure = ON_UPSTREAM_FAILURE_RESET;
+    else if (strcmp(scalar(v), "close") == 0)
+        p->on_upstream_failure = ON_UPSTREAM_FAILURE_CLOSE;
+    else
+        ERR(ld, v, "invalid on_upstream_failure '%s' (expected reset or close)", scalar(v));
+}
+
 static void k_px_faults(struct ld *ld, yaml_node_t *v, void *obj)
 {
     struct proxy_cfg *p = obj;
@@ -412,6 +426,7 @@ static const struct key proxy_keys[] = {
     {"enabled", k_px_enabled},
     {"connect_timeout", k_px_connect_timeout},
     {"idle_timeout", k_px_idle_timeout},
+    {"on_upstream_failure", k_px_on_upstream_failure},
     {"faults", k_px_faults},
 };
 
@@ -423,6 +438,10 @@ static void parse_proxy(struct ld *ld, yaml_node_t *n, struct proxy_cfg *p)
     memset(p, 0, sizeof *p);
     p->enabled = true;
     p->connect_timeout_ms = 5000;
+    /* Toxiproxy's proxies end a client with a FIN when the upstream fails; finwait's own
+     * with an RST, which a test of teardown sees at once */
+    p->on_upstream_failure =
+        ld->toxiproxy_list ? ON_UPSTREAM_FAILURE_CLOSE : ON_UPSTREAM_FAILURE_RESET;
     p->pos.line = (unsigned)n->start_mark.line + 1;
     p->pos.col = (unsigned)n->start_mark.column + 1;
     if (!config__want_mapping(ld, n))
@@ -637,6 +656,7 @@ static void parse_root(struct ld *ld, yaml_node_t *root)
     }
     if (root->type == YAML_SEQUENCE_NODE) {
         /* a Toxiproxy config.json: an array of {name, listen, upstream, enabled} */
+        ld->toxiproxy_list = true;
         parse_proxies(ld, root);
         if (ld->empty_proxies && !ld->admin_cmdline)
             ERR(ld, root, "no proxies: the list is empty (and no admin API to add any)");

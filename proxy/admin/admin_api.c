@@ -1,6 +1,7 @@
 #include "proxy/admin/admin_api.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <math.h>
@@ -29,6 +30,9 @@
 #define ATTRIBUTES_MAX 32
 #define NAME_MAX_LEN   200
 #define POPULATE_MAX   256
+
+/* The Toxiproxy release whose API finwait answers: GET /version's `version`. */
+#define TOXIPROXY_API_VERSION "2.12.0"
 
 struct admin_api {
     struct server *srv;
@@ -117,9 +121,17 @@ static json_t *doc_from_config(const struct config *cfg)
     yaml_parser_set_input_string(&parser, (const unsigned char *)cfg->source, cfg->source_len);
     if (yaml_parser_load(&parser, &ydoc)) {
         root = node_json(&ydoc, yaml_document_get_root_node(&ydoc), false, 0);
-        if (json_is_array(root))
+        if (json_is_array(root)) {
+            /* its proxies keep the loader's default for a config.json in finwait's schema */
+            json_t *p;
+            size_t i;
+            json_array_foreach(root, i, p)
+            {
+                if (json_is_object(p) && !json_object_get(p, "on_upstream_failure"))
+                    json_object_set_new(p, "on_upstream_failure", json_string("close"));
+            }
             doc = json_pack("{s:o}", "proxies", root);
-        else if (json_is_object(root))
+        } else if (json_is_object(root))
             doc = root;
         else
             json_decref(root);
@@ -210,6 +222,31 @@ static void doc_prune(json_t *doc, const struct config *cfg)
     }
 }
 
+static const char *str_member(json_t *o, const char *k)
+{
+    json_t *v = json_object_get(o, k);
+
+    return json_is_string(v) ? json_string_value(v) : NULL;
+}
+
+/*
+ * Toxiproxy decodes a request into Go structs: a member sent as `null` is a member left out
+ * (Shopify's Ruby client sends `"enabled": null` on every create). `keep` names the one
+ * member whose null means something here (a toxic's `for: null` takes its time box away).
+ */
+static void drop_nulls(json_t *o, const char *keep)
+{
+    const char *k;
+    json_t *v;
+    void *tmp;
+
+    json_object_foreach_safe(o, tmp, k, v)
+    {
+        if (json_is_null(v) && (!keep || strcmp(k, keep) != 0))
+            json_object_del(o, k);
+    }
+}
+
 /* --- replies --- */
 
 static struct reply error_reply(unsigned status, const char *fmt, ...)
@@ -225,6 +262,23 @@ static struct reply error_reply(unsigned status, const char *fmt, ...)
     va_end(ap);
     /* Toxiproxy's error body */
     return (struct reply){status, json_pack("{s:s,s:i}", "error", msg, "status", (int)status)};
+}
+
+static struct reply error_detail(unsigned status, const char *error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* An error whose `error` is Toxiproxy's very text (clients and tests compare it) and whose
+ * `detail` is finwait's help: what exactly is wrong, and where. */
+static struct reply error_detail(unsigned status, const char *error, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return (struct reply){
+        status, json_pack("{s:s,s:i,s:s}", "error", error, "status", (int)status, "detail", msg)};
 }
 
 static const struct listener *listener_of(const struct server *srv, const char *name)
@@ -409,6 +463,46 @@ static void cut_connections(struct admin_api *a, json_t *before, json_t *after)
     }
 }
 
+/* An address that cannot be bound, as Toxiproxy answers it: a 500 with Go's text
+ * (`listen tcp 127.0.0.1:3310: bind: address already in use`, the error's own words in
+ * lower case as Go writes them), finwait's in `detail`. */
+static struct reply listen_error(const struct listen_failure *lf, const char *why)
+{
+    char go[400];
+    size_t n;
+
+    n = (size_t)snprintf(go, sizeof go, "listen tcp %s: bind: %s", lf->addr, strerror(-lf->err));
+    n = n < sizeof go ? n : sizeof go - 1;
+    for (size_t i = n - strlen(strerror(-lf->err)); i < n; i++)
+        go[i] = (char)tolower((unsigned char)go[i]);
+    return error_detail(500, go, "%s; nothing changed", why);
+}
+
+/*
+ * A proxy given port 0 keeps the port it got: the document says that port from now on, so a
+ * disable and enable, a /reset, a populate with the values shown, or any later reload binds
+ * it again, as Toxiproxy's proxies remember their address. The host stays as written: the
+ * same socket is kept by the reload (rules/plan.c), nothing restarts.
+ */
+static void pin_ports(struct admin_api *a, json_t *doc)
+{
+    json_t *p;
+    size_t i;
+
+    json_array_foreach(json_object_get(doc, "proxies"), i, p)
+    {
+        const char *name = str_member(p, "name");
+        const struct proxy_cfg *pc = name ? cfg_proxy(a, name) : NULL;
+        const struct listener *l = name ? listener_of(a->srv, name) : NULL;
+        char addr[300];
+
+        if (!pc || !l || pc->listen_port != 0)
+            continue;
+        json_object_set_new(
+            p, "listen", json_string(hostport_text(pc->listen_host, l->port, addr, sizeof addr)));
+    }
+}
+
 /* Load `next` as a configuration and make it the running one. On failure `next` is dropped
  * and the reply says what is wrong with the request; on success the API's document is
  * `next`. */
@@ -418,6 +512,7 @@ static bool apply(struct admin_api *a, json_t *next, const char *what, struct re
     struct config *cfg = NULL;
     struct diag d;
     char msg[2048] = "";
+    struct listen_failure lf;
     size_t len = 0;
     bool ok;
 
@@ -443,26 +538,23 @@ static bool apply(struct admin_api *a, json_t *next, const char *what, struct re
     }
     diag_free(&d);
     free(text);
-    ok = server__reload(a->srv, cfg, RELOAD_ASKED, msg, sizeof msg) == 0;
+    ok = server__reload(a->srv, cfg, RELOAD_ASKED, msg, sizeof msg, &lf) == 0;
     stats_reload(RELOAD_API, ok);
     if (!ok) {
         /* the request was valid; what it asks for cannot be had (an address in use) */
-        *fail = error_reply(409, "%s; nothing changed", msg);
+        if (lf.err)
+            *fail = listen_error(&lf, msg);
+        else
+            *fail = error_reply(409, "%s; nothing changed", msg);
         json_decref(next);
         return false;
     }
+    pin_ports(a, next);
     LOG(LOG_LEVEL_INFO, NULL, "api", "admin API: %s", what);
     cut_connections(a, a->doc, next);
     json_decref(a->doc);
     a->doc = next;
     return true;
-}
-
-static const char *str_member(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-
-    return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 /* A proxy's or toxic's name must come back in a URL path: MHD hands us the path
@@ -506,7 +598,32 @@ static struct reply *bad_name(json_t *v, const char *what, struct reply *fail)
     return NULL;
 }
 
-/* Copy a Toxiproxy proxy's fields into a document proxy. */
+/* A JSON value's kind as Go's decoder names it in its errors. */
+static const char *go_kind(json_t *v)
+{
+    return json_is_object(v)    ? "object"
+           : json_is_array(v)   ? "array"
+           : json_is_string(v)  ? "string"
+           : json_is_number(v)  ? "number"
+           : json_is_boolean(v) ? "bool"
+                                : "null";
+}
+
+/* A member of the wrong JSON type, in the words of Toxiproxy's decoder. */
+static struct reply *wrong_type(json_t *v, const char *field, const char *go_type, const char *want,
+                                struct reply *fail)
+{
+    char go[300];
+
+    snprintf(go, sizeof go,
+             "bad request body: json: cannot unmarshal %s into Go struct field Proxy.%s of type "
+             "%s",
+             go_kind(v), field, go_type);
+    *fail = error_detail(400, go, "%s must be %s", field, want);
+    return fail;
+}
+
+/* Copy a Toxiproxy proxy's fields (and finwait's on_upstream_failure) into a document proxy. */
 static struct reply *proxy_fields(json_t *in, json_t *p, struct reply *fail)
 {
     const char *k;
@@ -518,18 +635,20 @@ static struct reply *proxy_fields(json_t *in, json_t *p, struct reply *fail)
             continue; /* Toxiproxy ignores them here too */
         if (strcmp(k, "name") == 0 && bad_name(v, "proxy", fail))
             return fail;
-        if ((strcmp(k, "listen") == 0 || strcmp(k, "upstream") == 0) && !json_is_string(v)) {
-            *fail = error_reply(400, "%s must be a string like \"127.0.0.1:8080\"", k);
-            return fail;
-        }
-        if (strcmp(k, "enabled") == 0 && !json_is_boolean(v)) {
-            *fail = error_reply(400, "enabled must be true or false");
+        if ((strcmp(k, "listen") == 0 || strcmp(k, "upstream") == 0) && !json_is_string(v))
+            return wrong_type(v, k, "string", "a string like \"127.0.0.1:8080\"", fail);
+        if (strcmp(k, "enabled") == 0 && !json_is_boolean(v))
+            return wrong_type(v, k, "bool", "true or false", fail);
+        if (strcmp(k, "on_upstream_failure") == 0 && !json_is_string(v)) {
+            *fail = error_reply(400, "on_upstream_failure must be \"reset\" or \"close\"");
             return fail;
         }
         if (strcmp(k, "name") != 0 && strcmp(k, "listen") != 0 && strcmp(k, "upstream") != 0 &&
-            strcmp(k, "enabled") != 0) {
+            strcmp(k, "enabled") != 0 && strcmp(k, "on_upstream_failure") != 0) {
             *fail = error_reply(400,
-                                "unknown field '%s' (expected name, listen, upstream, enabled)", k);
+                                "unknown field '%s' (expected name, listen, upstream, enabled, "
+                                "on_upstream_failure)",
+                                k);
             return fail;
         }
         json_object_set(p, k, v);
@@ -544,28 +663,79 @@ static struct reply drop(json_t *next, struct reply r)
     return r;
 }
 
-/* Put the Toxiproxy proxy `in` into the document `next`: a new proxy, or with `populate` the
- * one of that name updated. Returns NULL, or `fail` filled in. */
-static struct reply *put_proxy(json_t *next, json_t *in, bool populate, struct reply *fail)
+/* Toxiproxy's "missing required field: FIELD", with " at proxy N" (1-based) in a populate. */
+static struct reply *missing(const char *field, size_t nth, struct reply *fail)
 {
-    json_t *p;
+    if (nth)
+        *fail = error_reply(400, "missing required field: %s at proxy %zu", field, nth);
+    else
+        *fail = error_reply(400, "missing required field: %s", field);
+    return fail;
+}
+
+/*
+ * Where a proxy created without `listen` listens: an ephemeral port on the admin API's own
+ * host (Toxiproxy takes every interface). What can reach the API can reach the proxy, and a
+ * finwait whose API is on loopback opens nothing beyond it by itself.
+ */
+static const char *default_listen(const struct admin_api *a, char *buf, size_t len)
+{
+    const char *host = a->srv->gen->cfg->admin_host;
+
+    return hostport_text(host ? host : "127.0.0.1", 0, buf, len);
+}
+
+/* True if the populate entry `in` names the address and upstream proxy p has now (its
+ * `listen` as written or as bound): Toxiproxy then leaves the proxy as it is. */
+static bool same_proxy(const struct admin_api *a, json_t *p, json_t *in)
+{
+    const char *name = str_member(p, "name"), *listen = str_member(in, "listen");
+    const struct listener *l = name ? listener_of(a->srv, name) : NULL;
+    const char *up = str_member(in, "upstream"), *doc_up = str_member(p, "upstream");
+
+    if (!listen || !up || !doc_up || strcmp(up, doc_up) != 0)
+        return false;
+    return (str_member(p, "listen") && strcmp(listen, str_member(p, "listen")) == 0) ||
+           (l && strcmp(listen, l->addr_text) == 0);
+}
+
+/*
+ * Put the Toxiproxy proxy `in` into the document `next`: a new proxy, or in a populate (`nth`,
+ * the entry's 1-based place; 0: a create) the one of that name replaced as Toxiproxy does:
+ * kept as it is (toxics, enabled) when its listen and upstream are those given, else made
+ * anew. Returns NULL, or `fail` filled in.
+ */
+static struct reply *put_proxy(struct admin_api *a, json_t *next, json_t *in, size_t nth,
+                               struct reply *fail)
+{
+    json_t *p, *up;
+    char listen[300];
+    size_t at;
 
     if (!json_is_object(in)) {
         *fail = error_reply(400, "expected a proxy object");
         return fail;
     }
+    drop_nulls(in, NULL);
+    if (empty_string(json_object_get(in, "name")) || !json_object_get(in, "name"))
+        return missing("name", nth, fail);
     if (bad_name(json_object_get(in, "name"), "proxy", fail))
         return fail;
-    p = doc_proxy(next, str_member(in, "name"), NULL);
-    if (p && !populate) {
+    up = json_object_get(in, "upstream");
+    if (!up || empty_string(up))
+        return missing("upstream", nth, fail);
+    p = doc_proxy(next, str_member(in, "name"), &at);
+    if (p && !nth) {
         *fail = error_reply(409, "proxy already exists");
         return fail;
     }
-    if (!p) {
-        p = json_object();
-        json_object_set_new(p, "enabled", json_true());
-        json_array_append_new(json_object_get(next, "proxies"), p);
-    }
+    if (p && same_proxy(a, p, in))
+        return NULL;
+    if (p)
+        json_array_remove(json_object_get(next, "proxies"), at);
+    p = json_pack("{s:b,s:s,s:s}", "enabled", 1, "listen", default_listen(a, listen, sizeof listen),
+                  "on_upstream_failure", "close");
+    json_array_append_new(json_object_get(next, "proxies"), p);
     return proxy_fields(in, p, fail);
 }
 
@@ -575,7 +745,7 @@ static struct reply create_proxy(struct admin_api *a, json_t *in)
     struct reply fail;
     char what[300];
 
-    if (put_proxy(next, in, false, &fail))
+    if (put_proxy(a, next, in, 0, &fail))
         return drop(next, fail);
     snprintf(what, sizeof what, "created proxy '%s'", str_member(in, "name"));
     if (!apply(a, next, what, &fail))
@@ -593,6 +763,7 @@ static struct reply update_proxy(struct admin_api *a, const char *name, json_t *
         return drop(next, error_reply(404, "proxy not found"));
     if (!json_is_object(in))
         return drop(next, error_reply(400, "expected a proxy object"));
+    drop_nulls(in, NULL);
     n = json_object_get(in, "name");
     if (n && (!json_is_string(n) || strcmp(json_string_value(n), name) != 0))
         return drop(next,
@@ -638,6 +809,33 @@ static struct reply *set_for(json_t *f, json_t *v, struct reply *fail)
     return NULL;
 }
 
+/* A toxic's members and attributes sent as null are left out, but for finwait's `for`. */
+static void toxic_drop_nulls(json_t *in)
+{
+    drop_nulls(in, "for");
+    if (json_is_object(json_object_get(in, "attributes")))
+        drop_nulls(json_object_get(in, "attributes"), "for");
+}
+
+/* Toxiproxy's answer to a toxic type it does not have; `why` (the loader's message, which
+ * lists the types and suggests one) or the list goes in `detail`. */
+static struct reply *invalid_type(const char *why, struct reply *fail)
+{
+    char list[600] = "";
+    size_t len = 0;
+
+    for (int t = 0; t < FAULT_TYPE_COUNT && len < sizeof list; t++) {
+        int n = snprintf(list + len, sizeof list - len, "%s%s", t ? ", " : "",
+                         fault_type_name((enum fault_type)t));
+        len += n > 0 ? (size_t)n : 0;
+    }
+    if (why)
+        *fail = error_detail(400, "invalid toxic type", "%s", why);
+    else
+        *fail = error_detail(400, "invalid toxic type", "missing type (expected %s)", list);
+    return fail;
+}
+
 /* A Toxiproxy toxic ({name, type, stream, toxicity, attributes}) into a document fault. */
 static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct reply *fail)
 {
@@ -646,13 +844,10 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
     bool toxic;
     json_t *v;
 
-    if (create && !type) {
-        *fail = error_reply(400, "missing required field: type");
-        return fail;
-    }
+    if (create && !type)
+        return invalid_type(NULL, fail);
     if (!type)
         type = str_member(f, "type");
-    /* an unknown type goes on to the loader, whose message lists the valid ones */
     toxic = !type || !fault_type_lookup(type, &t) || fault_type_is_toxic(t);
     json_object_foreach(in, k, v)
     {
@@ -669,7 +864,10 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
             }
             json_object_set(f, k, v);
         } else if (strcmp(k, "stream") == 0) {
-            if (!json_is_string(v)) {
+            /* Toxiproxy's streams, in any case; finwait's own faults may also say "both" */
+            const char *sv = json_string_value(v);
+            if (!sv || (strcasecmp(sv, "upstream") != 0 && strcasecmp(sv, "downstream") != 0 &&
+                        (toxic || strcmp(sv, "both") != 0))) {
                 *fail = error_reply(400, "stream was invalid, can be either upstream or "
                                          "downstream");
                 return fail;
@@ -677,7 +875,10 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
             /* Toxiproxy's clients always send one; a fault that acts on the whole
              * connection (refuse, drop_fin, ...) has no direction to take it */
             if (toxic || fault_type_has_param(t, "direction"))
-                json_object_set(f, toxic ? "stream" : "direction", v);
+                json_object_set_new(f, toxic ? "stream" : "direction",
+                                    json_string(strcasecmp(sv, "upstream") == 0     ? "upstream"
+                                                : strcasecmp(sv, "downstream") == 0 ? "downstream"
+                                                                                    : "both"));
         } else if (strcmp(k, "toxicity") == 0) {
             /* Toxiproxy takes a toxicity above 1 as 1 */
             json_object_set_new(f, toxic ? "toxicity" : "probability",
@@ -730,23 +931,29 @@ static struct reply create_toxic(struct admin_api *a, const char *proxy, json_t 
     const struct proxy_cfg *pc;
     struct reply fail;
     char what[600], name[NAME_MAX_LEN + 64];
+    const char *stream;
+    enum fault_type t;
+    bool known;
 
     if (!p)
         return drop(next, error_reply(404, "proxy not found"));
     if (!json_is_object(in))
         return drop(next, error_reply(400, "expected a toxic object"));
+    toxic_drop_nulls(in);
     if (json_object_get(in, "name") && !empty_string(json_object_get(in, "name")) &&
         bad_name(json_object_get(in, "name"), "toxic", &fail))
         return drop(next, fail);
     /* Toxiproxy names a toxic TYPE_STREAM when the client does not (its Go client sends
      * `"name": ""` then). The name goes first so the loader's messages about the other fields
      * can use it. */
+    stream = str_member(in, "stream") ? str_member(in, "stream") : "downstream";
+    if (strcasecmp(stream, "upstream") == 0 || strcasecmp(stream, "downstream") == 0)
+        stream = tolower((unsigned char)stream[0]) == 'u' ? "upstream" : "downstream";
     if (str_member(in, "name") && *str_member(in, "name"))
         snprintf(name, sizeof name, "%s", str_member(in, "name"));
     else
         snprintf(name, sizeof name, "%.*s_%.*s", NAME_MAX_LEN / 2,
-                 str_member(in, "type") ? str_member(in, "type") : "", NAME_MAX_LEN / 2,
-                 str_member(in, "stream") ? str_member(in, "stream") : "downstream");
+                 str_member(in, "type") ? str_member(in, "type") : "", NAME_MAX_LEN / 2, stream);
     f = json_pack("{s:s}", "name", name);
     if (toxic_fields(in, f, true, &fail)) {
         json_decref(f);
@@ -763,8 +970,16 @@ static struct reply create_toxic(struct admin_api *a, const char *proxy, json_t 
     }
     json_array_append_new(faults, f);
     snprintf(what, sizeof what, "added toxic '%s' to proxy '%s'", name, proxy);
-    if (!apply(a, next, what, &fail))
+    known = fault_type_lookup(str_member(in, "type"), &t);
+    if (!apply(a, next, what, &fail)) {
+        if (!known && fail.status == 400) {
+            struct reply r;
+            invalid_type(json_string_value(json_object_get(fail.json, "error")), &r);
+            json_decref(fail.json);
+            return r;
+        }
         return fail;
+    }
     pc = cfg_proxy(a, proxy);
     if (!pc || pc->nfaults == 0)
         return error_reply(500, "proxy '%s' is not in the running configuration", proxy);
@@ -787,6 +1002,7 @@ static struct reply update_toxic(struct admin_api *a, const char *proxy, const c
         return drop(next, error_reply(404, p ? "toxic not found" : "proxy not found"));
     if (!json_is_object(in))
         return drop(next, error_reply(400, "expected a toxic object"));
+    toxic_drop_nulls(in);
     n = json_object_get(in, "name");
     if (n && json_is_string(n) && !*json_string_value(n))
         n = NULL; /* empty, as Toxiproxy's Go client sends: the toxic keeps its name */
@@ -861,8 +1077,12 @@ static struct reply populate(struct admin_api *a, json_t *in)
     next = json_deep_copy(a->doc);
     json_array_foreach(list, i, item)
     {
-        if (put_proxy(next, item, true, &fail))
+        if (put_proxy(a, next, item, i + 1, &fail)) {
+            /* Toxiproxy's populate error also lists the proxies it made before the bad
+             * entry: none here, all or nothing */
+            json_object_set_new(fail.json, "proxies", json_null());
             return drop(next, fail);
+        }
     }
     snprintf(what, sizeof what, "populated %zu prox%s", json_array_size(list),
              json_array_size(list) == 1 ? "y" : "ies");
@@ -921,6 +1141,18 @@ static int split_path(const char *url, char *buf, size_t len, char *seg[4])
     return n;
 }
 
+/* A known route asked with another method: Toxiproxy's router answers 405 with no body. */
+static struct reply not_allowed(void)
+{
+    return (struct reply){405, NULL};
+}
+
+/* A path that is no route: the router's own answer, which respond() writes as text. */
+static struct reply not_found(void)
+{
+    return (struct reply){404, NULL};
+}
+
 static struct reply route(struct admin_api *a, const char *method, const char *url, json_t *in)
 {
     bool get = strcmp(method, "GET") == 0, del = strcmp(method, "DELETE") == 0;
@@ -928,14 +1160,19 @@ static struct reply route(struct admin_api *a, const char *method, const char *u
     char buf[1024], *seg[4];
     int n = split_path(url, buf, sizeof buf, seg);
 
+    /* Toxiproxy's API level, which clients read to choose their paths (the Ruby client
+     * updates with PATCH from 2.6 on); finwait's own version beside it */
     if (n == 1 && strcmp(seg[0], "version") == 0 && get)
-        return (struct reply){200, json_pack("{s:s}", "version", FINWAIT_VERSION)};
-    if (n == 1 && strcmp(seg[0], "reset") == 0 && post)
-        return reset_all(a);
-    if (n == 1 && strcmp(seg[0], "populate") == 0 && post)
-        return populate(a, in);
+        return (struct reply){200, json_pack("{s:s,s:s}", "version", TOXIPROXY_API_VERSION,
+                                             "finwait", FINWAIT_VERSION)};
+    if (n == 1 && strcmp(seg[0], "version") == 0)
+        return not_allowed();
+    if (n == 1 && strcmp(seg[0], "reset") == 0)
+        return post ? reset_all(a) : not_allowed();
+    if (n == 1 && strcmp(seg[0], "populate") == 0)
+        return post ? populate(a, in) : not_allowed();
     if (n == 1 && strcmp(seg[0], "metrics") == 0 && !get)
-        return error_reply(405, "method %s not allowed on %s", method, url);
+        return not_allowed();
     if (n >= 1 && strcmp(seg[0], "proxies") == 0 && (n != 3 || strcmp(seg[2], "toxics") == 0)) {
         if (n == 1 && get)
             return all_proxies(a);
@@ -966,9 +1203,9 @@ static struct reply route(struct admin_api *a, const char *method, const char *u
                 return delete_toxic(a, seg[1], seg[3]);
         }
         if (n != 4 || strcmp(seg[2], "toxics") == 0)
-            return error_reply(405, "method %s not allowed on %s", method, url);
+            return not_allowed();
     }
-    return error_reply(404, "no such endpoint: %s %s", method, url);
+    return not_found();
 }
 
 /* --- who may ask --- */
@@ -1102,6 +1339,8 @@ static void metrics_answer(struct server *srv, struct admin_response *out)
     }
 }
 
+static void router_not_found(struct admin_response *out);
+
 void admin_api_handle(struct admin_api *a, const struct admin_request *rq,
                       struct admin_response *out)
 {
@@ -1154,10 +1393,27 @@ void admin_api_handle(struct admin_api *a, const struct admin_request *rq,
         r = route(a, rq->method, rq->path, in);
     }
     json_decref(in);
-    if (r.status >= 400)
+    if (r.status >= 400 && r.json)
         LOG(LOG_LEVEL_WARN, NULL, "api", "admin API: %s %.200s: %u %s", rq->method, rq->path,
             r.status, json_string_value(json_object_get(r.json, "error")));
+    else if (r.status >= 400)
+        LOG(LOG_LEVEL_WARN, NULL, "api", "admin API: %s %.200s: %u", rq->method, rq->path,
+            r.status);
     respond_json(out, r);
+    if (r.status == 404 && !out->body)
+        router_not_found(out);
+    else if (r.status == 200 && strcmp(rq->path, "/version") == 0)
+        out->content_type = "application/json;charset=utf-8"; /* Toxiproxy's, to the byte */
+}
+
+/* Toxiproxy's router, for a path it has no route for: not JSON. */
+static void router_not_found(struct admin_response *out)
+{
+    static const char text[] = "404 page not found\n";
+
+    out->content_type = "text/plain; charset=utf-8";
+    out->body = strdup(text);
+    out->body_len = out->body ? sizeof text - 1 : 0;
 }
 
 void admin_response_free(struct admin_response *r)
@@ -1176,6 +1432,7 @@ int admin_api_new(struct admin_api **out, struct server *srv)
         return UV_ENOMEM;
     a->srv = srv;
     a->doc = doc_from_config(srv->gen->cfg);
+    pin_ports(a, a->doc);
     *out = a;
     return 0;
 }
@@ -1184,6 +1441,7 @@ void admin_api_file_reloaded(struct admin_api *a)
 {
     json_decref(a->doc);
     a->doc = doc_from_config(a->srv->gen->cfg);
+    pin_ports(a, a->doc);
 }
 
 void admin_api_free(struct admin_api *a)
