@@ -24,6 +24,7 @@
 #include "proxy/stats.h"
 #include "rules/config.h"
 #include "rules/diag.h"
+#include "rules/value.h"
 
 /* Bounds on one request, so that refusing a bad one costs little (the loop relays meanwhile):
  * a toxic has a handful of attributes, a name fits a log line, a /populate a test's proxies. */
@@ -503,6 +504,60 @@ static void pin_ports(struct admin_api *a, json_t *doc)
     }
 }
 
+/* The enabled proxy i of `next` (its name and parsed listen address), false if it has none. */
+static bool doc_listen(json_t *next, size_t i, const char **name, char **host, uint16_t *port)
+{
+    json_t *p = json_array_get(json_object_get(next, "proxies"), i);
+    const char *listen = str_member(p, "listen");
+
+    *name = str_member(p, "name");
+    *host = NULL;
+    return listen && doc_enabled(p) &&
+           value_parse_hostport(listen, VALUE_ADDR_ANY_HOST | VALUE_ADDR_ZERO_PORT, host, port) ==
+               0;
+}
+
+/*
+ * Two enabled proxies of `next` on one address: the request gave a proxy an address another
+ * one listens on (the running document has no such pair). Toxiproxy's bind fails there, and
+ * its answer is what clients compare: a 500 `listen tcp 127.0.0.1:3310: bind: address already
+ * in use` (Go writes `localhost` resolved). Returns true with `fail` filled in.
+ */
+static bool listen_collision(json_t *next, struct reply *fail)
+{
+    size_t n = json_array_size(json_object_get(next, "proxies"));
+    bool hit = false;
+
+    for (size_t j = 1; j < n && !hit; j++) {
+        const char *name_j, *name_i;
+        char *host_j, *host_i, addr[300];
+        uint16_t port_j, port_i;
+
+        if (!doc_listen(next, j, &name_j, &host_j, &port_j) || port_j == 0) {
+            free(host_j);
+            continue;
+        }
+        for (size_t i = 0; i < j && !hit; i++) {
+            if (doc_listen(next, i, &name_i, &host_i, &port_i) && port_i == port_j &&
+                (strcmp(host_i, host_j) == 0 || !host_i[0] || !host_j[0])) {
+                hostport_text(strcmp(host_j, "localhost") == 0 ? "127.0.0.1" : host_j, port_j, addr,
+                              sizeof addr);
+                struct listen_failure lf = {.err = UV_EADDRINUSE};
+                snprintf(lf.addr, sizeof lf.addr, "%s", addr);
+                char why[600];
+                snprintf(why, sizeof why,
+                         "proxy '%s' cannot listen on %s: proxy '%s' listens there",
+                         name_j ? name_j : "?", addr, name_i ? name_i : "?");
+                *fail = listen_error(&lf, why);
+                hit = true;
+            }
+            free(host_i);
+        }
+        free(host_j);
+    }
+    return hit;
+}
+
 /* Load `next` as a configuration and make it the running one. On failure `next` is dropped
  * and the reply says what is wrong with the request; on success the API's document is
  * `next`. */
@@ -516,6 +571,11 @@ static bool apply(struct admin_api *a, json_t *next, const char *what, struct re
     size_t len = 0;
     bool ok;
 
+    if (listen_collision(next, fail)) {
+        free(text);
+        json_decref(next);
+        return false;
+    }
     diag_init(&d);
     if (!text || config_load_string_ex("admin API", text, strlen(text), a->srv->ov,
                                        CONFIG_TOXIPROXY_VALUES, &cfg, &d) != 0) {
