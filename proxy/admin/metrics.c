@@ -230,8 +230,8 @@ static void process_families(FILE *o)
            "Configuration reloads, from the file (SIGHUP, a change) or the admin API, by result.");
     for (int s = 0; s < 2; s++)
         for (int r = 0; r < 2; r++)
-            fprintf(o, "finwait_reloads_total{source=\"%s\",result=\"%s\"} %llu\n", sources[s],
-                    r ? "failed" : "ok", (unsigned long long)ps->reloads[s][r]);
+            fprintf(o, "finwait_reloads_total{result=\"%s\",source=\"%s\"} %llu\n",
+                    r ? "failed" : "ok", sources[s], (unsigned long long)ps->reloads[s][r]);
     family(o, "finwait_admin_requests_total", "counter",
            "Admin API requests answered, by HTTP status.");
     for (unsigned code = 0; code < sizeof ps->admin_requests / sizeof ps->admin_requests[0]; code++)

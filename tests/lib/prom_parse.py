@@ -19,7 +19,8 @@ def main():
             sys.exit(f"family {fam.name}: no # TYPE or no # HELP")
         families[fam.name] = {"type": fam.type, "help": fam.documentation}
         for s in fam.samples:
-            if not s.name.startswith(("finwait_", "toxiproxy_")):
+            # process_*: the Go client's process collector, with Toxiproxy's -runtime-metrics
+            if not s.name.startswith(("finwait_", "toxiproxy_", "process_")):
                 sys.exit(f"{s.name}: not finwait_ or toxiproxy_")
             if fam.type == "counter" and not s.name.endswith("_total"):
                 sys.exit(f"counter {s.name} does not end in _total")
