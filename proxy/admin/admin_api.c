@@ -358,9 +358,13 @@ static json_t *toxic_attributes(const struct fault *f, json_t *given)
  * Toxiproxy's times) and `for_left_ms`, the time left before it detaches itself. */
 static json_t *toxic_json(const struct admin_api *a, const struct fault *f, json_t *given)
 {
-    json_t *t = json_pack("{s:s,s:s,s:s,s:f,s:o}", "name", f->name, "type",
+    /* Go writes a toxicity of 1 as `1` and 0.3 as `0.3` (respond_json's precision) */
+    json_t *tox = f->probability == 0 || f->probability == 1
+                      ? json_integer((json_int_t)f->probability)
+                      : json_real(f->probability);
+    json_t *t = json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", f->name, "type",
                           fault_type_name(f->type), "stream", fault_dir_name(f->direction),
-                          "toxicity", f->probability, "attributes", toxic_attributes(f, given));
+                          "toxicity", tox, "attributes", toxic_attributes(f, given));
     uint64_t left;
 
     if (t && f->for_ms) {
@@ -716,6 +720,12 @@ static struct reply *proxy_fields(json_t *in, json_t *p, struct reply *fail)
     return NULL;
 }
 
+/* A change without a body: Go's decoder meets the end at once, and Toxiproxy says so. */
+static struct reply no_body(void)
+{
+    return error_reply(400, "bad request body: EOF");
+}
+
 /* A request that failed before its change was applied: the edited copy goes. */
 static struct reply drop(json_t *next, struct reply r)
 {
@@ -773,7 +783,7 @@ static struct reply *put_proxy(struct admin_api *a, json_t *next, json_t *in, si
     size_t at;
 
     if (!json_is_object(in)) {
-        *fail = error_reply(400, "expected a proxy object");
+        *fail = in ? error_reply(400, "expected a proxy object") : no_body();
         return fail;
     }
     drop_nulls(in, NULL);
@@ -822,7 +832,7 @@ static struct reply update_proxy(struct admin_api *a, const char *name, json_t *
     if (!p)
         return drop(next, error_reply(404, "proxy not found"));
     if (!json_is_object(in))
-        return drop(next, error_reply(400, "expected a proxy object"));
+        return drop(next, in ? error_reply(400, "expected a proxy object") : no_body());
     drop_nulls(in, NULL);
     n = json_object_get(in, "name");
     if (n && (!json_is_string(n) || strcmp(json_string_value(n), name) != 0))
@@ -998,7 +1008,7 @@ static struct reply create_toxic(struct admin_api *a, const char *proxy, json_t 
     if (!p)
         return drop(next, error_reply(404, "proxy not found"));
     if (!json_is_object(in))
-        return drop(next, error_reply(400, "expected a toxic object"));
+        return drop(next, in ? error_reply(400, "expected a toxic object") : no_body());
     toxic_drop_nulls(in);
     if (json_object_get(in, "name") && !empty_string(json_object_get(in, "name")) &&
         bad_name(json_object_get(in, "name"), "toxic", &fail))
@@ -1061,7 +1071,7 @@ static struct reply update_toxic(struct admin_api *a, const char *proxy, const c
     if (!f)
         return drop(next, error_reply(404, p ? "toxic not found" : "proxy not found"));
     if (!json_is_object(in))
-        return drop(next, error_reply(400, "expected a toxic object"));
+        return drop(next, in ? error_reply(400, "expected a toxic object") : no_body());
     toxic_drop_nulls(in);
     n = json_object_get(in, "name");
     if (n && json_is_string(n) && !*json_string_value(n))
@@ -1130,7 +1140,7 @@ static struct reply populate(struct admin_api *a, json_t *in)
     size_t i;
 
     if (!json_is_array(list))
-        return error_reply(400, "expected an array of proxies");
+        return in ? error_reply(400, "expected an array of proxies") : no_body();
     if (json_array_size(list) > POPULATE_MAX)
         return error_reply(400, "too many proxies (%zu): at most %d per request",
                            json_array_size(list), POPULATE_MAX);
@@ -1332,7 +1342,8 @@ static void respond_json(struct admin_response *out, struct reply r)
     out->body_len = 0;
     if (!r.json)
         return;
-    out->body = json_dumps(r.json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* 15 digits: a toxicity of 0.3 reads 0.3, as Toxiproxy (Go) writes it */
+    out->body = json_dumps(r.json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(r.json);
     if (!out->body) {
         out->status = 500;
@@ -1447,8 +1458,6 @@ void admin_api_handle(struct admin_api *a, const struct admin_request *rq,
         }
     }
     if (r.status == 0) {
-        if (!in)
-            in = json_object();
         doc_prune(a->doc, a->srv->gen->cfg);
         r = route(a, rq->method, rq->path, in);
     }

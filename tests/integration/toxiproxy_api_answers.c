@@ -121,6 +121,7 @@ int main(void)
           "{\"error\":\"missing required field: upstream\",\"status\":400}");
     exact("POST", "/proxies", "{\"name\":\"b\",\"upstream\":null}", 400,
           "{\"error\":\"missing required field: upstream\",\"status\":400}");
+    exact("POST", "/proxies", NULL, 400, "{\"error\":\"bad request body: EOF\",\"status\":400}");
     exact("POST", "/proxies", "{\"upstream\":\"127.0.0.1:1\"}", 400,
           "{\"error\":\"missing required field: name\",\"status\":400}");
     error_is("POST", "/proxies",
@@ -187,7 +188,7 @@ int main(void)
 
     exact("POST", "/proxies/n/toxics", "{\"type\":\"noop\"}", 200,
           "{\"name\":\"noop_downstream\",\"type\":\"noop\",\"stream\":\"downstream\","
-          "\"toxicity\":1.0,\"attributes\":{}}");
+          "\"toxicity\":1,\"attributes\":{}}");
     relays(lfd, port);
     {
         int c, s;
@@ -210,11 +211,11 @@ int main(void)
           "\"attributes\":null}",
           200,
           "{\"name\":\"latency_downstream\",\"type\":\"latency\",\"stream\":\"downstream\","
-          "\"toxicity\":1.0,\"attributes\":{\"latency\":0,\"jitter\":0}}");
+          "\"toxicity\":1,\"attributes\":{\"latency\":0,\"jitter\":0}}");
     exact("POST", "/proxies/n/toxics",
           "{\"type\":\"latency\",\"stream\":\"Upstream\",\"attributes\":{\"latency\":null}}", 200,
           "{\"name\":\"latency_upstream\",\"type\":\"latency\",\"stream\":\"upstream\","
-          "\"toxicity\":1.0,\"attributes\":{\"latency\":0,\"jitter\":0}}");
+          "\"toxicity\":1,\"attributes\":{\"latency\":0,\"jitter\":0}}");
     error_is("POST", "/proxies/n/toxics", "{\"type\":\"latency\",\"stream\":\"sideways\"}", 400,
              "stream was invalid, can be either upstream or downstream", NULL);
     error_is("POST", "/proxies/n/toxics", "{\"type\":\"bogus\"}", 400, "invalid toxic type",
@@ -222,7 +223,11 @@ int main(void)
     error_is("POST", "/proxies/n/toxics", "{}", 400, "invalid toxic type", "missing type");
     error_is("POST", "/proxies/n/toxics", "{\"type\":\"noop\"}", 409, "toxic already exists", NULL);
     error_is("PATCH", "/proxies/n/toxics/nope", "{}", 404, "toxic not found", NULL);
-    TEST_PASS("toxics: null fields left out, a stream in any case, Toxiproxy's error texts");
+    exact("PATCH", "/proxies/n/toxics/latency_upstream", "{\"toxicity\":0.3}", 200,
+          "{\"name\":\"latency_upstream\",\"type\":\"latency\",\"stream\":\"upstream\","
+          "\"toxicity\":0.3,\"attributes\":{\"latency\":0,\"jitter\":0}}");
+    TEST_PASS("toxics: null fields left out, a stream in any case, Toxiproxy's error texts, "
+              "a toxicity written as Go writes it (1, 0.3)");
 
     close(lfd);
     close(busy);
