@@ -1,19 +1,17 @@
 #include "proxy/admin/admin_api.h"
 
-#include <arpa/inet.h>
 #include <ctype.h>
-#include <errno.h>
 #include <jansson.h>
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <uv.h>
-#include <yaml.h>
 
+#include "proxy/admin/admin_access.h"
 #include "proxy/admin/admin_conns.h"
+#include "proxy/admin/admin_doc.h"
 #include "proxy/relay/conn.h"
 #include "proxy/faults/expiry.h"
 #include "proxy/admin/events.h"
@@ -45,183 +43,6 @@ struct reply {
     unsigned status;
     json_t *json; /* NULL: no body (204) */
 };
-
-/* --- the configuration as a JSON document --- */
-
-/* A plain YAML scalar as JSON. The document goes back through the loader as JSON text, so
- * every value must come back as the very text it was: a number or a boolean only when JSON
- * writes it the same way ("007", "1e2", "nan" and 2^64-1 stay strings), names always text. */
-static json_t *scalar_json(const yaml_node_t *n, bool text)
-{
-    const char *s = (const char *)n->data.scalar.value;
-    char *end, back[64];
-
-    if (text || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return json_string(s);
-    if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
-        return json_boolean(s[0] == 't');
-    errno = 0;
-    long long i = strtoll(s, &end, 10);
-    if (s[0] && *end == '\0' && errno == 0) {
-        snprintf(back, sizeof back, "%lld", i);
-        return strcmp(back, s) == 0 ? json_integer(i) : json_string(s);
-    }
-    double d = strtod(s, &end);
-    if (s[0] && *end == '\0' && isfinite(d)) {
-        snprintf(back, sizeof back, "%.17g", d); /* as jansson writes a real */
-        if (strcmp(back, s) == 0)
-            return json_real(d);
-    }
-    return json_string(s);
-}
-
-static json_t *node_json(yaml_document_t *doc, yaml_node_t *n, bool text, int depth)
-{
-    json_t *j;
-
-    if (!n || depth > 64)
-        return json_null();
-    switch (n->type) {
-    case YAML_SCALAR_NODE:
-        return scalar_json(n, text);
-    case YAML_SEQUENCE_NODE:
-        j = json_array();
-        for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top;
-             i++)
-            json_array_append_new(
-                j, node_json(doc, yaml_document_get_node(doc, *i), false, depth + 1));
-        return j;
-    case YAML_MAPPING_NODE:
-        j = json_object();
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-             p++) {
-            yaml_node_t *k = yaml_document_get_node(doc, p->key);
-            if (!k || k->type != YAML_SCALAR_NODE)
-                continue;
-            const char *key = (const char *)k->data.scalar.value;
-            json_object_set_new(j, key,
-                                node_json(doc, yaml_document_get_node(doc, p->value),
-                                          strcmp(key, "name") == 0, depth + 1));
-        }
-        return j;
-    default:
-        return json_null();
-    }
-}
-
-/* The running configuration as a document with a `proxies` array (a Toxiproxy config.json,
- * a bare array, becomes its `proxies`), from the very text it was loaded from: no second read
- * of a file that may have changed since. */
-static json_t *doc_from_config(const struct config *cfg)
-{
-    yaml_parser_t parser;
-    yaml_document_t ydoc;
-    json_t *doc = NULL, *root;
-
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)cfg->source, cfg->source_len);
-    if (yaml_parser_load(&parser, &ydoc)) {
-        root = node_json(&ydoc, yaml_document_get_root_node(&ydoc), false, 0);
-        if (json_is_array(root)) {
-            /* its proxies keep the loader's default for a config.json in finwait's schema */
-            json_t *p;
-            size_t i;
-            json_array_foreach(root, i, p)
-            {
-                if (json_is_object(p) && !json_object_get(p, "on_upstream_failure"))
-                    json_object_set_new(p, "on_upstream_failure", json_string("close"));
-            }
-            doc = json_pack("{s:o}", "proxies", root);
-        } else if (json_is_object(root))
-            doc = root;
-        else
-            json_decref(root);
-        yaml_document_delete(&ydoc);
-    }
-    yaml_parser_delete(&parser);
-    if (!doc)
-        doc = json_object();
-    if (!json_is_array(json_object_get(doc, "proxies")))
-        json_object_set_new(doc, "proxies", json_array());
-    return doc;
-}
-
-static json_t *doc_proxy(json_t *doc, const char *name, size_t *index)
-{
-    json_t *proxies = json_object_get(doc, "proxies"), *p;
-    size_t i;
-
-    json_array_foreach(proxies, i, p)
-    {
-        if (json_is_string(json_object_get(p, "name")) &&
-            strcmp(json_string_value(json_object_get(p, "name")), name) == 0) {
-            if (index)
-                *index = i;
-            return p;
-        }
-    }
-    return NULL;
-}
-
-/* A fault's name as the loader gives it: `name`, or the type. */
-static const char *fault_name(json_t *f)
-{
-    json_t *n = json_object_get(f, "name");
-
-    if (!json_is_string(n))
-        n = json_object_get(f, "type");
-    return json_is_string(n) ? json_string_value(n) : "";
-}
-
-static json_t *doc_fault(json_t *proxy, const char *name, size_t *index)
-{
-    json_t *faults = json_object_get(proxy, "faults"), *f;
-    size_t i;
-
-    json_array_foreach(faults, i, f)
-    {
-        if (strcmp(fault_name(f), name) == 0) {
-            if (index)
-                *index = i;
-            return f;
-        }
-    }
-    return NULL;
-}
-
-/*
- * The document loses the faults the running configuration lost without a request: a `for:`
- * that ran out, or one a file reload kept out for that reason (proxy/faults/expiry.c). The running
- * configuration is the document's minus those, in order, so a walk by name finds them.
- */
-static void doc_prune(json_t *doc, const struct config *cfg)
-{
-    json_t *p;
-    size_t i;
-
-    json_array_foreach(json_object_get(doc, "proxies"), i, p)
-    {
-        const char *name = json_string_value(json_object_get(p, "name"));
-        json_t *faults = json_object_get(p, "faults");
-        const struct proxy_cfg *pc = NULL;
-        size_t j = 0, k = 0;
-
-        for (size_t n = 0; name && n < cfg->nproxies && !pc; n++)
-            if (strcmp(cfg->proxies[n].name, name) == 0)
-                pc = &cfg->proxies[n];
-        if (!pc || !json_is_array(faults) || json_array_size(faults) == pc->nfaults)
-            continue;
-        while (k < json_array_size(faults)) {
-            if (j < pc->nfaults &&
-                strcmp(fault_name(json_array_get(faults, k)), pc->faults[j].name) == 0) {
-                j++;
-                k++;
-            } else {
-                json_array_remove(faults, k);
-            }
-        }
-    }
-}
 
 static const char *str_member(json_t *o, const char *k)
 {
@@ -388,12 +209,18 @@ static json_t *toxics_json(const struct admin_api *a, const struct proxy_cfg *p,
 static json_t *proxy_json(const struct admin_api *a, const struct proxy_cfg *p)
 {
     const struct listener *l = listener_of(a->srv, p->name);
-    json_t *doc_p = doc_proxy(a->doc, p->name, NULL);
+    json_t *doc_p = admin_doc_proxy(a->doc, p->name, NULL), *listen;
 
-    return json_pack("{s:s,s:o,s:o,s:b,s:o}", "name", p->name, "listen",
-                     l ? json_string(l->addr_text) : addr_json(p->listen_host, p->listen_port),
-                     "upstream", addr_json(p->upstream_host, p->upstream_port), "enabled",
-                     p->enabled, "toxics", toxics_json(a, p, doc_p));
+    /* not listening: the address it will listen on, the port it remembers included */
+    if (l)
+        listen = json_string(l->addr_text);
+    else if (p->listen_port == 0 && json_is_string(json_object_get(doc_p, "listen")))
+        listen = json_incref(json_object_get(doc_p, "listen"));
+    else
+        listen = addr_json(p->listen_host, p->listen_port);
+    return json_pack("{s:s,s:o,s:o,s:b,s:o}", "name", p->name, "listen", listen, "upstream",
+                     addr_json(p->upstream_host, p->upstream_port), "enabled", p->enabled, "toxics",
+                     toxics_json(a, p, doc_p));
 }
 
 static const struct proxy_cfg *cfg_proxy(const struct admin_api *a, const char *name)
@@ -444,7 +271,7 @@ static void cut_connections(struct admin_api *a, json_t *before, json_t *after)
     json_array_foreach(json_object_get(before, "proxies"), i, p)
     {
         const char *name = json_string_value(json_object_get(p, "name"));
-        json_t *q = name ? doc_proxy(after, name, NULL) : NULL;
+        json_t *q = name ? admin_doc_proxy(after, name, NULL) : NULL;
         bool on = q && doc_enabled(q);
         /* a new upstream, or a new listen address (another socket: `127.0.0.1:0` sent back
          * as the port it got keeps the socket), restarts the proxy, as in Toxiproxy: its
@@ -794,7 +621,7 @@ static struct reply *put_proxy(struct admin_api *a, json_t *next, json_t *in, si
     up = json_object_get(in, "upstream");
     if (!up || empty_string(up))
         return missing("upstream", nth, fail);
-    p = doc_proxy(next, str_member(in, "name"), &at);
+    p = admin_doc_proxy(next, str_member(in, "name"), &at);
     if (p && !nth) {
         *fail = error_reply(409, "proxy already exists");
         return fail;
@@ -825,7 +652,7 @@ static struct reply create_proxy(struct admin_api *a, json_t *in)
 
 static struct reply update_proxy(struct admin_api *a, const char *name, json_t *in)
 {
-    json_t *next = json_deep_copy(a->doc), *p = doc_proxy(next, name, NULL), *n;
+    json_t *next = json_deep_copy(a->doc), *p = admin_doc_proxy(next, name, NULL), *n;
     struct reply fail;
     char what[300];
 
@@ -853,7 +680,7 @@ static struct reply delete_proxy(struct admin_api *a, const char *name)
     char what[300];
     size_t i;
 
-    if (!doc_proxy(next, name, &i))
+    if (!admin_doc_proxy(next, name, &i))
         return drop(next, error_reply(404, "proxy not found"));
     json_array_remove(json_object_get(next, "proxies"), i);
     snprintf(what, sizeof what, "deleted proxy '%s'", name);
@@ -997,7 +824,7 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
 
 static struct reply create_toxic(struct admin_api *a, const char *proxy, json_t *in)
 {
-    json_t *next = json_deep_copy(a->doc), *p = doc_proxy(next, proxy, NULL), *faults, *f;
+    json_t *next = json_deep_copy(a->doc), *p = admin_doc_proxy(next, proxy, NULL), *faults, *f;
     const struct proxy_cfg *pc;
     struct reply fail;
     char what[600], name[NAME_MAX_LEN + 64];
@@ -1029,7 +856,7 @@ static struct reply create_toxic(struct admin_api *a, const char *proxy, json_t 
         json_decref(f);
         return drop(next, fail);
     }
-    if (doc_fault(p, name, NULL)) {
+    if (admin_doc_fault(p, name, NULL)) {
         json_decref(f);
         return drop(next, error_reply(409, "toxic already exists"));
     }
@@ -1061,13 +888,13 @@ static struct reply create_toxic(struct admin_api *a, const char *proxy, json_t 
 static struct reply update_toxic(struct admin_api *a, const char *proxy, const char *toxic,
                                  json_t *in)
 {
-    json_t *next = json_deep_copy(a->doc), *p = doc_proxy(next, proxy, NULL), *f, *n;
+    json_t *next = json_deep_copy(a->doc), *p = admin_doc_proxy(next, proxy, NULL), *f, *n;
     const struct proxy_cfg *pc;
     struct reply fail;
     char what[600];
     size_t i;
 
-    f = p ? doc_fault(p, toxic, &i) : NULL;
+    f = p ? admin_doc_fault(p, toxic, &i) : NULL;
     if (!f)
         return drop(next, error_reply(404, p ? "toxic not found" : "proxy not found"));
     if (!json_is_object(in))
@@ -1093,19 +920,19 @@ static struct reply update_toxic(struct admin_api *a, const char *proxy, const c
     if (!pc || i >= pc->nfaults)
         return error_reply(500, "proxy '%s' is not in the running configuration", proxy);
     return (struct reply){
-        200,
-        toxic_json(a, &pc->faults[i],
-                   json_array_get(json_object_get(doc_proxy(a->doc, proxy, NULL), "faults"), i))};
+        200, toxic_json(a, &pc->faults[i],
+                        json_array_get(
+                            json_object_get(admin_doc_proxy(a->doc, proxy, NULL), "faults"), i))};
 }
 
 static struct reply delete_toxic(struct admin_api *a, const char *proxy, const char *toxic)
 {
-    json_t *next = json_deep_copy(a->doc), *p = doc_proxy(next, proxy, NULL);
+    json_t *next = json_deep_copy(a->doc), *p = admin_doc_proxy(next, proxy, NULL);
     struct reply fail;
     char what[600];
     size_t i;
 
-    if (!p || !doc_fault(p, toxic, &i))
+    if (!p || !admin_doc_fault(p, toxic, &i))
         return drop(next, error_reply(404, p ? "toxic not found" : "proxy not found"));
     json_array_remove(json_object_get(p, "faults"), i);
     snprintf(what, sizeof what, "removed toxic '%s' from proxy '%s'", toxic, proxy);
@@ -1173,7 +1000,7 @@ static struct reply populate(struct admin_api *a, json_t *in)
 static struct reply get_toxic(struct admin_api *a, const char *proxy, const char *toxic)
 {
     const struct proxy_cfg *pc = cfg_proxy(a, proxy);
-    json_t *faults = json_object_get(doc_proxy(a->doc, proxy, NULL), "faults");
+    json_t *faults = json_object_get(admin_doc_proxy(a->doc, proxy, NULL), "faults");
 
     if (!pc)
         return error_reply(404, "proxy not found");
@@ -1259,7 +1086,8 @@ static struct reply route(struct admin_api *a, const char *method, const char *u
             return delete_proxy(a, seg[1]);
         if (n == 3 && get) {
             const struct proxy_cfg *pc = cfg_proxy(a, seg[1]);
-            return pc ? (struct reply){200, toxics_json(a, pc, doc_proxy(a->doc, seg[1], NULL))}
+            return pc ? (struct reply){200,
+                                       toxics_json(a, pc, admin_doc_proxy(a->doc, seg[1], NULL))}
                       : error_reply(404, "proxy not found");
         }
         if (n == 3 && post)
@@ -1276,60 +1104,6 @@ static struct reply route(struct admin_api *a, const char *method, const char *u
             return not_allowed();
     }
     return not_found();
-}
-
-/* --- who may ask --- */
-
-/* A Host header a browser page cannot have been pointed at by DNS rebinding: an IP literal,
- * localhost, or a name the configuration lists; any port. */
-static bool host_allowed(const struct config *cfg, const char *host)
-{
-    char name[256];
-    unsigned char addr[16];
-    const char *colon;
-    size_t len;
-
-    if (host[0] == '[') {
-        const char *close = strchr(host, ']');
-        len = close ? (size_t)(close - host - 1) : 0;
-        if (!close || len >= sizeof name || (close[1] && close[1] != ':'))
-            return false;
-        memcpy(name, host + 1, len);
-        name[len] = '\0';
-        return inet_pton(AF_INET6, name, addr) == 1;
-    }
-    colon = strchr(host, ':');
-    len = colon ? (size_t)(colon - host) : strlen(host);
-    if (len == 0 || len >= sizeof name || (colon && strchr(colon + 1, ':')))
-        return false;
-    memcpy(name, host, len);
-    name[len] = '\0';
-    if (inet_pton(AF_INET, name, addr) == 1 || strcasecmp(name, "localhost") == 0)
-        return true;
-    for (size_t i = 0; i < cfg->admin_nhosts; i++)
-        if (strcasecmp(name, cfg->admin_hosts[i]) == 0)
-            return true;
-    return false;
-}
-
-/* `Authorization: Bearer TOKEN`, compared in time that depends on the token's length only,
- * so that a client cannot find it a byte at a time. */
-static bool token_ok(const char *token, const char *authorization)
-{
-    size_t tlen = strlen(token), glen;
-    unsigned char diff;
-    const char *given;
-
-    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
-        return false;
-    given = authorization + 7;
-    while (*given == ' ')
-        given++;
-    glen = strlen(given);
-    diff = glen != tlen;
-    for (size_t i = 0; i < tlen; i++)
-        diff |= (unsigned char)(token[i] ^ (glen ? given[i % glen] : 0));
-    return diff == 0;
 }
 
 /* --- the entry point --- */
@@ -1386,12 +1160,12 @@ static struct reply check_caller(const struct config *cfg, const struct admin_re
     /* `insecure` says anyone who reaches the port may drive finwait: then a container's name
      * (`http://finwait:8474` in a compose file) is as good as an address, as in Toxiproxy;
      * the browser's User-Agent is still refused */
-    if (rq->host && !cfg->admin_insecure && !host_allowed(cfg, rq->host))
+    if (rq->host && !cfg->admin_insecure && !admin_host_allowed(cfg, rq->host))
         return error_reply(403,
                            "Host '%.200s' not allowed: use an IP address or localhost, or list "
                            "the name in admin.hosts",
                            rq->host);
-    if (cfg->admin_token && !token_ok(cfg->admin_token, rq->authorization))
+    if (cfg->admin_token && !admin_token_ok(cfg->admin_token, rq->authorization))
         return error_reply(401, "missing or wrong token (Authorization: Bearer TOKEN)");
     return (struct reply){0, NULL};
 }
@@ -1458,7 +1232,7 @@ void admin_api_handle(struct admin_api *a, const struct admin_request *rq,
         }
     }
     if (r.status == 0) {
-        doc_prune(a->doc, a->srv->gen->cfg);
+        admin_doc_prune(a->doc, a->srv->gen->cfg);
         r = route(a, rq->method, rq->path, in);
     }
     json_decref(in);
@@ -1500,17 +1274,48 @@ int admin_api_new(struct admin_api **out, struct server *srv)
     if (!a)
         return UV_ENOMEM;
     a->srv = srv;
-    a->doc = doc_from_config(srv->gen->cfg);
+    a->doc = admin_doc_from_config(srv->gen->cfg);
     pin_ports(a, a->doc);
     *out = a;
     return 0;
 }
 
+/*
+ * The file is the API's starting point again, but a disabled proxy it gives port 0 keeps the
+ * port the document remembered for it (same name, same host): enabled again through the API,
+ * it listens where its clients expect it.
+ */
+static void keep_remembered_ports(struct admin_api *a, json_t *old, json_t *doc)
+{
+    json_t *p;
+    size_t i;
+
+    json_array_foreach(json_object_get(doc, "proxies"), i, p)
+    {
+        const char *name = str_member(p, "name");
+        const struct proxy_cfg *pc = name ? cfg_proxy(a, name) : NULL;
+        json_t *q = name ? admin_doc_proxy(old, name, NULL) : NULL;
+        char *host = NULL;
+        uint16_t port = 0;
+
+        if (!pc || pc->enabled || pc->listen_port != 0 || !str_member(q, "listen"))
+            continue;
+        if (value_parse_hostport(str_member(q, "listen"),
+                                 VALUE_ADDR_ANY_HOST | VALUE_ADDR_ZERO_PORT, &host, &port) == 0 &&
+            port != 0 && strcmp(host, pc->listen_host) == 0)
+            json_object_set(p, "listen", json_object_get(q, "listen"));
+        free(host);
+    }
+}
+
 void admin_api_file_reloaded(struct admin_api *a)
 {
-    json_decref(a->doc);
-    a->doc = doc_from_config(a->srv->gen->cfg);
+    json_t *old = a->doc;
+
+    a->doc = admin_doc_from_config(a->srv->gen->cfg);
     pin_ports(a, a->doc);
+    keep_remembered_ports(a, old, a->doc);
+    json_decref(old);
 }
 
 void admin_api_free(struct admin_api *a)
