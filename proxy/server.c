@@ -327,10 +327,11 @@ static void stop_started(struct listener **started, size_t n)
 
 int server_reload(struct server *srv, struct config *cfg, char *why, size_t len)
 {
-    return server__reload(srv, cfg, 0, why, len);
+    return server__reload(srv, cfg, 0, why, len, NULL);
 }
 
-int server__reload(struct server *srv, struct config *cfg, unsigned flags, char *why, size_t len)
+int server__reload(struct server *srv, struct config *cfg, unsigned flags, char *why, size_t len,
+                   struct listen_failure *lf)
 {
     const struct config *old = srv->gen->cfg;
     struct cfg_gen *gen = NULL;
@@ -344,6 +345,8 @@ int server__reload(struct server *srv, struct config *cfg, unsigned flags, char 
 
     if (why && len)
         why[0] = '\0';
+    if (lf)
+        *lf = (struct listen_failure){.addr = "", .err = 0};
     if (srv->relay.stopping) {
         if (why)
             snprintf(why, len, "finwait is stopping");
@@ -395,6 +398,10 @@ int server__reload(struct server *srv, struct config *cfg, unsigned flags, char 
             snprintf(why, len, "proxy '%s' cannot listen on %s: %s", p->name,
                      hostport_text(p->listen_host, p->listen_port, err, sizeof err),
                      uv_strerror(r));
+        if (lf) {
+            hostport_text(p->listen_host, p->listen_port, lf->addr, sizeof lf->addr);
+            lf->err = r;
+        }
         stop_started(next_l, cfg->nproxies);
         srv->relay.seed = old_seed;
         r = -1;

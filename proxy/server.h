@@ -90,7 +90,13 @@ int server_run(const struct config *cfg, const struct server_opts *opts);
 #define RELOAD_ASKED                                                                               \
     2u /* asked fault by fault (the admin API): a fault that ran out and is                        \
           in cfg was added again on purpose, and attaches */
-/* server_reload with RELOAD_* flags. */
-int server__reload(struct server *srv, struct config *cfg, unsigned flags, char *why, size_t len);
+/* A listener a reload could not start: the address as configured and libuv's error. */
+struct listen_failure {
+    char addr[300]; /* "127.0.0.1:3310", ":3310" for every interface */
+    int err;        /* UV_EADDRINUSE, ...; 0 when the reload failed for another reason */
+};
+/* server_reload with RELOAD_* flags; `lf` (may be NULL) says which listen failed. */
+int server__reload(struct server *srv, struct config *cfg, unsigned flags, char *why, size_t len,
+                   struct listen_failure *lf);
 
 #endif

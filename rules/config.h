@@ -80,6 +80,7 @@ enum fault_type {
     FAULT_RESET_PEER,
     FAULT_SLICER,
     FAULT_LIMIT_DATA,
+    FAULT_NOOP, /* does nothing: Toxiproxy's placeholder toxic */
     /* packet level (Linux, CAP_NET_ADMIN) */
     FAULT_DROP_FINAL_ACK,
     FAULT_DROP_FIN,
@@ -174,6 +175,14 @@ struct intercept_cfg {
     char cgroup[256]; /* redirect: only connections of processes in this cgroup (v2 path), or "" */
 };
 
+/* How a client whose upstream connection failed (refused, unreachable, timed out, a name
+ * that does not resolve) is ended: its connection was already accepted. */
+enum on_upstream_failure {
+    ON_UPSTREAM_FAILURE_RESET, /* an RST: finwait's default for its own proxies */
+    ON_UPSTREAM_FAILURE_CLOSE, /* a FIN, as Toxiproxy: the default for proxies made through
+                                  its API or listed in its config.json */
+};
+
 struct proxy_cfg {
     char *name;
     char *listen_host;    /* "" means all interfaces (`:port`) */
@@ -187,6 +196,7 @@ struct proxy_cfg {
     uint64_t idle_timeout_ms;       /* default 0 = none */
     uint64_t half_close_probe_ms;   /* default 60000 (Linux's tcp_fin_timeout); 0 = off: after a
                                        peer's FIN, probe it once its leg is that long quiet */
+    enum on_upstream_failure on_upstream_failure; /* `on_upstream_failure: reset | close` */
     struct fault *faults;
     size_t nfaults;
     struct src_pos pos;
@@ -230,6 +240,7 @@ struct config_overrides {
     uint64_t seed;
     bool has_log_level;
     enum log_level log_level;
+    bool runtime_metrics; /* -runtime-metrics: GET /metrics adds the process_* series */
 };
 
 /*

@@ -386,6 +386,20 @@ static void k_px_half_close_probe(struct ld *ld, yaml_node_t *v, void *obj)
         ERR(ld, v, "half_close_probe must be 0 (off) or at least 1s");
 }
 
+static void k_px_on_upstream_failure(struct ld *ld, yaml_node_t *v, void *obj)
+{
+    struct proxy_cfg *p = obj;
+
+    if (!config__want_scalar(ld, v, "reset or close"))
+        return;
+    if (strcmp(scalar(v), "reset") == 0)
+        p->on_upstream_failure = ON_UPSTREAM_FAILURE_RESET;
+    else if (strcmp(scalar(v), "close") == 0)
+        p->on_upstream_failure = ON_UPSTREAM_FAILURE_CLOSE;
+    else
+        ERR(ld, v, "invalid on_upstream_failure '%s' (expected reset or close)", scalar(v));
+}
+
 static void k_px_faults(struct ld *ld, yaml_node_t *v, void *obj)
 {
     struct proxy_cfg *p = obj;
@@ -434,6 +448,7 @@ static const struct key proxy_keys[] = {
     {"connect_timeout", k_px_connect_timeout},
     {"idle_timeout", k_px_idle_timeout},
     {"half_close_probe", k_px_half_close_probe},
+    {"on_upstream_failure", k_px_on_upstream_failure},
     {"faults", k_px_faults},
     {"intercept", k_px_intercept},
     {"verdicts", k_px_verdicts},
@@ -449,6 +464,10 @@ static void parse_proxy(struct ld *ld, yaml_node_t *n, struct proxy_cfg *p)
     p->connect_timeout_ms = 5000;
     p->half_close_probe_ms = 60000;
     verdict_cfg_default(&p->verdicts);
+    /* Toxiproxy's proxies end a client with a FIN when the upstream fails; finwait's own
+     * with an RST, which a test of teardown sees at once */
+    p->on_upstream_failure =
+        ld->toxiproxy_list ? ON_UPSTREAM_FAILURE_CLOSE : ON_UPSTREAM_FAILURE_RESET;
     p->pos.line = (unsigned)n->start_mark.line + 1;
     p->pos.col = (unsigned)n->start_mark.column + 1;
     if (!config__want_mapping(ld, n))
@@ -678,6 +697,7 @@ static void parse_root(struct ld *ld, yaml_node_t *root)
     }
     if (root->type == YAML_SEQUENCE_NODE) {
         /* a Toxiproxy config.json: an array of {name, listen, upstream, enabled} */
+        ld->toxiproxy_list = true;
         parse_proxies(ld, root);
         if (ld->empty_proxies && !ld->admin_cmdline)
             ERR(ld, root, "no proxies: the list is empty (and no admin API to add any)");

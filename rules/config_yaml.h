@@ -26,6 +26,7 @@ struct ld {
     const char *line_at;        /* start of line line_no (0-based) of text: src_line() goes */
     size_t line_no;             /* on from the last line it found, not from the top */
     bool admin_cmdline;         /* the command line turns the admin API on */
+    bool toxiproxy_list;        /* the root is a Toxiproxy config.json (a list of proxies) */
 };
 
 /*

@@ -76,6 +76,7 @@ const struct type_spec fault_specs[FAULT_TYPE_COUNT] = {
                           true,
                           FAULT_DIR_DOWNSTREAM,
                           {{"bytes", P_BYTES, OFF(bytes), true}, STREAM_PARAMS}},
+    [FAULT_NOOP] = {"noop", true, FAULT_DIR_DOWNSTREAM, {STREAM_PARAMS}},
     [FAULT_DROP_FINAL_ACK] = {"drop_final_ack",
                               false,
                               FAULT_DIR_BOTH,

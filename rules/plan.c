@@ -4,11 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* True if old proxy o, listening on `bound`, listens where n asks to. */
+/* True if old proxy o, listening on `bound`, listens where n asks to. A port 0 asks for any
+ * port: the one it has will do (a file that says `:0` after the admin API wrote down the port
+ * it got, as the API does so that the proxy keeps it). */
 static bool same_address(const struct proxy_cfg *o, uint16_t bound, const struct proxy_cfg *n)
 {
     return strcmp(o->listen_host, n->listen_host) == 0 &&
-           (o->listen_port == n->listen_port || bound == n->listen_port);
+           (o->listen_port == n->listen_port || bound == n->listen_port || n->listen_port == 0);
 }
 
 static void add(struct plan *p, enum plan_action a, size_t old_index, size_t new_index,

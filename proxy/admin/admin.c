@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <uv.h>
 
 #include "proxy/admin/admin_accept.h"
@@ -52,8 +53,9 @@ struct admin {
     struct hconn *conns;
     unsigned nconns, max_conns; /* open admin connections, and admin.max_connections */
     uint64_t request_timeout_ms;
-    uint64_t requests; /* answered so far: the X-Toxiproxy-Request-Id */
-    bool kicked;       /* an event stream was resumed: libmicrohttpd must run next round */
+    uint64_t requests;  /* answered so far: the low bits of the X-Toxiproxy-Request-Id */
+    uint8_t id_salt[5]; /* random at start: ids differ between processes */
+    bool kicked;        /* an event stream was resumed: libmicrohttpd must run next round */
 };
 
 /* One HTTP request: its body as it arrives. */
@@ -69,6 +71,31 @@ static void schedule(struct admin *a);
 
 static struct hconn *hconn_of(struct MHD_Connection *mc);
 static void kick(void *ctx);
+
+/*
+ * An X-Toxiproxy-Request-Id as Toxiproxy makes them (an xid): 12 bytes, the time in seconds,
+ * 5 random bytes of this process and a counter, written as 20 characters of base32hex. Opaque,
+ * unique per process, and not guessable from the previous one's number alone.
+ */
+static void request_id(struct admin *a, char out[21])
+{
+    static const char digits[] = "0123456789abcdefghijklmnopqrstuv";
+    uint32_t t = (uint32_t)time(NULL), n = (uint32_t)++a->requests;
+    uint8_t b[12] = {(uint8_t)(t >> 24), (uint8_t)(t >> 16), (uint8_t)(t >> 8), (uint8_t)t};
+    unsigned acc = 0, bits = 0, o = 0;
+
+    memcpy(b + 4, a->id_salt, sizeof a->id_salt);
+    b[9] = (uint8_t)(n >> 16);
+    b[10] = (uint8_t)(n >> 8);
+    b[11] = (uint8_t)n;
+    for (size_t i = 0; i < sizeof b; i++) {
+        acc = (acc << 8) | b[i];
+        for (bits += 8; bits >= 5; bits -= 5)
+            out[o++] = digits[(acc >> (bits - 5)) & 31];
+    }
+    out[o++] = digits[(acc << (5 - bits)) & 31]; /* 96 bits: 19 digits and 1 bit */
+    out[o] = '\0';
+}
 
 static enum MHD_Result send_response(struct admin *a, struct MHD_Connection *mc,
                                      struct admin_response *r)
@@ -94,7 +121,7 @@ static enum MHD_Result send_response(struct admin *a, struct MHD_Connection *mc,
     if (r->status == 401)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer");
     stats_admin_request(r->status);
-    snprintf(id, sizeof id, "%" PRIu64, ++a->requests);
+    request_id(a, id);
     MHD_add_response_header(resp, "X-Toxiproxy-Request-Id", id);
     ok = MHD_queue_response(mc, r->status, resp);
     MHD_destroy_response(resp);
@@ -341,6 +368,11 @@ int admin_start(struct admin **out, struct server *srv, const char *host, uint16
         free(a);
         return -1;
     }
+    /* without randomness (no getrandom), the ids stay unique within this process */
+    uint8_t seed[8] = {0};
+    (void)uv_random(NULL, NULL, seed, sizeof seed, 0, NULL);
+    memcpy(a->id_salt, seed, sizeof a->id_salt);
+    a->requests = (uint64_t)seed[5] << 16 | (uint64_t)seed[6] << 8 | seed[7];
     a->srv = srv;
     a->request_timeout_ms = cfg->admin_request_timeout_ms;
     a->max_conns = cfg->admin_max_connections;

@@ -1,19 +1,18 @@
 #include "proxy/admin/admin_api.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
+#include <ctype.h>
 #include <jansson.h>
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <uv.h>
-#include <yaml.h>
 
+#include "proxy/admin/admin_access.h"
 #include "proxy/admin/admin_conns.h"
 #include "proxy/admin/admin_findings.h"
+#include "proxy/admin/admin_doc.h"
 #include "proxy/relay/conn.h"
 #include "proxy/faults/expiry.h"
 #include "proxy/admin/events.h"
@@ -24,12 +23,16 @@
 #include "proxy/stats.h"
 #include "rules/config.h"
 #include "rules/diag.h"
+#include "rules/value.h"
 
 /* Bounds on one request, so that refusing a bad one costs little (the loop relays meanwhile):
  * a toxic has a handful of attributes, a name fits a log line, a /populate a test's proxies. */
 #define ATTRIBUTES_MAX 32
 #define NAME_MAX_LEN   200
 #define POPULATE_MAX   256
+
+/* The Toxiproxy release whose API finwait answers: GET /version's `version`. */
+#define TOXIPROXY_API_VERSION "2.12.0"
 
 struct admin_api {
     struct server *srv;
@@ -42,172 +45,28 @@ struct reply {
     json_t *json; /* NULL: no body (204) */
 };
 
-/* --- the configuration as a JSON document --- */
-
-/* A plain YAML scalar as JSON. The document goes back through the loader as JSON text, so
- * every value must come back as the very text it was: a number or a boolean only when JSON
- * writes it the same way ("007", "1e2", "nan" and 2^64-1 stay strings), names always text. */
-static json_t *scalar_json(const yaml_node_t *n, bool text)
+static const char *str_member(json_t *o, const char *k)
 {
-    const char *s = (const char *)n->data.scalar.value;
-    char *end, back[64];
+    json_t *v = json_object_get(o, k);
 
-    if (text || n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
-        return json_string(s);
-    if (strcmp(s, "true") == 0 || strcmp(s, "false") == 0)
-        return json_boolean(s[0] == 't');
-    errno = 0;
-    long long i = strtoll(s, &end, 10);
-    if (s[0] && *end == '\0' && errno == 0) {
-        snprintf(back, sizeof back, "%lld", i);
-        return strcmp(back, s) == 0 ? json_integer(i) : json_string(s);
-    }
-    double d = strtod(s, &end);
-    if (s[0] && *end == '\0' && isfinite(d)) {
-        snprintf(back, sizeof back, "%.17g", d); /* as jansson writes a real */
-        if (strcmp(back, s) == 0)
-            return json_real(d);
-    }
-    return json_string(s);
-}
-
-static json_t *node_json(yaml_document_t *doc, yaml_node_t *n, bool text, int depth)
-{
-    json_t *j;
-
-    if (!n || depth > 64)
-        return json_null();
-    switch (n->type) {
-    case YAML_SCALAR_NODE:
-        return scalar_json(n, text);
-    case YAML_SEQUENCE_NODE:
-        j = json_array();
-        for (yaml_node_item_t *i = n->data.sequence.items.start; i < n->data.sequence.items.top;
-             i++)
-            json_array_append_new(
-                j, node_json(doc, yaml_document_get_node(doc, *i), false, depth + 1));
-        return j;
-    case YAML_MAPPING_NODE:
-        j = json_object();
-        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
-             p++) {
-            yaml_node_t *k = yaml_document_get_node(doc, p->key);
-            if (!k || k->type != YAML_SCALAR_NODE)
-                continue;
-            const char *key = (const char *)k->data.scalar.value;
-            json_object_set_new(j, key,
-                                node_json(doc, yaml_document_get_node(doc, p->value),
-                                          strcmp(key, "name") == 0, depth + 1));
-        }
-        return j;
-    default:
-        return json_null();
-    }
-}
-
-/* The running configuration as a document with a `proxies` array (a Toxiproxy config.json,
- * a bare array, becomes its `proxies`), from the very text it was loaded from: no second read
- * of a file that may have changed since. */
-static json_t *doc_from_config(const struct config *cfg)
-{
-    yaml_parser_t parser;
-    yaml_document_t ydoc;
-    json_t *doc = NULL, *root;
-
-    yaml_parser_initialize(&parser);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)cfg->source, cfg->source_len);
-    if (yaml_parser_load(&parser, &ydoc)) {
-        root = node_json(&ydoc, yaml_document_get_root_node(&ydoc), false, 0);
-        if (json_is_array(root))
-            doc = json_pack("{s:o}", "proxies", root);
-        else if (json_is_object(root))
-            doc = root;
-        else
-            json_decref(root);
-        yaml_document_delete(&ydoc);
-    }
-    yaml_parser_delete(&parser);
-    if (!doc)
-        doc = json_object();
-    if (!json_is_array(json_object_get(doc, "proxies")))
-        json_object_set_new(doc, "proxies", json_array());
-    return doc;
-}
-
-static json_t *doc_proxy(json_t *doc, const char *name, size_t *index)
-{
-    json_t *proxies = json_object_get(doc, "proxies"), *p;
-    size_t i;
-
-    json_array_foreach(proxies, i, p)
-    {
-        if (json_is_string(json_object_get(p, "name")) &&
-            strcmp(json_string_value(json_object_get(p, "name")), name) == 0) {
-            if (index)
-                *index = i;
-            return p;
-        }
-    }
-    return NULL;
-}
-
-/* A fault's name as the loader gives it: `name`, or the type. */
-static const char *fault_name(json_t *f)
-{
-    json_t *n = json_object_get(f, "name");
-
-    if (!json_is_string(n))
-        n = json_object_get(f, "type");
-    return json_is_string(n) ? json_string_value(n) : "";
-}
-
-static json_t *doc_fault(json_t *proxy, const char *name, size_t *index)
-{
-    json_t *faults = json_object_get(proxy, "faults"), *f;
-    size_t i;
-
-    json_array_foreach(faults, i, f)
-    {
-        if (strcmp(fault_name(f), name) == 0) {
-            if (index)
-                *index = i;
-            return f;
-        }
-    }
-    return NULL;
+    return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 /*
- * The document loses the faults the running configuration lost without a request: a `for:`
- * that ran out, or one a file reload kept out for that reason (proxy/faults/expiry.c). The running
- * configuration is the document's minus those, in order, so a walk by name finds them.
+ * Toxiproxy decodes a request into Go structs: a member sent as `null` is a member left out
+ * (Shopify's Ruby client sends `"enabled": null` on every create). `keep` names the one
+ * member whose null means something here (a toxic's `for: null` takes its time box away).
  */
-static void doc_prune(json_t *doc, const struct config *cfg)
+static void drop_nulls(json_t *o, const char *keep)
 {
-    json_t *p;
-    size_t i;
+    const char *k;
+    json_t *v;
+    void *tmp;
 
-    json_array_foreach(json_object_get(doc, "proxies"), i, p)
+    json_object_foreach_safe(o, tmp, k, v)
     {
-        const char *name = json_string_value(json_object_get(p, "name"));
-        json_t *faults = json_object_get(p, "faults");
-        const struct proxy_cfg *pc = NULL;
-        size_t j = 0, k = 0;
-
-        for (size_t n = 0; name && n < cfg->nproxies && !pc; n++)
-            if (strcmp(cfg->proxies[n].name, name) == 0)
-                pc = &cfg->proxies[n];
-        if (!pc || !json_is_array(faults) || json_array_size(faults) == pc->nfaults)
-            continue;
-        while (k < json_array_size(faults)) {
-            if (j < pc->nfaults &&
-                strcmp(fault_name(json_array_get(faults, k)), pc->faults[j].name) == 0) {
-                j++;
-                k++;
-            } else {
-                json_array_remove(faults, k);
-            }
-        }
+        if (json_is_null(v) && (!keep || strcmp(k, keep) != 0))
+            json_object_del(o, k);
     }
 }
 
@@ -226,6 +85,23 @@ static struct reply error_reply(unsigned status, const char *fmt, ...)
     va_end(ap);
     /* Toxiproxy's error body */
     return (struct reply){status, json_pack("{s:s,s:i}", "error", msg, "status", (int)status)};
+}
+
+static struct reply error_detail(unsigned status, const char *error, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* An error whose `error` is Toxiproxy's very text (clients and tests compare it) and whose
+ * `detail` is finwait's help: what exactly is wrong, and where. */
+static struct reply error_detail(unsigned status, const char *error, const char *fmt, ...)
+{
+    char msg[2048];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return (struct reply){
+        status, json_pack("{s:s,s:i,s:s}", "error", error, "status", (int)status, "detail", msg)};
 }
 
 static const struct listener *listener_of(const struct server *srv, const char *name)
@@ -304,9 +180,13 @@ static json_t *toxic_attributes(const struct fault *f, json_t *given)
  * Toxiproxy's times) and `for_left_ms`, the time left before it detaches itself. */
 static json_t *toxic_json(const struct admin_api *a, const struct fault *f, json_t *given)
 {
-    json_t *t = json_pack("{s:s,s:s,s:s,s:f,s:o}", "name", f->name, "type",
+    /* Go writes a toxicity of 1 as `1` and 0.3 as `0.3` (respond_json's precision) */
+    json_t *tox = f->probability == 0 || f->probability == 1
+                      ? json_integer((json_int_t)f->probability)
+                      : json_real(f->probability);
+    json_t *t = json_pack("{s:s,s:s,s:s,s:o,s:o}", "name", f->name, "type",
                           fault_type_name(f->type), "stream", fault_dir_name(f->direction),
-                          "toxicity", f->probability, "attributes", toxic_attributes(f, given));
+                          "toxicity", tox, "attributes", toxic_attributes(f, given));
     uint64_t left;
 
     if (t && f->for_ms) {
@@ -330,12 +210,18 @@ static json_t *toxics_json(const struct admin_api *a, const struct proxy_cfg *p,
 static json_t *proxy_json(const struct admin_api *a, const struct proxy_cfg *p)
 {
     const struct listener *l = listener_of(a->srv, p->name);
-    json_t *doc_p = doc_proxy(a->doc, p->name, NULL);
+    json_t *doc_p = admin_doc_proxy(a->doc, p->name, NULL), *listen;
 
-    return json_pack("{s:s,s:o,s:o,s:b,s:o}", "name", p->name, "listen",
-                     l ? json_string(l->addr_text) : addr_json(p->listen_host, p->listen_port),
-                     "upstream", addr_json(p->upstream_host, p->upstream_port), "enabled",
-                     p->enabled, "toxics", toxics_json(a, p, doc_p));
+    /* not listening: the address it will listen on, the port it remembers included */
+    if (l)
+        listen = json_string(l->addr_text);
+    else if (p->listen_port == 0 && json_is_string(json_object_get(doc_p, "listen")))
+        listen = json_incref(json_object_get(doc_p, "listen"));
+    else
+        listen = addr_json(p->listen_host, p->listen_port);
+    return json_pack("{s:s,s:o,s:o,s:b,s:o}", "name", p->name, "listen", listen, "upstream",
+                     addr_json(p->upstream_host, p->upstream_port), "enabled", p->enabled, "toxics",
+                     toxics_json(a, p, doc_p));
 }
 
 static const struct proxy_cfg *cfg_proxy(const struct admin_api *a, const char *name)
@@ -386,7 +272,7 @@ static void cut_connections(struct admin_api *a, json_t *before, json_t *after)
     json_array_foreach(json_object_get(before, "proxies"), i, p)
     {
         const char *name = json_string_value(json_object_get(p, "name"));
-        json_t *q = name ? doc_proxy(after, name, NULL) : NULL;
+        json_t *q = name ? admin_doc_proxy(after, name, NULL) : NULL;
         bool on = q && doc_enabled(q);
         /* a new upstream, or a new listen address (another socket: `127.0.0.1:0` sent back
          * as the port it got keeps the socket), restarts the proxy, as in Toxiproxy: its
@@ -410,6 +296,100 @@ static void cut_connections(struct admin_api *a, json_t *before, json_t *after)
     }
 }
 
+/* An address that cannot be bound, as Toxiproxy answers it: a 500 with Go's text
+ * (`listen tcp 127.0.0.1:3310: bind: address already in use`, the error's own words in
+ * lower case as Go writes them), finwait's in `detail`. */
+static struct reply listen_error(const struct listen_failure *lf, const char *why)
+{
+    char go[400];
+    size_t n;
+
+    n = (size_t)snprintf(go, sizeof go, "listen tcp %s: bind: %s", lf->addr, strerror(-lf->err));
+    n = n < sizeof go ? n : sizeof go - 1;
+    for (size_t i = n - strlen(strerror(-lf->err)); i < n; i++)
+        go[i] = (char)tolower((unsigned char)go[i]);
+    return error_detail(500, go, "%s; nothing changed", why);
+}
+
+/*
+ * A proxy given port 0 keeps the port it got: the document says that port from now on, so a
+ * disable and enable, a /reset, a populate with the values shown, or any later reload binds
+ * it again, as Toxiproxy's proxies remember their address. The host stays as written: the
+ * same socket is kept by the reload (rules/plan.c), nothing restarts.
+ */
+static void pin_ports(struct admin_api *a, json_t *doc)
+{
+    json_t *p;
+    size_t i;
+
+    json_array_foreach(json_object_get(doc, "proxies"), i, p)
+    {
+        const char *name = str_member(p, "name");
+        const struct proxy_cfg *pc = name ? cfg_proxy(a, name) : NULL;
+        const struct listener *l = name ? listener_of(a->srv, name) : NULL;
+        char addr[300];
+
+        if (!pc || !l || pc->listen_port != 0)
+            continue;
+        json_object_set_new(
+            p, "listen", json_string(hostport_text(pc->listen_host, l->port, addr, sizeof addr)));
+    }
+}
+
+/* The enabled proxy i of `next` (its name and parsed listen address), false if it has none. */
+static bool doc_listen(json_t *next, size_t i, const char **name, char **host, uint16_t *port)
+{
+    json_t *p = json_array_get(json_object_get(next, "proxies"), i);
+    const char *listen = str_member(p, "listen");
+
+    *name = str_member(p, "name");
+    *host = NULL;
+    return listen && doc_enabled(p) &&
+           value_parse_hostport(listen, VALUE_ADDR_ANY_HOST | VALUE_ADDR_ZERO_PORT, host, port) ==
+               0;
+}
+
+/*
+ * Two enabled proxies of `next` on one address: the request gave a proxy an address another
+ * one listens on (the running document has no such pair). Toxiproxy's bind fails there, and
+ * its answer is what clients compare: a 500 `listen tcp 127.0.0.1:3310: bind: address already
+ * in use` (Go writes `localhost` resolved). Returns true with `fail` filled in.
+ */
+static bool listen_collision(json_t *next, struct reply *fail)
+{
+    size_t n = json_array_size(json_object_get(next, "proxies"));
+    bool hit = false;
+
+    for (size_t j = 1; j < n && !hit; j++) {
+        const char *name_j, *name_i;
+        char *host_j, *host_i, addr[300];
+        uint16_t port_j, port_i;
+
+        if (!doc_listen(next, j, &name_j, &host_j, &port_j) || port_j == 0) {
+            free(host_j);
+            continue;
+        }
+        for (size_t i = 0; i < j && !hit; i++) {
+            if (doc_listen(next, i, &name_i, &host_i, &port_i) && port_i == port_j &&
+                (strcmp(host_i, host_j) == 0 || !host_i[0] || !host_j[0])) {
+                hostport_text(strcmp(host_j, "localhost") == 0 ? "127.0.0.1" : host_j, port_j, addr,
+                              sizeof addr);
+                struct listen_failure lf = {.err = UV_EADDRINUSE};
+                snprintf(lf.addr, sizeof lf.addr, "%s", addr);
+                char why[600];
+                snprintf(why, sizeof why,
+                         "proxy '%s' cannot listen on %s: proxy '%s' listens there",
+                         name_j ? name_j : "?", addr, name_i ? name_i : "?");
+                *fail = listen_error(&lf, why);
+                hit = true;
+            }
+            free(host_i);
+        }
+        free(host_j);
+    }
+    return hit;
+}
+
 /* Load `next` as a configuration and make it the running one. On failure `next` is dropped
  * and the reply says what is wrong with the request; on success the API's document is
  * `next`. */
@@ -419,9 +399,15 @@ static bool apply(struct admin_api *a, json_t *next, const char *what, struct re
     struct config *cfg = NULL;
     struct diag d;
     char msg[2048] = "";
+    struct listen_failure lf;
     size_t len = 0;
     bool ok;
 
+    if (listen_collision(next, fail)) {
+        free(text);
+        json_decref(next);
+        return false;
+    }
     diag_init(&d);
     if (!text || config_load_string_ex("admin API", text, strlen(text), a->srv->ov,
                                        CONFIG_TOXIPROXY_VALUES, &cfg, &d) != 0) {
@@ -444,26 +430,23 @@ static bool apply(struct admin_api *a, json_t *next, const char *what, struct re
     }
     diag_free(&d);
     free(text);
-    ok = server__reload(a->srv, cfg, RELOAD_ASKED, msg, sizeof msg) == 0;
+    ok = server__reload(a->srv, cfg, RELOAD_ASKED, msg, sizeof msg, &lf) == 0;
     stats_reload(RELOAD_API, ok);
     if (!ok) {
         /* the request was valid; what it asks for cannot be had (an address in use) */
-        *fail = error_reply(409, "%s; nothing changed", msg);
+        if (lf.err)
+            *fail = listen_error(&lf, msg);
+        else
+            *fail = error_reply(409, "%s; nothing changed", msg);
         json_decref(next);
         return false;
     }
+    pin_ports(a, next);
     LOG(LOG_LEVEL_INFO, NULL, "api", "admin API: %s", what);
     cut_connections(a, a->doc, next);
     json_decref(a->doc);
     a->doc = next;
     return true;
-}
-
-static const char *str_member(json_t *o, const char *k)
-{
-    json_t *v = json_object_get(o, k);
-
-    return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
 /* A proxy's or toxic's name must come back in a URL path: MHD hands us the path
@@ -507,7 +490,32 @@ static struct reply *bad_name(json_t *v, const char *what, struct reply *fail)
     return NULL;
 }
 
-/* Copy a Toxiproxy proxy's fields into a document proxy. */
+/* A JSON value's kind as Go's decoder names it in its errors. */
+static const char *go_kind(json_t *v)
+{
+    return json_is_object(v)    ? "object"
+           : json_is_array(v)   ? "array"
+           : json_is_string(v)  ? "string"
+           : json_is_number(v)  ? "number"
+           : json_is_boolean(v) ? "bool"
+                                : "null";
+}
+
+/* A member of the wrong JSON type, in the words of Toxiproxy's decoder. */
+static struct reply *wrong_type(json_t *v, const char *field, const char *go_type, const char *want,
+                                struct reply *fail)
+{
+    char go[300];
+
+    snprintf(go, sizeof go,
+             "bad request body: json: cannot unmarshal %s into Go struct field Proxy.%s of type "
+             "%s",
+             go_kind(v), field, go_type);
+    *fail = error_detail(400, go, "%s must be %s", field, want);
+    return fail;
+}
+
+/* Copy a Toxiproxy proxy's fields (and finwait's on_upstream_failure) into a document proxy. */
 static struct reply *proxy_fields(json_t *in, json_t *p, struct reply *fail)
 {
     const char *k;
@@ -519,23 +527,31 @@ static struct reply *proxy_fields(json_t *in, json_t *p, struct reply *fail)
             continue; /* Toxiproxy ignores them here too */
         if (strcmp(k, "name") == 0 && bad_name(v, "proxy", fail))
             return fail;
-        if ((strcmp(k, "listen") == 0 || strcmp(k, "upstream") == 0) && !json_is_string(v)) {
-            *fail = error_reply(400, "%s must be a string like \"127.0.0.1:8080\"", k);
-            return fail;
-        }
-        if (strcmp(k, "enabled") == 0 && !json_is_boolean(v)) {
-            *fail = error_reply(400, "enabled must be true or false");
+        if ((strcmp(k, "listen") == 0 || strcmp(k, "upstream") == 0) && !json_is_string(v))
+            return wrong_type(v, k, "string", "a string like \"127.0.0.1:8080\"", fail);
+        if (strcmp(k, "enabled") == 0 && !json_is_boolean(v))
+            return wrong_type(v, k, "bool", "true or false", fail);
+        if (strcmp(k, "on_upstream_failure") == 0 && !json_is_string(v)) {
+            *fail = error_reply(400, "on_upstream_failure must be \"reset\" or \"close\"");
             return fail;
         }
         if (strcmp(k, "name") != 0 && strcmp(k, "listen") != 0 && strcmp(k, "upstream") != 0 &&
-            strcmp(k, "enabled") != 0) {
+            strcmp(k, "enabled") != 0 && strcmp(k, "on_upstream_failure") != 0) {
             *fail = error_reply(400,
-                                "unknown field '%s' (expected name, listen, upstream, enabled)", k);
+                                "unknown field '%s' (expected name, listen, upstream, enabled, "
+                                "on_upstream_failure)",
+                                k);
             return fail;
         }
         json_object_set(p, k, v);
     }
     return NULL;
+}
+
+/* A change without a body: Go's decoder meets the end at once, and Toxiproxy says so. */
+static struct reply no_body(void)
+{
+    return error_reply(400, "bad request body: EOF");
 }
 
 /* A request that failed before its change was applied: the edited copy goes. */
@@ -545,28 +561,79 @@ static struct reply drop(json_t *next, struct reply r)
     return r;
 }
 
-/* Put the Toxiproxy proxy `in` into the document `next`: a new proxy, or with `populate` the
- * one of that name updated. Returns NULL, or `fail` filled in. */
-static struct reply *put_proxy(json_t *next, json_t *in, bool populate, struct reply *fail)
+/* Toxiproxy's "missing required field: FIELD", with " at proxy N" (1-based) in a populate. */
+static struct reply *missing(const char *field, size_t nth, struct reply *fail)
 {
-    json_t *p;
+    if (nth)
+        *fail = error_reply(400, "missing required field: %s at proxy %zu", field, nth);
+    else
+        *fail = error_reply(400, "missing required field: %s", field);
+    return fail;
+}
+
+/*
+ * Where a proxy created without `listen` listens: an ephemeral port on the admin API's own
+ * host (Toxiproxy takes every interface). What can reach the API can reach the proxy, and a
+ * finwait whose API is on loopback opens nothing beyond it by itself.
+ */
+static const char *default_listen(const struct admin_api *a, char *buf, size_t len)
+{
+    const char *host = a->srv->gen->cfg->admin_host;
+
+    return hostport_text(host ? host : "127.0.0.1", 0, buf, len);
+}
+
+/* True if the populate entry `in` names the address and upstream proxy p has now (its
+ * `listen` as written or as bound): Toxiproxy then leaves the proxy as it is. */
+static bool same_proxy(const struct admin_api *a, json_t *p, json_t *in)
+{
+    const char *name = str_member(p, "name"), *listen = str_member(in, "listen");
+    const struct listener *l = name ? listener_of(a->srv, name) : NULL;
+    const char *up = str_member(in, "upstream"), *doc_up = str_member(p, "upstream");
+
+    if (!listen || !up || !doc_up || strcmp(up, doc_up) != 0)
+        return false;
+    return (str_member(p, "listen") && strcmp(listen, str_member(p, "listen")) == 0) ||
+           (l && strcmp(listen, l->addr_text) == 0);
+}
+
+/*
+ * Put the Toxiproxy proxy `in` into the document `next`: a new proxy, or in a populate (`nth`,
+ * the entry's 1-based place; 0: a create) the one of that name replaced as Toxiproxy does:
+ * kept as it is (toxics, enabled) when its listen and upstream are those given, else made
+ * anew. Returns NULL, or `fail` filled in.
+ */
+static struct reply *put_proxy(struct admin_api *a, json_t *next, json_t *in, size_t nth,
+                               struct reply *fail)
+{
+    json_t *p, *up;
+    char listen[300];
+    size_t at;
 
     if (!json_is_object(in)) {
-        *fail = error_reply(400, "expected a proxy object");
+        *fail = in ? error_reply(400, "expected a proxy object") : no_body();
         return fail;
     }
+    drop_nulls(in, NULL);
+    if (empty_string(json_object_get(in, "name")) || !json_object_get(in, "name"))
+        return missing("name", nth, fail);
     if (bad_name(json_object_get(in, "name"), "proxy", fail))
         return fail;
-    p = doc_proxy(next, str_member(in, "name"), NULL);
-    if (p && !populate) {
+    up = json_object_get(in, "upstream");
+    if (!up || empty_string(up))
+        return missing("upstream", nth, fail);
+    p = admin_doc_proxy(next, str_member(in, "name"), &at);
+    if (p && !nth) {
         *fail = error_reply(409, "proxy already exists");
         return fail;
     }
-    if (!p) {
-        p = json_object();
-        json_object_set_new(p, "enabled", json_true());
-        json_array_append_new(json_object_get(next, "proxies"), p);
-    }
+    if (p && same_proxy(a, p, in))
+        return NULL;
+    if (p)
+        json_array_remove(json_object_get(next, "proxies"), at);
+    p = json_pack("{s:b,s:s,s:s}", "enabled", 1, "listen", default_listen(a, listen, sizeof listen),
+                  "on_upstream_failure", "close");
+    json_array_append_new(json_object_get(next, "proxies"), p);
     return proxy_fields(in, p, fail);
 }
 
@@ -576,7 +643,7 @@ static struct reply create_proxy(struct admin_api *a, json_t *in)
     struct reply fail;
     char what[300];
 
-    if (put_proxy(next, in, false, &fail))
+    if (put_proxy(a, next, in, 0, &fail))
         return drop(next, fail);
     snprintf(what, sizeof what, "created proxy '%s'", str_member(in, "name"));
     if (!apply(a, next, what, &fail))
@@ -586,14 +653,15 @@ static struct reply create_proxy(struct admin_api *a, json_t *in)
 
 static struct reply update_proxy(struct admin_api *a, const char *name, json_t *in)
 {
-    json_t *next = json_deep_copy(a->doc), *p = doc_proxy(next, name, NULL), *n;
+    json_t *next = json_deep_copy(a->doc), *p = admin_doc_proxy(next, name, NULL), *n;
     struct reply fail;
     char what[300];
 
     if (!p)
         return drop(next, error_reply(404, "proxy not found"));
     if (!json_is_object(in))
-        return drop(next, error_reply(400, "expected a proxy object"));
+        return drop(next, in ? error_reply(400, "expected a proxy object") : no_body());
+    drop_nulls(in, NULL);
     n = json_object_get(in, "name");
     if (n && (!json_is_string(n) || strcmp(json_string_value(n), name) != 0))
         return drop(next,
@@ -613,7 +681,7 @@ static struct reply delete_proxy(struct admin_api *a, const char *name)
     char what[300];
     size_t i;
 
-    if (!doc_proxy(next, name, &i))
+    if (!admin_doc_proxy(next, name, &i))
         return drop(next, error_reply(404, "proxy not found"));
     json_array_remove(json_object_get(next, "proxies"), i);
     snprintf(what, sizeof what, "deleted proxy '%s'", name);
@@ -639,6 +707,33 @@ static struct reply *set_for(json_t *f, json_t *v, struct reply *fail)
     return NULL;
 }
 
+/* A toxic's members and attributes sent as null are left out, but for finwait's `for`. */
+static void toxic_drop_nulls(json_t *in)
+{
+    drop_nulls(in, "for");
+    if (json_is_object(json_object_get(in, "attributes")))
+        drop_nulls(json_object_get(in, "attributes"), "for");
+}
+
+/* Toxiproxy's answer to a toxic type it does not have; `why` (the loader's message, which
+ * lists the types and suggests one) or the list goes in `detail`. */
+static struct reply *invalid_type(const char *why, struct reply *fail)
+{
+    char list[600] = "";
+    size_t len = 0;
+
+    for (int t = 0; t < FAULT_TYPE_COUNT && len < sizeof list; t++) {
+        int n = snprintf(list + len, sizeof list - len, "%s%s", t ? ", " : "",
+                         fault_type_name((enum fault_type)t));
+        len += n > 0 ? (size_t)n : 0;
+    }
+    if (why)
+        *fail = error_detail(400, "invalid toxic type", "%s", why);
+    else
+        *fail = error_detail(400, "invalid toxic type", "missing type (expected %s)", list);
+    return fail;
+}
+
 /* A Toxiproxy toxic ({name, type, stream, toxicity, attributes}) into a document fault. */
 static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct reply *fail)
 {
@@ -647,13 +742,10 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
     bool toxic;
     json_t *v;
 
-    if (create && !type) {
-        *fail = error_reply(400, "missing required field: type");
-        return fail;
-    }
+    if (create && !type)
+        return invalid_type(NULL, fail);
     if (!type)
         type = str_member(f, "type");
-    /* an unknown type goes on to the loader, whose message lists the valid ones */
     toxic = !type || !fault_type_lookup(type, &t) || fault_type_is_toxic(t);
     json_object_foreach(in, k, v)
     {
@@ -670,7 +762,10 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
             }
             json_object_set(f, k, v);
         } else if (strcmp(k, "stream") == 0) {
-            if (!json_is_string(v)) {
+            /* Toxiproxy's streams, in any case; finwait's own faults may also say "both" */
+            const char *sv = json_string_value(v);
+            if (!sv || (strcasecmp(sv, "upstream") != 0 && strcasecmp(sv, "downstream") != 0 &&
+                        (toxic || strcmp(sv, "both") != 0))) {
                 *fail = error_reply(400, "stream was invalid, can be either upstream or "
                                          "downstream");
                 return fail;
@@ -678,7 +773,10 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
             /* Toxiproxy's clients always send one; a fault that acts on the whole
              * connection (refuse, drop_fin, ...) has no direction to take it */
             if (toxic || fault_type_has_param(t, "direction"))
-                json_object_set(f, toxic ? "stream" : "direction", v);
+                json_object_set_new(f, toxic ? "stream" : "direction",
+                                    json_string(strcasecmp(sv, "upstream") == 0     ? "upstream"
+                                                : strcasecmp(sv, "downstream") == 0 ? "downstream"
+                                                                                    : "both"));
         } else if (strcmp(k, "toxicity") == 0) {
             /* Toxiproxy takes a toxicity above 1 as 1 */
             json_object_set_new(f, toxic ? "toxicity" : "probability",
@@ -727,33 +825,39 @@ static struct reply *toxic_fields(json_t *in, json_t *f, bool create, struct rep
 
 static struct reply create_toxic(struct admin_api *a, const char *proxy, json_t *in)
 {
-    json_t *next = json_deep_copy(a->doc), *p = doc_proxy(next, proxy, NULL), *faults, *f;
+    json_t *next = json_deep_copy(a->doc), *p = admin_doc_proxy(next, proxy, NULL), *faults, *f;
     const struct proxy_cfg *pc;
     struct reply fail;
     char what[600], name[NAME_MAX_LEN + 64];
+    const char *stream;
+    enum fault_type t;
+    bool known;
 
     if (!p)
         return drop(next, error_reply(404, "proxy not found"));
     if (!json_is_object(in))
-        return drop(next, error_reply(400, "expected a toxic object"));
+        return drop(next, in ? error_reply(400, "expected a toxic object") : no_body());
+    toxic_drop_nulls(in);
     if (json_object_get(in, "name") && !empty_string(json_object_get(in, "name")) &&
         bad_name(json_object_get(in, "name"), "toxic", &fail))
         return drop(next, fail);
     /* Toxiproxy names a toxic TYPE_STREAM when the client does not (its Go client sends
      * `"name": ""` then). The name goes first so the loader's messages about the other fields
      * can use it. */
+    stream = str_member(in, "stream") ? str_member(in, "stream") : "downstream";
+    if (strcasecmp(stream, "upstream") == 0 || strcasecmp(stream, "downstream") == 0)
+        stream = tolower((unsigned char)stream[0]) == 'u' ? "upstream" : "downstream";
     if (str_member(in, "name") && *str_member(in, "name"))
         snprintf(name, sizeof name, "%s", str_member(in, "name"));
     else
         snprintf(name, sizeof name, "%.*s_%.*s", NAME_MAX_LEN / 2,
-                 str_member(in, "type") ? str_member(in, "type") : "", NAME_MAX_LEN / 2,
-                 str_member(in, "stream") ? str_member(in, "stream") : "downstream");
+                 str_member(in, "type") ? str_member(in, "type") : "", NAME_MAX_LEN / 2, stream);
     f = json_pack("{s:s}", "name", name);
     if (toxic_fields(in, f, true, &fail)) {
         json_decref(f);
         return drop(next, fail);
     }
-    if (doc_fault(p, name, NULL)) {
+    if (admin_doc_fault(p, name, NULL)) {
         json_decref(f);
         return drop(next, error_reply(409, "toxic already exists"));
     }
@@ -764,8 +868,16 @@ static struct reply create_toxic(struct admin_api *a, const char *proxy, json_t 
     }
     json_array_append_new(faults, f);
     snprintf(what, sizeof what, "added toxic '%s' to proxy '%s'", name, proxy);
-    if (!apply(a, next, what, &fail))
+    known = fault_type_lookup(str_member(in, "type"), &t);
+    if (!apply(a, next, what, &fail)) {
+        if (!known && fail.status == 400) {
+            struct reply r;
+            invalid_type(json_string_value(json_object_get(fail.json, "error")), &r);
+            json_decref(fail.json);
+            return r;
+        }
         return fail;
+    }
     pc = cfg_proxy(a, proxy);
     if (!pc || pc->nfaults == 0)
         return error_reply(500, "proxy '%s' is not in the running configuration", proxy);
@@ -777,17 +889,18 @@ static struct reply create_toxic(struct admin_api *a, const char *proxy, json_t 
 static struct reply update_toxic(struct admin_api *a, const char *proxy, const char *toxic,
                                  json_t *in)
 {
-    json_t *next = json_deep_copy(a->doc), *p = doc_proxy(next, proxy, NULL), *f, *n;
+    json_t *next = json_deep_copy(a->doc), *p = admin_doc_proxy(next, proxy, NULL), *f, *n;
     const struct proxy_cfg *pc;
     struct reply fail;
     char what[600];
     size_t i;
 
-    f = p ? doc_fault(p, toxic, &i) : NULL;
+    f = p ? admin_doc_fault(p, toxic, &i) : NULL;
     if (!f)
         return drop(next, error_reply(404, p ? "toxic not found" : "proxy not found"));
     if (!json_is_object(in))
-        return drop(next, error_reply(400, "expected a toxic object"));
+        return drop(next, in ? error_reply(400, "expected a toxic object") : no_body());
+    toxic_drop_nulls(in);
     n = json_object_get(in, "name");
     if (n && json_is_string(n) && !*json_string_value(n))
         n = NULL; /* empty, as Toxiproxy's Go client sends: the toxic keeps its name */
@@ -808,19 +921,19 @@ static struct reply update_toxic(struct admin_api *a, const char *proxy, const c
     if (!pc || i >= pc->nfaults)
         return error_reply(500, "proxy '%s' is not in the running configuration", proxy);
     return (struct reply){
-        200,
-        toxic_json(a, &pc->faults[i],
-                   json_array_get(json_object_get(doc_proxy(a->doc, proxy, NULL), "faults"), i))};
+        200, toxic_json(a, &pc->faults[i],
+                        json_array_get(
+                            json_object_get(admin_doc_proxy(a->doc, proxy, NULL), "faults"), i))};
 }
 
 static struct reply delete_toxic(struct admin_api *a, const char *proxy, const char *toxic)
 {
-    json_t *next = json_deep_copy(a->doc), *p = doc_proxy(next, proxy, NULL);
+    json_t *next = json_deep_copy(a->doc), *p = admin_doc_proxy(next, proxy, NULL);
     struct reply fail;
     char what[600];
     size_t i;
 
-    if (!p || !doc_fault(p, toxic, &i))
+    if (!p || !admin_doc_fault(p, toxic, &i))
         return drop(next, error_reply(404, p ? "toxic not found" : "proxy not found"));
     json_array_remove(json_object_get(p, "faults"), i);
     snprintf(what, sizeof what, "removed toxic '%s' from proxy '%s'", toxic, proxy);
@@ -855,15 +968,19 @@ static struct reply populate(struct admin_api *a, json_t *in)
     size_t i;
 
     if (!json_is_array(list))
-        return error_reply(400, "expected an array of proxies");
+        return in ? error_reply(400, "expected an array of proxies") : no_body();
     if (json_array_size(list) > POPULATE_MAX)
         return error_reply(400, "too many proxies (%zu): at most %d per request",
                            json_array_size(list), POPULATE_MAX);
     next = json_deep_copy(a->doc);
     json_array_foreach(list, i, item)
     {
-        if (put_proxy(next, item, true, &fail))
+        if (put_proxy(a, next, item, i + 1, &fail)) {
+            /* Toxiproxy's populate error also lists the proxies it made before the bad
+             * entry: none here, all or nothing */
+            json_object_set_new(fail.json, "proxies", json_null());
             return drop(next, fail);
+        }
     }
     snprintf(what, sizeof what, "populated %zu prox%s", json_array_size(list),
              json_array_size(list) == 1 ? "y" : "ies");
@@ -884,7 +1001,7 @@ static struct reply populate(struct admin_api *a, json_t *in)
 static struct reply get_toxic(struct admin_api *a, const char *proxy, const char *toxic)
 {
     const struct proxy_cfg *pc = cfg_proxy(a, proxy);
-    json_t *faults = json_object_get(doc_proxy(a->doc, proxy, NULL), "faults");
+    json_t *faults = json_object_get(admin_doc_proxy(a->doc, proxy, NULL), "faults");
 
     if (!pc)
         return error_reply(404, "proxy not found");
@@ -922,6 +1039,18 @@ static int split_path(const char *url, char *buf, size_t len, char *seg[4])
     return n;
 }
 
+/* A known route asked with another method: Toxiproxy's router answers 405 with no body. */
+static struct reply not_allowed(void)
+{
+    return (struct reply){405, NULL};
+}
+
+/* A path that is no route: the router's own answer, which respond() writes as text. */
+static struct reply not_found(void)
+{
+    return (struct reply){404, NULL};
+}
+
 static struct reply route(struct admin_api *a, const char *method, const char *url, json_t *in)
 {
     bool get = strcmp(method, "GET") == 0, del = strcmp(method, "DELETE") == 0;
@@ -929,14 +1058,19 @@ static struct reply route(struct admin_api *a, const char *method, const char *u
     char buf[1024], *seg[4];
     int n = split_path(url, buf, sizeof buf, seg);
 
+    /* Toxiproxy's API level, which clients read to choose their paths (the Ruby client
+     * updates with PATCH from 2.6 on); finwait's own version beside it */
     if (n == 1 && strcmp(seg[0], "version") == 0 && get)
-        return (struct reply){200, json_pack("{s:s}", "version", FINWAIT_VERSION)};
-    if (n == 1 && strcmp(seg[0], "reset") == 0 && post)
-        return reset_all(a);
-    if (n == 1 && strcmp(seg[0], "populate") == 0 && post)
-        return populate(a, in);
+        return (struct reply){200, json_pack("{s:s,s:s}", "version", TOXIPROXY_API_VERSION,
+                                             "finwait", FINWAIT_VERSION)};
+    if (n == 1 && strcmp(seg[0], "version") == 0)
+        return not_allowed();
+    if (n == 1 && strcmp(seg[0], "reset") == 0)
+        return post ? reset_all(a) : not_allowed();
+    if (n == 1 && strcmp(seg[0], "populate") == 0)
+        return post ? populate(a, in) : not_allowed();
     if (n == 1 && strcmp(seg[0], "metrics") == 0 && !get)
-        return error_reply(405, "method %s not allowed on %s", method, url);
+        return not_allowed();
     if (n >= 1 && strcmp(seg[0], "proxies") == 0 && (n != 3 || strcmp(seg[2], "toxics") == 0)) {
         if (n == 1 && get)
             return all_proxies(a);
@@ -953,7 +1087,8 @@ static struct reply route(struct admin_api *a, const char *method, const char *u
             return delete_proxy(a, seg[1]);
         if (n == 3 && get) {
             const struct proxy_cfg *pc = cfg_proxy(a, seg[1]);
-            return pc ? (struct reply){200, toxics_json(a, pc, doc_proxy(a->doc, seg[1], NULL))}
+            return pc ? (struct reply){200,
+                                       toxics_json(a, pc, admin_doc_proxy(a->doc, seg[1], NULL))}
                       : error_reply(404, "proxy not found");
         }
         if (n == 3 && post)
@@ -967,63 +1102,9 @@ static struct reply route(struct admin_api *a, const char *method, const char *u
                 return delete_toxic(a, seg[1], seg[3]);
         }
         if (n != 4 || strcmp(seg[2], "toxics") == 0)
-            return error_reply(405, "method %s not allowed on %s", method, url);
+            return not_allowed();
     }
-    return error_reply(404, "no such endpoint: %s %s", method, url);
-}
-
-/* --- who may ask --- */
-
-/* A Host header a browser page cannot have been pointed at by DNS rebinding: an IP literal,
- * localhost, or a name the configuration lists; any port. */
-static bool host_allowed(const struct config *cfg, const char *host)
-{
-    char name[256];
-    unsigned char addr[16];
-    const char *colon;
-    size_t len;
-
-    if (host[0] == '[') {
-        const char *close = strchr(host, ']');
-        len = close ? (size_t)(close - host - 1) : 0;
-        if (!close || len >= sizeof name || (close[1] && close[1] != ':'))
-            return false;
-        memcpy(name, host + 1, len);
-        name[len] = '\0';
-        return inet_pton(AF_INET6, name, addr) == 1;
-    }
-    colon = strchr(host, ':');
-    len = colon ? (size_t)(colon - host) : strlen(host);
-    if (len == 0 || len >= sizeof name || (colon && strchr(colon + 1, ':')))
-        return false;
-    memcpy(name, host, len);
-    name[len] = '\0';
-    if (inet_pton(AF_INET, name, addr) == 1 || strcasecmp(name, "localhost") == 0)
-        return true;
-    for (size_t i = 0; i < cfg->admin_nhosts; i++)
-        if (strcasecmp(name, cfg->admin_hosts[i]) == 0)
-            return true;
-    return false;
-}
-
-/* `Authorization: Bearer TOKEN`, compared in time that depends on the token's length only,
- * so that a client cannot find it a byte at a time. */
-static bool token_ok(const char *token, const char *authorization)
-{
-    size_t tlen = strlen(token), glen;
-    unsigned char diff;
-    const char *given;
-
-    if (!authorization || strncasecmp(authorization, "Bearer ", 7) != 0)
-        return false;
-    given = authorization + 7;
-    while (*given == ' ')
-        given++;
-    glen = strlen(given);
-    diff = glen != tlen;
-    for (size_t i = 0; i < tlen; i++)
-        diff |= (unsigned char)(token[i] ^ (glen ? given[i % glen] : 0));
-    return diff == 0;
+    return not_found();
 }
 
 /* --- the entry point --- */
@@ -1036,7 +1117,8 @@ static void respond_json(struct admin_response *out, struct reply r)
     out->body_len = 0;
     if (!r.json)
         return;
-    out->body = json_dumps(r.json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    /* 15 digits: a toxicity of 0.3 reads 0.3, as Toxiproxy (Go) writes it */
+    out->body = json_dumps(r.json, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
     json_decref(r.json);
     if (!out->body) {
         out->status = 500;
@@ -1079,12 +1161,12 @@ static struct reply check_caller(const struct config *cfg, const struct admin_re
     /* `insecure` says anyone who reaches the port may drive finwait: then a container's name
      * (`http://finwait:8474` in a compose file) is as good as an address, as in Toxiproxy;
      * the browser's User-Agent is still refused */
-    if (rq->host && !cfg->admin_insecure && !host_allowed(cfg, rq->host))
+    if (rq->host && !cfg->admin_insecure && !admin_host_allowed(cfg, rq->host))
         return error_reply(403,
                            "Host '%.200s' not allowed: use an IP address or localhost, or list "
                            "the name in admin.hosts",
                            rq->host);
-    if (cfg->admin_token && !token_ok(cfg->admin_token, rq->authorization))
+    if (cfg->admin_token && !admin_token_ok(cfg->admin_token, rq->authorization))
         return error_reply(401, "missing or wrong token (Authorization: Bearer TOKEN)");
     return (struct reply){0, NULL};
 }
@@ -1102,6 +1184,8 @@ static void metrics_answer(struct server *srv, struct admin_response *out)
         out->body_len = out->body ? strlen(out->body) : 0;
     }
 }
+
+static void router_not_found(struct admin_response *out);
 
 void admin_api_handle(struct admin_api *a, const struct admin_request *rq,
                       struct admin_response *out)
@@ -1153,16 +1237,31 @@ void admin_api_handle(struct admin_api *a, const struct admin_request *rq,
         }
     }
     if (r.status == 0) {
-        if (!in)
-            in = json_object();
-        doc_prune(a->doc, a->srv->gen->cfg);
+        admin_doc_prune(a->doc, a->srv->gen->cfg);
         r = route(a, rq->method, rq->path, in);
     }
     json_decref(in);
-    if (r.status >= 400)
+    if (r.status >= 400 && r.json)
         LOG(LOG_LEVEL_WARN, NULL, "api", "admin API: %s %.200s: %u %s", rq->method, rq->path,
             r.status, json_string_value(json_object_get(r.json, "error")));
+    else if (r.status >= 400)
+        LOG(LOG_LEVEL_WARN, NULL, "api", "admin API: %s %.200s: %u", rq->method, rq->path,
+            r.status);
     respond_json(out, r);
+    if (r.status == 404 && !out->body)
+        router_not_found(out);
+    else if (r.status == 200 && strcmp(rq->path, "/version") == 0)
+        out->content_type = "application/json;charset=utf-8"; /* Toxiproxy's, to the byte */
+}
+
+/* Toxiproxy's router, for a path it has no route for: not JSON. */
+static void router_not_found(struct admin_response *out)
+{
+    static const char text[] = "404 page not found\n";
+
+    out->content_type = "text/plain; charset=utf-8";
+    out->body = strdup(text);
+    out->body_len = out->body ? sizeof text - 1 : 0;
 }
 
 void admin_response_free(struct admin_response *r)
@@ -1180,15 +1279,48 @@ int admin_api_new(struct admin_api **out, struct server *srv)
     if (!a)
         return UV_ENOMEM;
     a->srv = srv;
-    a->doc = doc_from_config(srv->gen->cfg);
+    a->doc = admin_doc_from_config(srv->gen->cfg);
+    pin_ports(a, a->doc);
     *out = a;
     return 0;
 }
 
+/*
+ * The file is the API's starting point again, but a disabled proxy it gives port 0 keeps the
+ * port the document remembered for it (same name, same host): enabled again through the API,
+ * it listens where its clients expect it.
+ */
+static void keep_remembered_ports(struct admin_api *a, json_t *old, json_t *doc)
+{
+    json_t *p;
+    size_t i;
+
+    json_array_foreach(json_object_get(doc, "proxies"), i, p)
+    {
+        const char *name = str_member(p, "name");
+        const struct proxy_cfg *pc = name ? cfg_proxy(a, name) : NULL;
+        json_t *q = name ? admin_doc_proxy(old, name, NULL) : NULL;
+        char *host = NULL;
+        uint16_t port = 0;
+
+        if (!pc || pc->enabled || pc->listen_port != 0 || !str_member(q, "listen"))
+            continue;
+        if (value_parse_hostport(str_member(q, "listen"),
+                                 VALUE_ADDR_ANY_HOST | VALUE_ADDR_ZERO_PORT, &host, &port) == 0 &&
+            port != 0 && strcmp(host, pc->listen_host) == 0)
+            json_object_set(p, "listen", json_object_get(q, "listen"));
+        free(host);
+    }
+}
+
 void admin_api_file_reloaded(struct admin_api *a)
 {
-    json_decref(a->doc);
-    a->doc = doc_from_config(a->srv->gen->cfg);
+    json_t *old = a->doc;
+
+    a->doc = admin_doc_from_config(a->srv->gen->cfg);
+    pin_ports(a, a->doc);
+    keep_remembered_ports(a, old, a->doc);
+    json_decref(old);
 }
 
 void admin_api_free(struct admin_api *a)

@@ -13,6 +13,7 @@
 #include <uv.h>
 
 #include "proxy/fdlimit.h"
+#include "proxy/admin/metrics_process.h"
 #include "proxy/relay/conn.h"
 #include "proxy/relay/listener.h"
 #include "proxy/server.h"
@@ -41,6 +42,8 @@ static void family(FILE *o, const char *name, const char *type, const char *help
 }
 
 /* `name{proxy="P"` without the closing brace: the caller adds labels of its own. */
+/* A series whose labels are `proxy` and, after it, names that sort after it: every series
+ * lists its label names sorted, as Prometheus' Go client writes them. */
 static void series_open(FILE *o, const char *name, const struct proxy_stats *st)
 {
     fprintf(o, "%s{proxy=", name);
@@ -61,8 +64,9 @@ static void per_proxy_pair(FILE *o, struct proxy_stats *head, const char *name, 
     for (struct proxy_stats *st = head; st; st = st->next) {
         const uint64_t *v = (const uint64_t *)((const char *)st + offset);
         for (int i = 0; i < 2; i++) {
-            series_open(o, name, st);
-            fprintf(o, ",%s=\"%s\"", label, names[i]);
+            /* "direction" and "leg" sort before "proxy" */
+            fprintf(o, "%s{%s=\"%s\",proxy=", name, label, names[i]);
+            label_value(o, st->name);
             series_close(o, v[i]);
         }
     }
@@ -136,10 +140,11 @@ static void toxiproxy_bytes(FILE *o, struct server *srv, const char *name, bool 
             hostport_text(p->listen_host, p->listen_port, listen, sizeof listen);
         hostport_text(p->upstream_host, p->upstream_port, upstream, sizeof upstream);
         for (int d = 0; d < 2; d++) {
-            fprintf(o, "%s{direction=\"%s\",proxy=", name, dirs[d]);
-            label_value(o, st->name);
-            fputs(",listener=", o);
+            /* label names sorted, as Prometheus' Go client writes them: scripts grep the line */
+            fprintf(o, "%s{direction=\"%s\",listener=", name, dirs[d]);
             label_value(o, listen);
+            fputs(",proxy=", o);
+            label_value(o, st->name);
             fputs(",upstream=", o);
             label_value(o, upstream);
             series_close(o, sent ? st->scrape_out[d] : st->scrape_in[d]);
@@ -192,9 +197,10 @@ static void proxy_families(FILE *o, struct server *srv)
            "attached to an open connection.");
     for (st = head; st; st = st->next) {
         for (size_t i = 0; i < st->nfaults; i++) {
-            series_open(o, "finwait_faults_fired_total", st);
-            fputs(",fault=", o);
+            fputs("finwait_faults_fired_total{fault=", o);
             label_value(o, st->faults[i].name);
+            fputs(",proxy=", o);
+            label_value(o, st->name);
             fprintf(o, ",type=\"%s\"", fault_type_name(st->faults[i].type));
             series_close(o, st->faults[i].fired);
         }
@@ -251,8 +257,8 @@ static void process_families(FILE *o)
            "Configuration reloads, from the file (SIGHUP, a change) or the admin API, by result.");
     for (int s = 0; s < 2; s++)
         for (int r = 0; r < 2; r++)
-            fprintf(o, "finwait_reloads_total{source=\"%s\",result=\"%s\"} %llu\n", sources[s],
-                    r ? "failed" : "ok", (unsigned long long)ps->reloads[s][r]);
+            fprintf(o, "finwait_reloads_total{result=\"%s\",source=\"%s\"} %llu\n",
+                    r ? "failed" : "ok", sources[s], (unsigned long long)ps->reloads[s][r]);
     family(o, "finwait_admin_requests_total", "counter",
            "Admin API requests answered, by HTTP status.");
     for (unsigned code = 0; code < sizeof ps->admin_requests / sizeof ps->admin_requests[0]; code++)
@@ -292,7 +298,12 @@ int metrics_render(struct server *srv, char **body, size_t *len)
     toxiproxy_bytes(o, srv, "toxiproxy_proxy_received_bytes_total", false);
     toxiproxy_bytes(o, srv, "toxiproxy_proxy_sent_bytes_total", true);
     process_families(o);
-    process_max_fds(o);
+    /* with -runtime-metrics, the process collector's series (process_max_fds among them);
+     * without, process_max_fds alone: the descriptor limit is finwait's capacity */
+    if (srv->ov && srv->ov->runtime_metrics)
+        metrics_process(o);
+    else
+        process_max_fds(o);
     if (ferror(o) | fclose(o)) {
         free(*body);
         *body = NULL;

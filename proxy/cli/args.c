@@ -60,7 +60,8 @@ static const char help[] =
     "  -port P             the admin API's port (default 8474)\n"
     "  -config FILE        proxies to create at start (Toxiproxy's JSON, or finwait's YAML)\n"
     "  -seed N             seed of the random fault decisions\n"
-    "  -proxy-metrics, -runtime-metrics   accepted: GET /metrics is always served\n"
+    "  -proxy-metrics      accepted: GET /metrics is always served\n"
+    "  -runtime-metrics    GET /metrics adds the process_* series (no go_*: no Go runtime)\n"
     "  -version            print the version and exit\n"
     "environment: LOG_LEVEL (trace, debug, info, warn, error) as Toxiproxy's, when the admin\n"
     "address comes from the command line.\n"
@@ -316,6 +317,8 @@ int args_parse(int argc, char **argv, struct args *a, FILE *err)
                         opt == OPT_PROXY_METRICS ? "proxy-metrics" : "runtime-metrics");
                 goto bad;
             }
+            if (opt == OPT_RUNTIME_METRICS)
+                a->ov.runtime_metrics = !optarg || metrics;
             a->toxiproxy = true;
             break;
         default:

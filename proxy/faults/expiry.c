@@ -148,7 +148,7 @@ static void revert(struct expiry *ex, bool all)
         return;
     next = config_copy(ex->srv->gen->cfg);
     /* expiry_filter (in the reload) takes the faults out of the copy */
-    if (!next || server__reload(ex->srv, next, RELOAD_QUIET, why, sizeof why) != 0)
+    if (!next || server__reload(ex->srv, next, RELOAD_QUIET, why, sizeof why, NULL) != 0)
         goto fail;
     /* the commit may have forgotten older ones, never these: they are the last n */
     for (size_t i = ex->nout - n; i < ex->nout; i++) {

@@ -56,6 +56,15 @@ static void on_rt_timer(uv_timer_t *t)
 
 /* --- the table and the hooks --- */
 
+static void noop_describe(const struct fault_rt *ft, char *buf, size_t len)
+{
+    (void)ft;
+    snprintf(buf, len, "does nothing (noop)");
+}
+
+/* Toxiproxy's `noop`: attached like any toxic, it touches nothing and says so. */
+static const struct fault_ops noop_ops = {.describe = noop_describe};
+
 static const struct fault_ops *const ops_by_type[FAULT_TYPE_COUNT] = {
     [FAULT_DELAY_FIN] = &inject__delay_fin_ops,
     [FAULT_SLOW_CLOSE] = &inject__delay_fin_ops,
@@ -71,6 +80,7 @@ static const struct fault_ops *const ops_by_type[FAULT_TYPE_COUNT] = {
     [FAULT_LATENCY] = &inject__latency_ops,
     [FAULT_BANDWIDTH] = &inject__bandwidth_ops,
     [FAULT_SLICER] = &inject__slicer_ops,
+    [FAULT_NOOP] = &noop_ops,
     [FAULT_DROP_FINAL_ACK] = &inject__packet_ops,
     [FAULT_DROP_FIN] = &inject__packet_ops,
 };

@@ -1041,6 +1041,19 @@ void conn_end(struct conn *c, const char *why)
 
 static void on_timer(uv_timer_t *t);
 
+/* Nothing was relayed yet: the FIN goes out at once (shutdown() queues it behind nothing) and
+ * the connection closes. False if the socket would not take it (then it is reset). */
+static bool fin_client_now(struct conn *c, const char *why)
+{
+    int fd = leg_fd(c, LEG_CLIENT);
+
+    if (fd < 0 || shutdown(fd, SHUT_WR) != 0)
+        return false;
+    conn__leg_set(c, LEG_CLIENT, LEG_FIN_SENT, why);
+    conn_close(c);
+    return true;
+}
+
 static void upstream_failed(struct conn *c, const char *what, int err)
 {
     char why[160];
@@ -1052,6 +1065,11 @@ static void upstream_failed(struct conn *c, const char *what, int err)
         conn_event(c, LEG_SERVER, "upstream_failed", TL_NOTE, true, 0, kv, 1,
                    "upstream connection failed");
     }
+    /* Toxiproxy's way (on_upstream_failure: close): the client's accepted connection ends
+     * with a FIN, so a client that only dials sees a proxy that is up; finwait's own proxies
+     * reset it, the stronger signal for a test of teardown */
+    if (c->p->on_upstream_failure == ON_UPSTREAM_FAILURE_CLOSE && fin_client_now(c, why))
+        return;
     conn__reset_leg(c, LEG_CLIENT, why);
     conn_close(c);
 }

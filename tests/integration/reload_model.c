@@ -4,7 +4,8 @@
  * upstream changes, fault changes, POST /reset, /populate), applied in turn by SIGHUP and by
  * the admin API while background clients keep connecting. After every step exactly the
  * proxies the model expects accept and relay to the upstream it expects, on the port it
- * expects (a kept port-0 proxy keeps its port), the addresses it no longer expects refuse,
+ * expects (a kept port-0 proxy keeps its port, also when the API disables and enables it or
+ * POST /reset does), the addresses it no longer expects refuse,
  * and finwait is alive.
  *
  * FW_MODEL_SEED=N repeats a run; FW_MODEL_STEPS=N runs longer (default 2000).
@@ -35,10 +36,12 @@
 struct mproxy {
     char name[24];
     bool enabled;
-    uint16_t listen; /* configured port: fixed, or 0 */
-    int upstream;    /* index into upstream_port */
-    bool fault;      /* a latency fault named "lat" */
-    uint16_t bound;  /* the port it listens on now (0: not listening or not known yet) */
+    uint16_t listen;     /* configured port: fixed, or 0 */
+    int upstream;        /* index into upstream_port */
+    bool fault;          /* a latency fault named "lat" */
+    uint16_t bound;      /* the port it listens on now (0: not listening or not known yet) */
+    uint16_t remembered; /* the last port it had at port 0: finwait keeps it for the proxy
+                             while disabled, so no fixed listen may take it */
 };
 
 static struct mproxy model[MAXP];
@@ -206,7 +209,7 @@ static uint16_t unused_fixed_port(void)
         uint16_t p = fixed_port[rnd(NFIXED)];
         bool used = false;
         for (int i = 0; i < nmodel; i++)
-            used |= model[i].listen == p || model[i].bound == p;
+            used |= model[i].listen == p || model[i].bound == p || model[i].remembered == p;
         if (!used)
             return p;
     }
@@ -264,6 +267,24 @@ static void api(const char *method, const char *path, const char *body, int want
             want);
 }
 
+/*
+ * A change that enables proxies again: a disabled port-0 proxy listens on the port it
+ * remembers, which the kernel may have handed to another proxy meanwhile (as with Toxiproxy).
+ * Then the answer is Toxiproxy's 500 and nothing changed. True if it was applied.
+ */
+static bool api_enabling(const char *method, const char *path, const char *body, int want)
+{
+    json_t *j = NULL;
+    int st = http_json(admin_port, method, path, body, &j);
+    bool taken = st == 500 && strstr(json_string_value(json_object_get(j, "error")) ?: "",
+                                     "bind: address already in use");
+
+    json_decref(j);
+    FAIL_IF(st != want && !taken, "%s %s %s: status %d, expected %d", method, path,
+            body ? body : "", st, want);
+    return st == want;
+}
+
 static void api_fault(const struct mproxy *p)
 {
     char path[128];
@@ -305,6 +326,8 @@ static void read_ports(void)
             FAIL_IF(port != m->bound, "port-0 proxy '%s' moved from %u to %u", name, m->bound,
                     port);
         m->bound = port;
+        if (!m->listen)
+            m->remembered = port;
     }
     json_decref(all);
 }
@@ -397,11 +420,14 @@ static void step(bool by_file)
         }
     } else if (op == 3) { /* disable or enable */
         p->enabled = !p->enabled;
-        if (!p->enabled || p->listen == 0)
+        /* through the API a port-0 proxy keeps its port, as Toxiproxy's; a file says :0 */
+        if (by_file && (!p->enabled || p->listen == 0))
             p->bound = 0;
         if (!by_file) {
             snprintf(path, sizeof path, "/proxies/%s", p->name);
-            api("POST", path, p->enabled ? "{\"enabled\":true}" : "{\"enabled\":false}", 200);
+            if (!api_enabling("POST", path,
+                              p->enabled ? "{\"enabled\":true}" : "{\"enabled\":false}", 200))
+                p->enabled = false; /* its remembered port was taken: still disabled */
         }
     } else if (op == 4) { /* listen moves */
         uint16_t to = rnd(3) == 0 ? 0 : unused_fixed_port();
@@ -433,13 +459,12 @@ static void step(bool by_file)
         memmove(&model[to + 1], &model[to], (size_t)(nmodel - 1 - to) * sizeof *model);
         model[to] = moved;
     } else if (op == 8 && !by_file) { /* POST /reset: every proxy enabled, no fault */
-        for (int k = 0; k < nmodel; k++) {
-            if (!model[k].enabled && model[k].listen == 0)
-                model[k].bound = 0;
+        if (!api_enabling("POST", "/reset", NULL, 204))
+            return;                        /* a remembered port was taken: nothing changed */
+        for (int k = 0; k < nmodel; k++) { /* a port-0 proxy enabled again keeps its port */
             model[k].enabled = true;
             model[k].fault = false;
         }
-        api("POST", "/reset", NULL, 204);
     } else if (op == 9 && !by_file && nmodel < MAXP) { /* /populate adds one, keeps the rest */
         struct mproxy n = new_proxy();
         n.fault = false;
