@@ -28,9 +28,7 @@ struct intercept_rules {
     bool route;   /* the TPROXY policy routes are installed */
 };
 
-static const char grant[] =
-    "run finwait as root, or grant CAP_NET_ADMIN (docker-compose: cap_add: [NET_ADMIN]; "
-    "Kubernetes: securityContext.capabilities.add: [\"NET_ADMIN\"])";
+static const char grant[] = IPTABLES_GRANT;
 
 /* A tool's output on one line, for a one-line error. */
 static void one_line(char *s)

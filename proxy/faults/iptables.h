@@ -13,6 +13,13 @@
 /* Every chain finwait makes starts with this, followed by its pid. */
 #define IPTABLES_CHAIN_PREFIX "FINWAIT-"
 
+/* How to grant what writing iptables rules needs, for the one-line error. finwait's image runs
+ * as a non-root user, and Docker and Kubernetes give an added capability to root only. */
+#define IPTABLES_GRANT                                                                             \
+    "run finwait as root, or grant CAP_NET_ADMIN (docker-compose: cap_add: [NET_ADMIN], with "     \
+    "user: \"0\" for finwait's image; Kubernetes: securityContext.capabilities.add: "              \
+    "[\"NET_ADMIN\"] with runAsUser: 0)"
+
 /* True if the tool `name` is installed (looked up in the sbin directories too: a service's
  * PATH often lacks them). */
 bool iptables_have_tool(const char *name);

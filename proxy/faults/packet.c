@@ -476,9 +476,7 @@ static void on_sweep(uv_timer_t *t)
 
 int packet_engine_open(uv_loop_t *loop, struct packet_engine **out, char *err, size_t errlen)
 {
-    static const char grant[] =
-        "run finwait as root, or grant CAP_NET_ADMIN (docker-compose: cap_add: [NET_ADMIN]; "
-        "Kubernetes: securityContext.capabilities.add: [\"NET_ADMIN\"])";
+    static const char grant[] = IPTABLES_GRANT;
     struct packet_engine *pe;
     int r = UV_EBUSY;
 

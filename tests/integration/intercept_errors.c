@@ -40,8 +40,9 @@ int main(void)
     CHECK_CONTAINS(out,
                    "finwait: error: transparent interception (proxy 'db') needs CAP_NET_ADMIN to "
                    "write its iptables rules: run finwait as root, or grant CAP_NET_ADMIN "
-                   "(docker-compose: cap_add: [NET_ADMIN]; Kubernetes: "
-                   "securityContext.capabilities.add: [\"NET_ADMIN\"])\n");
+                   "(docker-compose: cap_add: [NET_ADMIN], with user: \"0\" for finwait's "
+                   "image; Kubernetes: securityContext.capabilities.add: [\"NET_ADMIN\"] with "
+                   "runAsUser: 0)\n");
     CHECK_EQ(netns_finwait_rules(), 0);
     free(out);
     TEST_PASS("without CAP_NET_ADMIN: one line saying how to grant it");
