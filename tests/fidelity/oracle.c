@@ -17,7 +17,8 @@
  *   difference that is nearly always there; the deterministic cases are the exact ones.
  * - always: every byte read is the other peer's byte at that offset.
  *
- * oracle [--seed N] [--cases N] [--case K] [--reps N] [--racy-reps N] [--known FILE] [-v]
+ * oracle [--seed N] [--cases N] [--case K] [--reps N] [--racy-reps N] [--known FILE]
+ *        [--control] [-v]
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -48,6 +49,7 @@ struct opts {
     int racy_reps;
     const char *known;
     bool verbose;
+    bool control; /* both sides direct: the oracle's own false alarms */
 };
 
 struct env {
@@ -249,7 +251,7 @@ static struct result run_case(const struct env *e, const struct opts *op, const 
 again:
     for (int i = d.total; i < reps; i++)
         for (int via = 0; via < 2; via++) {
-            run_once(e, k, via, &o);
+            run_once(e, k, via && !op->control, &o);
             if (op->verbose)
                 print_run(k, &o, via);
             r.runs++;
@@ -320,7 +322,9 @@ static bool known(const char *path, const struct kase *k, char *why, size_t len)
 static void usage(void)
 {
     fprintf(stderr, "usage: oracle [--seed N] [--cases N] [--case K] [--reps N] [--racy-reps N]\n"
-                    "              [--known FILE] [-v]\n");
+                    "              [--known FILE] [--control] [-v]\n"
+                    "--control runs the \"finwait\" side directly too: what differs then is the\n"
+                    "oracle's own noise.\n");
     exit(2);
 }
 
@@ -329,8 +333,9 @@ static void parse(int argc, char **argv, struct opts *op)
     *op = (struct opts){.seed = 1, .cases = 300, .only = -1, .reps = 2, .racy_reps = 10};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (strcmp(a, "-v") == 0) {
-            op->verbose = true;
+        if (strcmp(a, "-v") == 0 || strcmp(a, "--control") == 0) {
+            op->verbose |= a[1] == 'v';
+            op->control |= a[1] == '-';
             continue;
         }
         if (!v)
