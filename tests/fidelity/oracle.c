@@ -10,11 +10,13 @@
  *   of microseconds both ways); for each half-close its error; for each bounded wait whether it
  *   was satisfied. If the direct runs disagree among themselves the case was not deterministic
  *   after all: it is said so ("unstable") and judged as a racy one.
- * - a racy case: runs `racy_reps` times each way; a read counts as none, part or all of what
- *   it could get, plus how it ended. The tolerance: an outcome's count direct and through
- *   finwait must not differ beyond Fisher's exact test at p < 0.001 (two-sided). With 10 runs
- *   each, 10 of 10 against 2 of 10 fails; 10 against 3 passes: a racy case catches a
- *   difference that is nearly always there; the deterministic cases are the exact ones.
+ * - a racy case leaves moments to time (sleeps of a few ms, or none), and a proxy shifts such
+ *   moments: it is one more hop, with its own latency and buffers. A faithful proxy gives
+ *   outcomes a direct connection gives when its peers' moments shift a little, so the direct
+ *   runs (twice `racy_reps`) shift them at random (each sleep and delay up to 2 ms longer, each
+ *   end up to 1 ms later) and finwait runs `racy_reps` times as written. A read counts as none,
+ *   part or all of what it could get. The tolerance: an outcome of at least 3 in 10 finwait
+ *   runs must be one of the direct runs' outcomes; rarer ones are not judged.
  * - always: every byte read is the other peer's byte at that offset.
  *
  * oracle [--seed N] [--cases N] [--case K] [--reps N] [--racy-reps N] [--known FILE]
@@ -22,7 +24,6 @@
  */
 #include <errno.h>
 #include <inttypes.h>
-#include <math.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
 #include <signal.h>
@@ -39,7 +40,6 @@
 
 #define OUTCOME_MAX 1024
 #define RUNS_MAX    200
-#define ALPHA       0.001
 
 struct opts {
     uint64_t seed;
@@ -191,35 +191,15 @@ static void print_run(const struct kase *k, const struct run_obs *o, bool via)
         }
 }
 
-static void run_once(const struct env *e, const struct kase *k, bool via, struct run_obs *o)
+static void run_once(const struct env *e, const struct kase *k, bool via, uint64_t jitter,
+                     struct run_obs *o)
 {
     int c = client_connect(via ? e->via : e->up, k->client_rcvbuf), s;
 
     CHECK_MSG(c >= 0, "connect %s: %s", via ? "to finwait" : "directly", strerror(errno));
     s = sk_accept(e->lfd, 5000);
     CHECK_MSG(s >= 0, "the server got no connection (%s)", via ? "through finwait" : "direct");
-    peer_run(k, c, s, o);
-}
-
-/* log(n!) */
-static double lfact(int n)
-{
-    return lgamma((double)n + 1);
-}
-
-/* Fisher's exact test, two-sided, of a of n1 against b of n2. */
-static double fisher(int a, int n1, int b, int n2)
-{
-    int k = a + b, n = n1 + n2;
-    double base = lfact(k) + lfact(n - k) + lfact(n1) + lfact(n2) - lfact(n);
-    double p_obs = exp(base - lfact(a) - lfact(n1 - a) - lfact(b) - lfact(n2 - b)), p = 0;
-
-    for (int x = (k - n2 > 0 ? k - n2 : 0); x <= (k < n1 ? k : n1); x++) {
-        double px = exp(base - lfact(x) - lfact(n1 - x) - lfact(k - x) - lfact(n2 - k + x));
-        if (px <= p_obs * (1 + 1e-7))
-            p += px;
-    }
-    return p;
+    peer_run(k, c, s, jitter, o);
 }
 
 enum verdict { V_PASS, V_FAIL };
@@ -237,11 +217,23 @@ static void print_hist(const char *label, const struct hist *h)
         printf("    %s %2d/%d  %s\n", label, h->count[i], h->total, h->key[i]);
 }
 
+/* Count one run's outcome in h. */
+static void note(const struct opts *op, const struct kase *k, const struct run_obs *o, bool via,
+                 bool racy, struct hist *h, struct result *r)
+{
+    static char key[OUTCOME_MAX];
+
+    if (op->verbose)
+        print_run(k, o, via);
+    r->runs++;
+    outcome(k, o, racy, key, sizeof key, &r->bad_data);
+    hist_add(h, key);
+}
+
 static struct result run_case(const struct env *e, const struct opts *op, const struct kase *k)
 {
     struct result r = {.v = V_PASS};
     struct hist d = {0}, f = {0};
-    static char key[OUTCOME_MAX];
     bool racy = k->racy;
     int reps = k->reps ? k->reps : racy ? op->racy_reps : op->reps;
     struct run_obs o;
@@ -249,17 +241,18 @@ static struct result run_case(const struct env *e, const struct opts *op, const 
     if (k->reps && op->reps > k->reps)
         reps = op->reps;
 again:
-    for (int i = d.total; i < reps; i++)
-        for (int via = 0; via < 2; via++) {
-            run_once(e, k, via && !op->control, &o);
-            if (op->verbose)
-                print_run(k, &o, via);
-            r.runs++;
-            outcome(k, &o, racy, key, sizeof key, &r.bad_data);
-            hist_add(via ? &f : &d, key);
-        }
+    /* a racy case runs twice as often directly, its timed moments shifted at random */
+    for (int i = d.total; i < (racy ? 2 * reps : reps); i++) {
+        uint64_t jitter = racy ? k->seed * 1000003 + (uint64_t)k->index * 101 + (uint64_t)i + 1 : 0;
+        run_once(e, k, false, jitter, &o);
+        note(op, k, &o, false, racy, &d, &r);
+    }
+    for (int i = f.total; i < reps; i++) {
+        run_once(e, k, !op->control, 0, &o);
+        note(op, k, &o, true, racy, &f, &r);
+    }
     if (!racy && d.n > 1) {
-        /* not deterministic after all: judged by counts of coarse outcomes */
+        /* not deterministic after all: judged as a racy case */
         r.unstable = true;
         racy = true;
         hist_free(&d);
@@ -269,11 +262,9 @@ again:
         goto again;
     }
     if (racy) {
-        for (int i = 0; i < d.n; i++)
-            if (fisher(d.count[i], d.total, hist_count(&f, d.key[i]), f.total) < ALPHA)
-                r.v = V_FAIL;
+        /* an outcome of 3 in 10 runs through finwait or more must be one the direct runs gave */
         for (int i = 0; i < f.n; i++)
-            if (fisher(hist_count(&d, f.key[i]), d.total, f.count[i], f.total) < ALPHA)
+            if (10 * f.count[i] >= 3 * f.total && hist_count(&d, f.key[i]) == 0)
                 r.v = V_FAIL;
     } else if (f.n != 1 || strcmp(f.key[0], d.key[0]) != 0) {
         r.v = V_FAIL;
@@ -378,6 +369,7 @@ int main(int argc, char **argv)
                      e.up);
     e.via = fwp_port(e.fw, "t");
     CHECK(e.via != 0);
+
     from = op.only >= 0 ? op.only : 0;
     to = op.only >= 0 ? op.only + 1 : op.cases;
     printf("oracle: seed %" PRIu64 ", cases %d..%d, %d runs each way (racy %d)%s\n", op.seed, from,
@@ -423,6 +415,11 @@ int main(int argc, char **argv)
         printf("oracle: %d cases listed in KNOWN pass now\n", known_pass);
     if (fail)
         printf("oracle: replay a failing case with:\n%s", failed);
+    if (op.verbose) {
+        char *log = fwp_log(e.fw);
+        printf("---- finwait's log ----\n%s---- end of finwait's log ----\n", log);
+        free(log);
+    }
     close(e.lfd);
     CHECK_EQ(fwp_stop(e.fw, SIGTERM, 5000), 0);
     return fail ? 1 : 0;

@@ -32,7 +32,8 @@ struct peer_ctx {
     int fd;
     struct shared *sh;
     struct peer_obs *obs;
-    uint8_t *buf; /* CHUNK_MAX + PATTERN_PERIOD bytes of this peer's pattern */
+    uint8_t *buf;    /* CHUNK_MAX + PATTERN_PERIOD bytes of this peer's pattern */
+    uint64_t jitter; /* random state of the timed moments' shifts; 0: none */
 };
 
 uint8_t peer_byte(enum peer p, uint64_t off)
@@ -47,11 +48,27 @@ const char *peer_end_name(enum end e)
     return e >= END_OK && e <= END_ERROR ? names[e] : "?";
 }
 
-static void sleep_ms(uint32_t ms)
+static void sleep_us(uint64_t us)
 {
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000};
+    struct timespec ts = {.tv_sec = (time_t)(us / 1000000), .tv_nsec = (long)(us % 1000000) * 1000};
     while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
         ;
+}
+
+static void sleep_ms(uint32_t ms)
+{
+    sleep_us((uint64_t)ms * 1000);
+}
+
+/* Up to max_us of random shift (xorshift), when this run shifts its moments. */
+static uint64_t shift_us(struct peer_ctx *p, uint64_t max_us)
+{
+    if (!p->jitter)
+        return 0;
+    p->jitter ^= p->jitter << 13;
+    p->jitter ^= p->jitter >> 7;
+    p->jitter ^= p->jitter << 17;
+    return p->jitter % (max_us + 1);
 }
 
 static enum end end_of_errno(int err)
@@ -88,7 +105,7 @@ static void do_write(struct peer_ctx *p, const struct step *st, struct obs *o)
         if (want > chunk)
             want = chunk;
         if (o->bytes > 0 && st->delay_ms && o->bytes % chunk == 0)
-            sleep_ms(st->delay_ms);
+            sleep_us((uint64_t)st->delay_ms * 1000 + shift_us(p, 2000));
         /* a chunk is sent whole before the next delay; a send may take part of it */
         uint64_t sent = 0;
         while (sent < want) {
@@ -255,13 +272,16 @@ static void do_step(struct peer_ctx *p, const struct step *st, struct obs *o)
         wait_queue(p, SIOCOUTQ, 0, false, o);
         break;
     case OP_SLEEP:
-        sleep_ms((uint32_t)st->n);
+        sleep_us(st->n * 1000 + shift_us(p, 2000));
         o->end = END_OK;
         break;
     case OP_ABORT:
+        sleep_us(shift_us(p, 1000));
         setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         /* fall through */
     case OP_CLOSE:
+        if (st->op == OP_CLOSE)
+            sleep_us(shift_us(p, 1000));
         close(p->fd);
         p->fd = -1;
         o->end = END_OK;
@@ -295,7 +315,7 @@ static uint8_t *pattern(enum peer who)
     return bufs[who];
 }
 
-void peer_run(const struct kase *k, int c, int s, struct run_obs *o)
+void peer_run(const struct kase *k, int c, int s, uint64_t jitter, struct run_obs *o)
 {
     struct shared sh = {.done = {0, 0}};
     struct peer_ctx ctx[2] = {
@@ -309,6 +329,7 @@ void peer_run(const struct kase *k, int c, int s, struct run_obs *o)
     pthread_cond_init(&sh.cv, NULL);
     for (int i = 0; i < 2; i++) {
         ctx[i].buf = pattern((enum peer)i);
+        ctx[i].jitter = jitter ? jitter * 2 + (uint64_t)i + 1 : 0;
         sk_thread_start(&th[i], peer_main, &ctx[i]);
     }
     for (int i = 0; i < 2; i++)
