@@ -87,8 +87,8 @@ const char *gen_op_name(enum op op);
 /* tests/fidelity/peer.c */
 /* Run one case on a connected pair (c: client's socket, s: server's); both are closed on
  * return. Observations go to *o. A nonzero `jitter` seeds random shifts of the peers' timed
- * moments: each sleep and each delay between chunks lasts up to 2 ms longer, each end comes up
- * to 1 ms later. */
+ * moments: each peer starts up to 1 ms late, each sleep and each delay between chunks lasts up
+ * to 2 ms longer, each end comes up to 1 ms later. */
 void peer_run(const struct kase *k, int c, int s, uint64_t jitter, struct run_obs *o);
 /* The byte peer p sends at offset off. */
 uint8_t peer_byte(enum peer p, uint64_t off);

@@ -13,10 +13,11 @@
  * - a racy case leaves moments to time (sleeps of a few ms, or none), and a proxy shifts such
  *   moments: it is one more hop, with its own latency and buffers. A faithful proxy gives
  *   outcomes a direct connection gives when its peers' moments shift a little, so the direct
- *   runs (twice `racy_reps`) shift them at random (each sleep and delay up to 2 ms longer, each
- *   end up to 1 ms later) and finwait runs `racy_reps` times as written. A read counts as none,
- *   part or all of what it could get. The tolerance: an outcome of at least 3 in 10 finwait
- *   runs must be one of the direct runs' outcomes; rarer ones are not judged.
+ *   runs (twice `racy_reps`) shift them at random (each peer starts up to 1 ms late, each sleep
+ *   and delay lasts up to 2 ms longer, each end comes up to 1 ms later) and finwait runs
+ * `racy_reps` times as written. A read counts as none, part or all of what it could get. The
+ * tolerance: an outcome of at least 3 in 10 finwait runs must be one of the direct runs' outcomes;
+ * rarer ones are not judged.
  * - always: every byte read is the other peer's byte at that offset.
  *
  * oracle [--seed N] [--cases N] [--case K] [--reps N] [--racy-reps N] [--known FILE]

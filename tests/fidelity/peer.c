@@ -294,6 +294,8 @@ static void *peer_main(void *arg)
     struct peer_ctx *p = arg;
     const struct script *sc = &p->k->peer[p->who];
 
+    /* a shifted run starts each peer up to 1 ms late: one direction's latency, as a hop adds */
+    sleep_us(shift_us(p, 1000));
     for (int i = 0; i < sc->n && p->fd >= 0; i++) {
         do_step(p, &sc->step[i], &p->obs->step[i]);
         p->obs->n = i + 1;
