@@ -12,12 +12,14 @@
  *   after all: it is said so ("unstable") and judged as a racy one.
  * - a racy case leaves moments to time (sleeps of a few ms, or none), and a proxy shifts such
  *   moments: it is one more hop, with its own latency and buffers. A faithful proxy gives
- *   outcomes a direct connection gives when its peers' moments shift a little, so the direct
- *   runs (twice `racy_reps`) shift them at random (each peer starts up to 1 ms late, each sleep
- *   and delay lasts up to 2 ms longer, each end comes up to 1 ms later) and finwait runs
- * `racy_reps` times as written. A read counts as none, part or all of what it could get. The
- * tolerance: an outcome of at least 3 in 10 finwait runs must be one of the direct runs' outcomes;
- * rarer ones are not judged.
+ *   outcomes a direct connection gives when its peers' moments shift a little. So a racy case
+ *   runs `racy_reps` times through finwait as written and twice as often directly, every other
+ *   direct run with its moments shifted at random (each peer starts up to 1 ms late, each sleep
+ *   and delay lasts up to 2 ms longer, each end comes up to 1 ms later). A read counts as none,
+ *   part or all of what it could get. The tolerance: an outcome of at least 6 in 10 finwait
+ *   runs must be one of the direct runs' outcomes (were the two sides alike, 6 of 10 finwait
+ *   runs and none of 20 direct ones would come by chance with p = 0.00035); rarer ones are
+ *   not judged. `--control` measures what is left of chance: 0 in 1,000 cases.
  * - always: every byte read is the other peer's byte at that offset.
  *
  * oracle [--seed N] [--cases N] [--case K] [--reps N] [--racy-reps N] [--known FILE]
@@ -242,9 +244,10 @@ static struct result run_case(const struct env *e, const struct opts *op, const 
     if (k->reps && op->reps > k->reps)
         reps = op->reps;
 again:
-    /* a racy case runs twice as often directly, its timed moments shifted at random */
+    /* a racy case runs twice as often directly, every other run's timed moments shifted */
     for (int i = d.total; i < (racy ? 2 * reps : reps); i++) {
-        uint64_t jitter = racy ? k->seed * 1000003 + (uint64_t)k->index * 101 + (uint64_t)i + 1 : 0;
+        uint64_t jitter =
+            racy && i % 2 ? k->seed * 1000003 + (uint64_t)k->index * 101 + (uint64_t)i : 0;
         run_once(e, k, false, jitter, &o);
         note(op, k, &o, false, racy, &d, &r);
     }
@@ -263,9 +266,9 @@ again:
         goto again;
     }
     if (racy) {
-        /* an outcome of 3 in 10 runs through finwait or more must be one the direct runs gave */
+        /* an outcome of most finwait runs must be one the direct runs gave */
         for (int i = 0; i < f.n; i++)
-            if (10 * f.count[i] >= 3 * f.total && hist_count(&d, f.key[i]) == 0)
+            if (10 * f.count[i] >= 6 * f.total && hist_count(&d, f.key[i]) == 0)
                 r.v = V_FAIL;
     } else if (f.n != 1 || strcmp(f.key[0], d.key[0]) != 0) {
         r.v = V_FAIL;
