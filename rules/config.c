@@ -30,7 +30,8 @@ bool proxy_cfg_same(const struct proxy_cfg *a, const struct proxy_cfg *b)
 {
     if (strcmp(a->upstream_host, b->upstream_host) != 0 || a->upstream_port != b->upstream_port ||
         a->enabled != b->enabled || a->connect_timeout_ms != b->connect_timeout_ms ||
-        a->idle_timeout_ms != b->idle_timeout_ms || a->nfaults != b->nfaults)
+        a->idle_timeout_ms != b->idle_timeout_ms ||
+        a->half_close_probe_ms != b->half_close_probe_ms || a->nfaults != b->nfaults)
         return false;
     for (size_t i = 0; i < a->nfaults; i++)
         if (!fault_same(&a->faults[i], &b->faults[i]))

@@ -144,9 +144,11 @@ struct proxy_cfg {
     uint16_t listen_port; /* 0 = ephemeral (the log says which port was bound) */
     char *upstream_host;  /* a literal address or a name resolved per connection */
     uint16_t upstream_port;
-    bool enabled;                /* default true; false: no listener (connection refused) */
-    uint64_t connect_timeout_ms; /* default 5000 */
-    uint64_t idle_timeout_ms;    /* default 0 = none */
+    bool enabled;                 /* default true; false: no listener (connection refused) */
+    uint64_t connect_timeout_ms;  /* default 5000 */
+    uint64_t idle_timeout_ms;     /* default 0 = none */
+    uint64_t half_close_probe_ms; /* default 60000 (Linux's tcp_fin_timeout); 0 = off: after a
+                                     peer's FIN, probe it once its leg is that long quiet */
     struct fault *faults;
     size_t nfaults;
     struct src_pos pos;

@@ -376,6 +376,16 @@ static void k_px_idle_timeout(struct ld *ld, yaml_node_t *v, void *obj)
     config__get_duration_ms(ld, v, &((struct proxy_cfg *)obj)->idle_timeout_ms);
 }
 
+static void k_px_half_close_probe(struct ld *ld, yaml_node_t *v, void *obj)
+{
+    struct proxy_cfg *p = obj;
+
+    /* the kernel's keepalive timers count whole seconds */
+    if (config__get_duration_ms(ld, v, &p->half_close_probe_ms) && p->half_close_probe_ms > 0 &&
+        p->half_close_probe_ms < 1000)
+        ERR(ld, v, "half_close_probe must be 0 (off) or at least 1s");
+}
+
 static void k_px_faults(struct ld *ld, yaml_node_t *v, void *obj)
 {
     struct proxy_cfg *p = obj;
@@ -412,6 +422,7 @@ static const struct key proxy_keys[] = {
     {"enabled", k_px_enabled},
     {"connect_timeout", k_px_connect_timeout},
     {"idle_timeout", k_px_idle_timeout},
+    {"half_close_probe", k_px_half_close_probe},
     {"faults", k_px_faults},
 };
 
@@ -423,6 +434,7 @@ static void parse_proxy(struct ld *ld, yaml_node_t *n, struct proxy_cfg *p)
     memset(p, 0, sizeof *p);
     p->enabled = true;
     p->connect_timeout_ms = 5000;
+    p->half_close_probe_ms = 60000;
     p->pos.line = (unsigned)n->start_mark.line + 1;
     p->pos.col = (unsigned)n->start_mark.column + 1;
     if (!config__want_mapping(ld, n))

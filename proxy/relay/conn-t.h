@@ -15,6 +15,8 @@ struct proxy_cfg;
 struct inject;
 struct timeline;
 struct splicer;
+struct hangup;
+struct ackwait;
 struct resolve_req;
 struct dial;
 struct proxy_stats;
@@ -97,6 +99,9 @@ struct conn {
     struct dial *dial;              /* connection attempts to the server in flight, or NULL */
     struct inject *inj;             /* faults that apply, or NULL */
     struct splicer *splice[2];      /* per direction, when its bytes move by splice(2) */
+    struct hangup *hangup[2];       /* per leg: watches for an RST after the peer's FIN */
+    struct ackwait *ackwait;        /* a peer reset: finwait waits until the other peer's
+                                       kernel has what was owed to it, then resets that leg */
     struct timeline *tl;            /* recorded events (NULL only when out of memory) */
     struct conn *prev, *next;       /* the server's list of open connections */
     int pending;    /* handle closes, requests and packet flows still to call back */

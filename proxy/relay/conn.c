@@ -6,7 +6,9 @@
  * bytes before it are written; the other direction keeps flowing until its own FIN. A
  * reset on either leg is passed on as a reset on the other. The connection is closed when
  * both legs are finished (both FINs, or a reset) and freed when every handle, request and
- * packet flow it started has called back.
+ * packet flow it started has called back. How a reset is relayed is the table above
+ * conn__peer_reset(); a half-closed leg is watched for a late reset (hangup.c) and, with
+ * half_close_probe, probed (watch_half_closed()).
  */
 #include "proxy/relay/conn.h"
 
@@ -18,10 +20,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 #include <unistd.h>
 
+#include "proxy/relay/ackwait.h"
 #include "proxy/relay/bufpool.h"
 #include "proxy/relay/dial.h"
+#include "proxy/relay/hangup.h"
 #include "proxy/faults/inject.h"
 #include "proxy/relay/listener.h"
 #include "proxy/log.h"
@@ -267,6 +272,7 @@ static void leg_close(struct conn *c, enum leg_id l)
     /* a splicer holds dups of both legs' sockets: it must let go for the close to happen */
     splice_stop(c, DIR_UPSTREAM);
     splice_stop(c, DIR_DOWNSTREAM);
+    hangup_stop(c, l);
     c->legs[l].open = false;
     c->legs[l].reading = false;
     c->pending++;
@@ -290,6 +296,7 @@ static void conn_close(struct conn *c)
         conn_event(c, -1, "closed", TL_NOTE, false, 0, kv, 2, "connection closed");
     connect_cancel(c);
     inject_close(c);
+    ackwait_stop(c);
     leg_close(c, LEG_CLIENT);
     leg_close(c, LEG_SERVER);
     c->pending++;
@@ -361,7 +368,8 @@ static void leg_read_start(struct conn *c, enum leg_id l)
     struct leg *g = &c->legs[l];
     int r;
 
-    if (g->reading || !g->open || (g->flags & (LEG_FIN_RECEIVED | LEG_DEAD)) || c->closing)
+    if (g->reading || !g->open || (g->flags & (LEG_FIN_RECEIVED | LEG_DEAD)) || c->closing ||
+        c->ackwait)
         return;
     r = uv_read_start((uv_stream_t *)&g->tcp, on_alloc, on_read);
     if (r == 0)
@@ -394,7 +402,35 @@ void conn__resume(struct conn *c, enum dir d, enum pause_reason why)
         leg_read_start(c, dir_src(d));
 }
 
-static void on_peer_reset(struct conn *c, enum leg_id l, int err);
+/* Keepalive probes to a half-closed peer that does not answer before the leg is reset: Linux's
+ * own default (tcp_keepalive_probes). */
+#define HALF_CLOSE_PROBES 9
+
+/*
+ * The peer of leg l sent its FIN and finwait's own FIN on l has not gone: finwait no longer
+ * reads l, so an RST from that peer is watched for (hangup.c). With half_close_probe, the
+ * kernel also probes that peer once l has been quiet that long (TCP keepalive, every
+ * half_close_probe, HALF_CLOSE_PROBES unanswered ones at most): a peer whose socket is still
+ * open answers, so a client waiting for its answer in FIN_WAIT2 is never cut; a peer whose
+ * kernel has forgotten the connection (its socket closed, then tcp_fin_timeout passed)
+ * answers with an RST, relayed as any other. Connected directly, the other peer would learn
+ * of it at its next write; through finwait it learns at the probe, and finwait lets go of both
+ * sockets instead of holding them for as long as the other peer keeps its own.
+ */
+static void watch_half_closed(struct conn *c, enum leg_id l)
+{
+    uint64_t probe_s = (c->p->half_close_probe_ms + 999) / 1000;
+    int fd = leg_fd(c, l);
+
+    if (c->legs[l].flags & (LEG_SHUT_PENDING | LEG_FIN_SENT | LEG_DEAD) || fd < 0)
+        return;
+    if (hangup_watch(c, l) < 0)
+        LOG(LOG_LEVEL_WARN, conn_proxy_name(c), "hangup_watch",
+            "#%llu: cannot watch the %s leg for a reset after its FIN", (unsigned long long)c->id,
+            leg_name(l));
+    if (probe_s > 0)
+        tcpinfo_keepalive(fd, (unsigned)probe_s, (unsigned)probe_s, HALF_CLOSE_PROBES);
+}
 
 static void on_fin_received(struct conn *c, enum dir d)
 {
@@ -402,6 +438,7 @@ static void on_fin_received(struct conn *c, enum dir d)
 
     c->legs[src].reading = false; /* libuv stops reading at EOF */
     conn__leg_set(c, src, LEG_FIN_RECEIVED, NULL);
+    watch_half_closed(c, src);
     if (c->legs[src].discard) {
         conn__maybe_finish(c);
         return;
@@ -450,21 +487,91 @@ void conn__unsplice(struct conn *c, enum dir d)
         leg_read_start(c, dir_src(d));
 }
 
-void conn__splice_fin(struct conn *c, enum dir d)
+/* The peer of leg l sent its FIN and finwait read up to it; a reset that came after the FIN
+ * waits behind it as the socket's error (a read gives 0 once the FIN is in): FIN, then RST. */
+static void fin_then_maybe_rst(struct conn *c, enum leg_id l)
 {
-    on_fin_received(c, d);
+    int err = tcpinfo_sock_error(leg_fd(c, l));
+
+    on_fin_received(c, leg_out_dir(l));
+    if (err && !c->closing)
+        conn__peer_reset(c, l, err);
 }
 
-void conn__splice_error(struct conn *c, enum leg_id l, int err)
+void conn__splice_fin(struct conn *c, enum dir d)
 {
-    on_peer_reset(c, l, err);
+    fin_then_maybe_rst(c, dir_src(d));
+}
+
+/* n bytes read from leg l: to the faults, then to the other leg. May close c. */
+static void relay_read(struct conn *c, enum leg_id l, struct buf *b, size_t n)
+{
+    enum dir d = leg_out_dir(l);
+
+    c->dirs[d].bytes_in += n;
+    c->last_activity_ms = uv_now(c->timer.loop);
+    if (c->legs[l].discard) {
+        buf_unref(b);
+        return;
+    }
+    if (c->inj && inject_on_data(c, d, b, n))
+        return;
+    conn__write(c, d, b, 0, n);
+}
+
+/*
+ * Read what l's socket still holds once libuv stopped (its stream ended, or its peer reset)
+ * and relay it as if libuv had read it. Returns 0 at the end of the stream (a FIN, or a reset
+ * whose error was already taken), the kernel's error (a reset without FIN: its bytes came
+ * first), or UV_EAGAIN when nothing more is there yet. May close c.
+ */
+static int drain_leg(struct conn *c, enum leg_id l)
+{
+    for (;;) {
+        int fd = leg_fd(c, l);
+        struct buf *b;
+        ssize_t n;
+
+        if (fd < 0 || c->closing || (c->legs[l].flags & LEG_DEAD))
+            return 0;
+        b = buf_get();
+        if (!b)
+            return UV_ENOBUFS;
+        do
+            n = recv(fd, b->data, BUF_SIZE, MSG_DONTWAIT);
+        while (n < 0 && errno == EINTR);
+        if (n <= 0) {
+            int err = n < 0 ? -errno : 0;
+            buf_unref(b);
+            return err == -EWOULDBLOCK ? UV_EAGAIN : err;
+        }
+        relay_read(c, l, b, (size_t)n);
+    }
+}
+
+/*
+ * libuv saw the end of l's stream: its peer's FIN, or a reset (libuv turns a hang-up after a
+ * short read into EOF without reading the error). What is left is read, then the kernel says
+ * which: recv() gives the error of a reset that came without a FIN; after a FIN it gives 0,
+ * and a reset that followed the FIN waits as SO_ERROR.
+ */
+static void leg_ended(struct conn *c, enum leg_id l)
+{
+    int r = drain_leg(c, l);
+
+    if (c->closing || (c->legs[l].flags & LEG_DEAD))
+        return;
+    if (r < 0 && r != UV_EAGAIN && r != UV_ENOBUFS) {
+        conn__peer_reset(c, l, r);
+        return;
+    }
+    fin_then_maybe_rst(c, l);
 }
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
 {
     struct conn *c = s->data;
     enum leg_id l = (uv_tcp_t *)s == &c->legs[LEG_CLIENT].tcp ? LEG_CLIENT : LEG_SERVER;
-    enum dir d = leg_out_dir(l);
     struct buf *b = ub->base ? buf_from_data(ub->base) : NULL;
 
     if (nread <= 0) {
@@ -472,25 +579,17 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
             buf_unref(b);
         if (nread == 0 || c->closing)
             return; /* EAGAIN */
-        if (nread == UV_EOF && !tcpinfo_reset_pending(leg_fd(c, l)))
-            on_fin_received(c, d);
-        else if (nread == UV_EOF)
-            on_peer_reset(c, l, UV_ECONNRESET);
-        else if (nread != UV_ENOBUFS)
-            on_peer_reset(c, l, (int)nread);
+        if (nread == UV_EOF) {
+            c->legs[l].reading = false; /* libuv stops reading at EOF */
+            leg_ended(c, l);
+        } else if (nread != UV_ENOBUFS) {
+            conn__peer_reset(c, l, (int)nread);
+        }
         return;
     }
-    c->dirs[d].bytes_in += (uint64_t)nread;
-    c->last_activity_ms = uv_now(s->loop);
-    if (c->legs[l].discard) {
-        buf_unref(b);
-        return;
-    }
-    if (c->inj && inject_on_data(c, d, b, (size_t)nread))
-        return;
-    conn__write(c, d, b, 0, (size_t)nread);
-    if (nread == BUF_SIZE)
-        maybe_splice(c, d);
+    relay_read(c, l, b, (size_t)nread);
+    if (nread == BUF_SIZE && !c->closing)
+        maybe_splice(c, leg_out_dir(l));
 }
 
 /* --- writing --- */
@@ -537,7 +636,7 @@ static void on_write(uv_write_t *req, int status)
     if (c->closing)
         return;
     if (status < 0) {
-        on_peer_reset(c, dst, status);
+        conn__peer_reset(c, dst, status);
         return;
     }
     if ((c->dirs[d].paused & PAUSE_BACKPRESSURE) && s->write_queue_size <= CONN_WRITE_QUEUE_LIMIT)
@@ -570,7 +669,7 @@ void conn__write(struct conn *c, enum dir d, struct buf *b, size_t off, size_t l
         if (r < 0 && r != UV_EAGAIN) {
             not_delivered(c, d, len, false);
             buf_unref(b);
-            on_peer_reset(c, dir_dst(d), r);
+            conn__peer_reset(c, dir_dst(d), r);
             return;
         }
         if (r > 0) {
@@ -592,7 +691,7 @@ void conn__write(struct conn *c, enum dir d, struct buf *b, size_t off, size_t l
         not_delivered(c, d, ub.len, false);
         buf_unref(b);
         wreq_put(w);
-        on_peer_reset(c, dir_dst(d), r);
+        conn__peer_reset(c, dir_dst(d), r);
         return;
     }
     if (s->write_queue_size > CONN_WRITE_QUEUE_LIMIT)
@@ -609,10 +708,11 @@ static void on_shutdown(uv_shutdown_t *req, int status)
     if (status == UV_ECANCELED || c->closing)
         return;
     if (status < 0) {
-        on_peer_reset(c, l, status);
+        conn__peer_reset(c, l, status);
         return;
     }
     conn__leg_set(c, l, LEG_FIN_SENT, NULL);
+    hangup_stop(c, l); /* the leg is finished: an RST now changes nothing */
     conn__maybe_finish(c);
 }
 
@@ -625,7 +725,7 @@ void conn__shut_leg(struct conn *c, enum leg_id l)
         return;
     r = uv_shutdown(&g->shut, (uv_stream_t *)&g->tcp, on_shutdown);
     if (r < 0) {
-        on_peer_reset(c, l, r);
+        conn__peer_reset(c, l, r);
         return;
     }
     conn__leg_set(c, l, LEG_SHUT_PENDING, NULL);
@@ -634,6 +734,39 @@ void conn__shut_leg(struct conn *c, enum leg_id l)
 void conn__relay_fin(struct conn *c, enum dir d)
 {
     conn__shut_leg(c, dir_dst(d));
+}
+
+/* The direction whose bytes are written on leg l. */
+static enum dir dir_into(enum leg_id l)
+{
+    return l == LEG_CLIENT ? DIR_DOWNSTREAM : DIR_UPSTREAM;
+}
+
+/*
+ * What leg l's kernel accepted from finwait and its peer never acknowledged: lost when l is
+ * reset (by its peer, or by finwait: SO_LINGER {1,0} discards the send queue). It never
+ * reached the destination's kernel, so `bytes` and the diagram take it back.
+ */
+static void count_lost(struct conn *c, enum leg_id l)
+{
+    enum dir d = dir_into(l);
+    int64_t q = tcpinfo_outq(leg_fd(c, l));
+    char text[120];
+
+    if (q > 0 && (c->legs[l].flags & LEG_FIN_SENT))
+        q--; /* the FIN takes a sequence number of its own */
+    if (q <= 0)
+        return;
+    if ((uint64_t)q > c->dirs[d].bytes_out)
+        q = (int64_t)c->dirs[d].bytes_out;
+    c->dirs[d].bytes_out -= (uint64_t)q;
+    if (c->tl) {
+        timeline_retract(c->tl, dir_src(d), (uint64_t)q);
+        snprintf(text, sizeof text, "not delivered: the %s's kernel never acknowledged it",
+                 leg_name(l));
+        timeline_add(&c->tl, conn_elapsed_ms(c), TL_DROP, dir_src(d), true, (uint64_t)q, NULL,
+                     text);
+    }
 }
 
 void conn__reset_leg(struct conn *c, enum leg_id l, const char *why)
@@ -647,6 +780,7 @@ void conn__reset_leg(struct conn *c, enum leg_id l, const char *why)
     /* uv_tcp_close_reset() refuses while a shutdown is pending; the option itself does not
      * care. Closing now sends the RST now, not when the other leg is done. */
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    count_lost(c, l);
     leg_read_stop(c, l);
     conn__leg_set(c, l, LEG_RST_SENT, why);
     leg_close(c, l);
@@ -674,17 +808,103 @@ void conn__discard(struct conn *c, enum leg_id l)
     leg_read_start(c, l);
 }
 
-/* The peer of leg l reset (or a write to it failed): pass the reset on and close. */
-static void on_peer_reset(struct conn *c, enum leg_id l, int err)
+/*
+ * Resets. What each peer sees through finwait is what it would see connected directly.
+ *
+ *   the peer of leg L ...              finwait ...                         the other peer sees
+ *   ---------------------------------  ----------------------------------  --------------------
+ *   resets: a read from L fails        reads what L's socket still holds   the bytes sent before
+ *   (ECONNRESET), a write or FIN to    (Linux keeps what came before an    the RST, then
+ *   it fails (ECONNRESET, EPIPE)       RST readable; spliced bytes in the  ECONNRESET
+ *                                      pipe first) and writes it on;
+ *                                      waits until the other peer's
+ *                                      kernel acknowledged all of it
+ *                                      (ackwait.c: SIOCOUTQ 0; gives up
+ *                                      after ACKWAIT_STALL_MS without
+ *                                      progress); then resets the other
+ *                                      leg (SO_LINGER {1,0}, close)
+ *   sends its FIN, then resets (EOF    the same, with the FIN relayed      the bytes, EOF, then
+ *   with SO_ERROR pending; after a     after the bytes and before the      EPIPE/ECONNRESET at
+ *   failed write: the kernel counted   RST                                 its next call
+ *   a FIN received)
+ *   resets after its FIN, while        notices at once (hangup.c: EPOLLERR as in the first row,
+ *   finwait no longer reads L          on a dup of the socket), then as    at once
+ *                                      in the first row
+ *   resets while the other leg is      closes the other leg normally: no   nothing new: its
+ *   finished (both FINs) or not        RST is owed, its kernel delivers    connection is over (or
+ *   connected yet                      what it holds (or the connect is    never began)
+ *                                      cancelled)
+ *   resets while finwait waits for     closes: nothing is owed any more    -
+ *   the other peer's acknowledgement
+ *
+ * What finwait had written toward the resetting peer that its kernel never acknowledged is
+ * lost, as it would be directly: `bytes` and the diagram take it back (count_lost(): the
+ * reset socket's SIOCOUTQ, which the kernel keeps). The reason logged is the kernel's, the
+ * errno of the failing call or the socket's SO_ERROR; libuv's UV_EBADF for EPOLLERR is never
+ * passed on as one. Meanwhile the other peer is no longer read: what it sends can go nowhere.
+ * A fault that resets (reset, reset_peer, idle_timeout, a shutdown) resets at once, that is
+ * the fault; bytes a shaping fault still holds are not waited for.
+ */
+void conn__peer_reset(struct conn *c, enum leg_id l, int err)
 {
     enum leg_id other = l == LEG_CLIENT ? LEG_SERVER : LEG_CLIENT;
+    enum dir out = leg_out_dir(l);
+    bool fin = false;
 
-    if (c->closing)
+    if (c->closing || (c->legs[l].flags & LEG_DEAD))
         return;
     leg_read_stop(c, l);
+    hangup_stop(c, l);
+    if (c->ackwait) {
+        count_lost(c, l);
+        conn__leg_set(c, l, LEG_RST_RECEIVED, uv_err_name(err));
+        conn_close(c);
+        return;
+    }
+    /* what the peer sent before its RST is still owed to the other peer */
+    if (c->connected && !(c->legs[l].flags & LEG_FIN_RECEIVED)) {
+        fin = splice_unsplice(c, out);
+        if (!fin && !c->closing && drain_leg(c, l) == 0 && !(c->legs[l].flags & LEG_DEAD))
+            fin = tcpinfo_fin_received(leg_fd(c, l), c->dirs[out].bytes_in) == 1;
+        if (c->closing || (c->legs[l].flags & LEG_DEAD))
+            return;
+        if (fin)
+            on_fin_received(c, out);
+        if (c->closing)
+            return;
+    }
+    count_lost(c, l);
     conn__leg_set(c, l, LEG_RST_RECEIVED, uv_err_name(err));
-    if (!leg_finished(c, other))
+    leg_close(c, l); /* its writes still queued are cancelled: never delivered */
+    leg_read_stop(c, other);
+    if (!c->connected || !c->legs[other].open || leg_finished(c, other)) {
+        conn_close(c);
+        return;
+    }
+    if (ackwait_start(c, other) < 0) {
         conn__reset_leg(c, other, "relaying the RST");
+        conn_close(c);
+    }
+}
+
+void conn__acked(struct conn *c, enum leg_id l, int status)
+{
+    ackwait_stop(c);
+    if (c->closing)
+        return;
+    if (status == UV_ETIMEDOUT && want_events(c)) {
+        char text[160];
+        snprintf(text, sizeof text,
+                 "the %s acknowledged nothing more for %d ms: relaying the RST anyway", leg_name(l),
+                 ACKWAIT_STALL_MS);
+        conn_event(c, (int)l, "ack_wait_gave_up", TL_NOTE, false, 0, NULL, 0, text);
+    }
+    if (status < 0 && status != UV_ETIMEDOUT) {
+        count_lost(c, l);
+        conn__leg_set(c, l, LEG_RST_RECEIVED, uv_err_name(status));
+    } else if (!leg_finished(c, l)) {
+        conn__reset_leg(c, l, "relaying the RST");
+    }
     conn_close(c);
 }
 

@@ -78,8 +78,12 @@ void conn__delivered(struct conn *c, enum dir d, size_t len);
 
 /* d's source sent its FIN and every byte before it was written. */
 void conn__splice_fin(struct conn *c, enum dir d);
-/* Moving d's bytes failed on leg l (its peer reset, or the socket broke). */
-void conn__splice_error(struct conn *c, enum leg_id l, int err);
+/* The peer of leg l reset (err: the kernel's reason, from the failing call or SO_ERROR): what
+ * it sent before is delivered, then the reset is relayed (conn.c's table). May close c. */
+void conn__peer_reset(struct conn *c, enum leg_id l, int err);
+/* The wait of ackwait.c on leg l is over: status 0 (its peer's kernel has everything),
+ * UV_ETIMEDOUT (no progress for ACKWAIT_STALL_MS) or the error of l's own reset. Closes c. */
+void conn__acked(struct conn *c, enum leg_id l, int status);
 
 /* Free the pooled write requests (at exit, so leak checkers see a clean heap). */
 void conn__drain_pools(void);

@@ -7,6 +7,7 @@
 
 #include "proxy/relay/bufpool.h"
 #include "proxy/relay/conn.h"
+#include "proxy/relay/tcpinfo.h"
 
 /* Bytes moved per splice call: a pipe holds 64 KiB by default; larger pipes mean fewer
  * calls per byte. */
@@ -15,12 +16,13 @@
 struct splicer {
     struct conn *c;
     enum dir d;
-    int pipe[2];    /* [0] read end, [1] write end */
-    int src, dst;   /* dup()s of the legs' sockets: libuv keeps its own watchers on the
-                       originals, and epoll needs one descriptor per watcher */
-    size_t in_pipe; /* bytes read from src not yet written to dst */
-    bool eof;       /* src sent its FIN: relay it once the pipe is empty */
-    bool done;      /* parked for good: the FIN was passed on, or moving failed */
+    int pipe[2];     /* [0] read end, [1] write end */
+    int src, dst;    /* dup()s of the legs' sockets: libuv keeps its own watchers on the
+                        originals, and epoll needs one descriptor per watcher */
+    size_t in_pipe;  /* bytes read from src not yet written to dst */
+    bool eof;        /* src sent its FIN: relay it once the pipe is empty */
+    bool done;       /* parked for good: the FIN was passed on, or moving failed */
+    bool dst_failed; /* writing to dst failed: what is in the pipe can go nowhere */
     uv_poll_t src_poll, dst_poll;
     int closing; /* handles still to close */
 };
@@ -49,10 +51,13 @@ static void park(struct splicer *sp)
     uv_poll_stop(&sp->dst_poll);
 }
 
+/* Moving failed on leg l with the kernel's reason err. What is in the pipe came from the
+ * source before its end: it is still owed to dst, unless dst is the leg that failed. */
 static void fail(struct splicer *sp, enum leg_id l, int err)
 {
     park(sp);
-    conn__splice_error(sp->c, l, err);
+    sp->dst_failed = l == dir_dst(sp->d);
+    conn__peer_reset(sp->c, l, err);
 }
 
 static void pump(struct splicer *sp)
@@ -103,11 +108,17 @@ static void on_poll(uv_poll_t *h, int status, int events)
     struct splicer *sp = h->data;
 
     (void)events;
-    if (sp->c->closing)
+    if (sp->c->closing || sp->done)
         return;
-    if (status < 0) {
-        fail(sp, h == &sp->src_poll ? dir_src(sp->d) : dir_dst(sp->d), status);
-        return;
+    /* libuv reports EPOLLERR as UV_EBADF, which is no reason a peer gives. On the source, the
+     * bytes that came before a reset are still readable and splice() returns the kernel's
+     * error after them: pump. On the destination, the socket's pending error is the reason. */
+    if (status < 0 && h == &sp->dst_poll) {
+        int err = tcpinfo_sock_error(sp->dst);
+        if (err) {
+            fail(sp, dir_dst(sp->d), err);
+            return;
+        }
     }
     pump(sp);
 }
@@ -187,7 +198,7 @@ bool splice_unsplice(struct conn *c, enum dir d)
     if (!sp)
         return false;
     fin = sp->eof && !sp->done;
-    while (!sp->done && sp->in_pipe > 0) {
+    while (!sp->dst_failed && sp->in_pipe > 0) {
         struct buf *b = buf_get();
         ssize_t n =
             b ? read(sp->pipe[0], b->data, sp->in_pipe < BUF_SIZE ? sp->in_pipe : BUF_SIZE) : -1;

@@ -24,4 +24,23 @@ int tcpinfo_stats(int fd, struct tcpinfo_stats *st);
  * FIN; the kernel still has the reset as the socket's pending error. */
 bool tcpinfo_reset_pending(int fd);
 
+/* The socket's pending error as a negative errno (taking it: the kernel clears it), or 0. */
+int tcpinfo_sock_error(int fd);
+
+/* Bytes (and a FIN, which takes one sequence number) written to the socket that its peer's
+ * kernel has not acknowledged yet (SIOCOUTQ): what a reset of this socket would discard. After
+ * the peer reset, what its kernel never acknowledged (the kernel keeps the count). Negative
+ * errno on failure. */
+int64_t tcpinfo_outq(int fd);
+
+/* 1 if the peer's FIN arrived on this socket, 0 if not, negative errno if the kernel cannot
+ * say. `bytes_read` is every byte read from the socket so far, and the socket must have been
+ * read to its end: the kernel counts a FIN as one byte received. Works after a reset, when
+ * read() no longer tells a FIN from a reset whose error was already taken. */
+int tcpinfo_fin_received(int fd, uint64_t bytes_read);
+
+/* Ask the kernel to probe the peer after idle_s quiet seconds, every intvl_s, giving up after
+ * count unanswered probes (TCP keepalive). 0 or a negative errno. */
+int tcpinfo_keepalive(int fd, unsigned idle_s, unsigned intvl_s, unsigned count);
+
 #endif

@@ -367,3 +367,23 @@ json_t *timeline_json(const struct timeline *tl, const char *proxy, uint64_t con
     free(order);
     return a;
 }
+
+void timeline_retract(struct timeline *tl, enum leg_id leg, uint64_t bytes)
+{
+    /* from the latest burst back: a reset discards the tail of what was written */
+    while (tl && bytes > 0) {
+        struct tl_event *latest = NULL;
+
+        for (size_t i = 0; i < tl->n; i++) {
+            struct tl_event *e = &tl->ev[i];
+            if (e->kind == TL_DATA && e->leg == leg && e->bytes > 0 &&
+                (!latest || e->t_ms >= latest->t_ms))
+                latest = e;
+        }
+        if (!latest)
+            return;
+        uint64_t n = latest->bytes < bytes ? latest->bytes : bytes;
+        latest->bytes -= n;
+        bytes -= n;
+    }
+}

@@ -58,6 +58,9 @@ void timeline_print(const struct timeline *tl, FILE *out, const char *title);
  * t_ms, leg, state, the event's extra keys, msg. NULL when out of memory. */
 json_t *timeline_json(const struct timeline *tl, const char *proxy, uint64_t conn_id,
                       double t0_wall);
+/* Take `bytes` back from the latest bursts read on `leg` (TL_DATA): written to the
+ * destination's kernel, they were discarded by a reset before its peer acknowledged them. */
+void timeline_retract(struct timeline *tl, enum leg_id leg, uint64_t bytes);
 void timeline_free(struct timeline *tl);
 
 #endif

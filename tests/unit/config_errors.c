@@ -47,6 +47,8 @@ int main(void)
                      "invalid port in 'x:0' (expected 1..65535)");
     cfg_expect_error("proxies:\n  - {name: a, listen: ':1', upstream: '::1:80'}\n", 2, 39,
                      "invalid address '::1:80'");
+    cfg_expect_error(P "    half_close_probe: 500ms\n", 5, 23,
+                     "half_close_probe must be 0 (off) or at least 1s");
     cfg_expect_error(P "    connect_timeout: soon\n", 5, 22,
                      "expected a duration like 250ms, 2s or 1m, got 'soon'");
     cfg_expect_error(P "  - name: a\n    listen: 127.0.0.1:1001\n    upstream: x:1\n", 5, 11,

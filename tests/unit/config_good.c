@@ -87,6 +87,7 @@ int main(void)
     CHECK_STR(cfg->proxies[1].upstream_host, "::1");
     CHECK(!cfg->proxies[1].enabled);
     CHECK_UINT(cfg->proxies[0].connect_timeout_ms, ==, 5000);
+    CHECK_UINT(cfg->proxies[0].half_close_probe_ms, ==, 60000); /* Linux's tcp_fin_timeout */
     config_free(cfg);
     TEST_PASS("a Toxiproxy config.json loads unchanged");
 
@@ -94,7 +95,7 @@ int main(void)
                "shutdown_timeout: 1m\nseed: 7\n"
                "proxies:\n"
                "  - name: a\n    listen: ':8080'\n    upstream: db:5432\n"
-               "    connect_timeout: 250ms\n    idle_timeout: 90\n"
+               "    connect_timeout: 250ms\n    idle_timeout: 90\n    half_close_probe: 0\n"
                "    faults:\n"
                "      - {type: delay_fin, delay: forever, direction: upstream}\n"
                "      - {type: slicer, average_size: 10, delay: 5, name: s, toxicity: 0.25}\n"
@@ -108,6 +109,7 @@ int main(void)
     CHECK_STR(cfg->proxies[0].listen_host, "");
     CHECK_UINT(cfg->proxies[0].connect_timeout_ms, ==, 250);
     CHECK_UINT(cfg->proxies[0].idle_timeout_ms, ==, 90);
+    CHECK_UINT(cfg->proxies[0].half_close_probe_ms, ==, 0);
     CHECK_UINT(cfg->proxies[0].nfaults, ==, 4);
     CHECK(cfg->proxies[0].faults[0].delay_ms == DURATION_FOREVER);
     CHECK_EQ(cfg->proxies[0].faults[0].direction, FAULT_DIR_UPSTREAM);
