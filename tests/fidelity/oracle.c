@@ -60,6 +60,7 @@ struct env {
     uint16_t up;  /* the server's port */
     uint16_t via; /* finwait's */
     struct fwp *fw;
+    long conns; /* connections made through finwait so far: finwait numbers them t#1, t#2... */
 };
 
 /* A histogram of outcomes (each outcome a canonical string). */
@@ -212,12 +213,71 @@ struct result {
     bool unstable; /* deterministic by construction, yet the direct runs disagreed */
     bool bad_data;
     int runs;
+    char known_as[200]; /* a failure explained by a `diff` line of KNOWN: its reason */
 };
 
 static void print_hist(const char *label, const struct hist *h)
 {
     for (int i = 0; i < h->n; i++)
         printf("    %s %2d/%d  %s\n", label, h->count[i], h->total, h->key[i]);
+}
+
+/* finwait's log lines of its connections t#from..t#to: what it saw of a failing case. */
+static void print_conn_log(const struct env *e, long from, long to)
+{
+    char *log = fwp_log(e->fw), *line, *save = NULL;
+
+    printf("    finwait's log of connections t#%ld..t#%ld:\n", from, to);
+    for (line = strtok_r(log, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        const char *id = strstr(line, " t#");
+        if (id) {
+            long n = strtol(id + 3, NULL, 10);
+            if (n >= from && n <= to)
+                printf("      %s\n", line);
+        }
+    }
+    free(log);
+}
+
+/* Whether KNOWN's line `diff "A" "B" reason` turns the direct outcome into finwait's: the
+ * direct outcome with its first A replaced by B. */
+static bool diff_explains(const char *line, const char *direct, const char *via, char *why,
+                          size_t len)
+{
+    char a[200], b[200], reason[200], changed[OUTCOME_MAX];
+    const char *at;
+
+    if (sscanf(line, "diff \"%199[^\"]\" \"%199[^\"]\" %199[^\n]", a, b, reason) != 3)
+        return false;
+    if (!(at = strstr(direct, a)))
+        return false;
+    snprintf(changed, sizeof changed, "%.*s%s%s", (int)(at - direct), direct, b, at + strlen(a));
+    if (strcmp(changed, via) != 0)
+        return false;
+    snprintf(why, len, "%s", reason);
+    return true;
+}
+
+/* A deterministic case's failure that KNOWN explains by a `diff` line: every outcome through
+ * finwait that differs from the direct one is that difference. */
+static bool known_diff(const char *path, const struct hist *d, const struct hist *f, char *why,
+                       size_t len)
+{
+    char line[512];
+    FILE *fp;
+    bool all = true;
+
+    if (!path || d->n != 1 || !(fp = fopen(path, "r")))
+        return false;
+    for (int i = 0; i < f->n && all; i++) {
+        bool explained = strcmp(f->key[i], d->key[0]) == 0;
+        rewind(fp);
+        while (!explained && fgets(line, sizeof line, fp))
+            explained = diff_explains(line, d->key[0], f->key[i], why, len);
+        all = explained;
+    }
+    fclose(fp);
+    return all;
 }
 
 /* Count one run's outcome in h. */
@@ -233,13 +293,14 @@ static void note(const struct opts *op, const struct kase *k, const struct run_o
     hist_add(h, key);
 }
 
-static struct result run_case(const struct env *e, const struct opts *op, const struct kase *k)
+static struct result run_case(struct env *e, const struct opts *op, const struct kase *k)
 {
     struct result r = {.v = V_PASS};
     struct hist d = {0}, f = {0};
     bool racy = k->racy;
     int reps = k->reps ? k->reps : racy ? op->racy_reps : op->reps;
     struct run_obs o;
+    long first_conn = 0;
 
     if (k->reps && op->reps > k->reps)
         reps = op->reps;
@@ -251,8 +312,11 @@ again:
         run_once(e, k, false, jitter, &o);
         note(op, k, &o, false, racy, &d, &r);
     }
+    if (first_conn == 0)
+        first_conn = e->conns + 1;
     for (int i = f.total; i < reps; i++) {
         run_once(e, k, !op->control, 0, &o);
+        e->conns += !op->control;
         note(op, k, &o, true, racy, &f, &r);
     }
     if (!racy && d.n > 1) {
@@ -275,6 +339,8 @@ again:
     }
     if (r.bad_data)
         r.v = V_FAIL;
+    if (r.v == V_FAIL && !racy && !r.bad_data)
+        known_diff(op->known, &d, &f, r.known_as, sizeof r.known_as);
     if (op->verbose || r.v == V_FAIL || k->name[0] != 'g') {
         printf("case %d %s%s%s: %s\n", k->index, k->name, racy ? " (racy)" : "",
                r.unstable ? " (unstable: judged as racy)" : "",
@@ -284,6 +350,8 @@ again:
         print_hist("direct ", &d);
         print_hist("finwait", &f);
     }
+    if (r.v == V_FAIL && !op->verbose && !op->control)
+        print_conn_log(e, first_conn, e->conns);
     hist_free(&d);
     hist_free(&f);
     return r;
@@ -393,6 +461,10 @@ int main(int argc, char **argv)
         racy += k.racy || r.unstable;
         unstable += r.unstable;
         bool is_known = known(op.known, &k, why, sizeof why);
+        if (r.known_as[0]) {
+            is_known = true;
+            snprintf(why, sizeof why, "%s", r.known_as);
+        }
         if (r.v == V_PASS) {
             pass++;
             if (is_known) {
