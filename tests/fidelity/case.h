@@ -88,7 +88,7 @@ const char *gen_op_name(enum op op);
 /* Run one case on a connected pair (c: client's socket, s: server's); both are closed on
  * return. Observations go to *o. A nonzero `jitter` seeds random shifts of the peers' timed
  * moments: each peer starts up to 1 ms late, each sleep and each delay between chunks lasts up
- * to 2 ms longer, each end comes up to 1 ms later. */
+ * to 2 ms longer, each end comes up to 5 ms later. */
 void peer_run(const struct kase *k, int c, int s, uint64_t jitter, struct run_obs *o);
 /* The byte peer p sends at offset off. */
 uint8_t peer_byte(enum peer p, uint64_t off);

@@ -15,11 +15,12 @@
  *   outcomes a direct connection gives when its peers' moments shift a little. So a racy case
  *   runs `racy_reps` times through finwait as written and twice as often directly, every other
  *   direct run with its moments shifted at random (each peer starts up to 1 ms late, each sleep
- *   and delay lasts up to 2 ms longer, each end comes up to 1 ms later). A read counts as none,
- *   part or all of what it could get. The tolerance: an outcome of at least 6 in 10 finwait
- *   runs must be one of the direct runs' outcomes (were the two sides alike, 6 of 10 finwait
- *   runs and none of 20 direct ones would come by chance with p = 0.00035); rarer ones are
- *   not judged. `--control` measures what is left of chance: 0 in 1,000 cases.
+ *   and delay lasts up to 2 ms longer, each end comes up to 5 ms later: a hop's buffers take
+ *   what an abort would have discarded). A read counts as none, part or all of what it could
+ *   get. The tolerance: an outcome of at least 6 in 10 finwait runs must be one of the direct
+ *   runs' outcomes (were the two sides alike, 6 of 10 finwait runs and none of 20 direct ones
+ *   would come by chance with p = 0.00035); rarer ones are not judged. `--control` measures
+ *   what is left of chance: 0 in 1,000 cases.
  * - always: every byte read is the other peer's byte at that offset.
  *
  * oracle [--seed N] [--cases N] [--case K] [--reps N] [--racy-reps N] [--known FILE]

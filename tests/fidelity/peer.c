@@ -276,12 +276,12 @@ static void do_step(struct peer_ctx *p, const struct step *st, struct obs *o)
         o->end = END_OK;
         break;
     case OP_ABORT:
-        sleep_us(shift_us(p, 1000));
+        sleep_us(shift_us(p, 5000));
         setsockopt(p->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
         /* fall through */
     case OP_CLOSE:
         if (st->op == OP_CLOSE)
-            sleep_us(shift_us(p, 1000));
+            sleep_us(shift_us(p, 5000));
         close(p->fd);
         p->fd = -1;
         o->end = END_OK;
