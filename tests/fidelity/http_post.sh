@@ -7,7 +7,7 @@
 #   tests/fidelity/http_post.sh [N] [FINWAIT]     (N default 20; FINWAIT default build/finwait)
 #
 # Directly, curl does not always get the answer either: on a loaded machine its upload can fail
-# (exit 55) before it reads (about 1 run in 10 here). So the counts are compared, and the test
+# (exit 55) before it reads (1 to 4 runs in 10 here). So the counts are compared, and the test
 # fails when finwait's count of 501 answers is lower than the direct one beyond chance: Fisher's
 # exact test, one-sided, p < 0.01 (with 20 runs each: 20 against 14 passes, 20 against 13
 # fails; 18 against 10 fails).
