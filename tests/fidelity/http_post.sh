@@ -7,10 +7,13 @@
 #   tests/fidelity/http_post.sh [N] [FINWAIT]     (N default 20; FINWAIT default build/finwait)
 #
 # Directly, curl does not always get the answer either: on a loaded machine its upload can fail
-# (exit 55) before it reads (1 to 4 runs in 10 here). So the counts are compared, and the test
-# fails when finwait's count of 501 answers is lower than the direct one beyond chance: Fisher's
-# exact test, one-sided, p < 0.01 (with 20 runs each: 20 against 14 passes, 20 against 13
-# fails; 18 against 10 fails).
+# (exit 55) before it reads (1 to 4 runs in 10 here); through a proxy, whose buffers take more of
+# the upload, it fails so less often. So each outcome without the answer is compared on its
+# own: the test fails when one is more frequent through finwait than directly beyond chance
+# (Fisher's exact test, one-sided, p < 0.01; against none of 20 directly, 7 of 20 through
+# finwait fail, 6 pass; of 100, 7 fail). Before issue 14's relay fixes, curl's "Recv failure"
+# (exit 56) came through finwait in 3 of 40 runs and never directly: a rate that 100 runs (CI's
+# stage) catch about half the time and 20 runs (the default suite) hardly ever.
 # Runs in a network namespace of its own (root); without the privilege it is skipped (77),
 # unless CI=true, where a skip would hide a failure.
 set -euo pipefail
@@ -80,16 +83,21 @@ for o in $(printf '%s\n' "${!direct[@]}" "${!via[@]}" | sort -u | tr ' ' '_'); d
   k=${o//_/ }
   printf '  %-14s direct %3d/%d   through finwait %3d/%d\n' "$k" "${direct[$k]:-0}" "$n" "${via[$k]:-0}" "$n"
 done
-d=${direct[501]:-0} f=${via[501]:-0}
-# P(finwait's count <= f) if both sides drew from the same runs (hypergeometric)
-p=$(python3 -c '
+status=0
+for o in "${!via[@]}"; do
+  [ "$o" = 501 ] && continue
+  d=${direct[$o]:-0} f=${via[$o]}
+  # P(finwait's count >= f) were both sides drawing from the same runs (hypergeometric)
+  p=$(python3 -c '
 import math, sys
 d, f, n = map(int, sys.argv[1:])
 k = d + f
-print(sum(math.comb(n, x) * math.comb(n, k - x) for x in range(max(0, k - n), f + 1)) / math.comb(2 * n, k))
+print(sum(math.comb(n, x) * math.comb(n, k - x) for x in range(f, min(k, n) + 1)) / math.comb(2 * n, k))
 ' "$d" "$f" "$n")
-if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 0.01 else 1)' "$p"; then
-  echo "http_post: DIFFERENT: through finwait $f of $n got the answer, directly $d (p = $p)"
-  exit 1
-fi
-echo "http_post: same within chance (p = $p for fewer answers through finwait)"
+  if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < 0.01 else 1)' "$p"; then
+    echo "http_post: DIFFERENT: \"$o\" through finwait in $f of $n runs, directly in $d (p = $p)"
+    status=1
+  fi
+done
+[ $status = 0 ] || exit 1
+echo "http_post: no failure more frequent through finwait beyond chance"
