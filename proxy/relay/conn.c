@@ -840,18 +840,20 @@ static enum dir dir_into(enum leg_id l)
 }
 
 /*
- * What leg l's kernel accepted from finwait and its peer never acknowledged: lost when l is
- * reset (by its peer, or by finwait: SO_LINGER {1,0} discards the send queue). It never
- * reached the destination's kernel, so `bytes` and the diagram take it back.
+ * What leg l's kernel accepted from finwait and never delivered: lost when l is reset. When
+ * its peer reset, what that peer never acknowledged (SIOCOUTQ); when finwait resets it
+ * (SO_LINGER {1,0} discards the send queue), what was never sent (SIOCOUTQNSD): what was sent
+ * arrived ahead of the RST and stays readable at the peer. `bytes` and the diagram take it
+ * back.
  */
-static void count_lost(struct conn *c, enum leg_id l)
+static void count_lost(struct conn *c, enum leg_id l, bool own_reset)
 {
     enum dir d = dir_into(l);
-    int64_t q = tcpinfo_outq(leg_fd(c, l));
+    int64_t q = own_reset ? tcpinfo_unsent(leg_fd(c, l)) : tcpinfo_outq(leg_fd(c, l));
     char text[120];
 
-    if (q > 0 && (c->legs[l].flags & LEG_FIN_SENT))
-        q--; /* the FIN takes a sequence number of its own */
+    if (q > 0 && (c->legs[l].flags & LEG_FIN_SENT) && !own_reset)
+        q--; /* the FIN takes a sequence number of its own (sent: not in the unsent count) */
     if (q <= 0)
         return;
     if ((uint64_t)q > c->dirs[d].bytes_out)
@@ -859,7 +861,9 @@ static void count_lost(struct conn *c, enum leg_id l)
     c->dirs[d].bytes_out -= (uint64_t)q;
     if (c->tl) {
         timeline_retract(c->tl, dir_src(d), (uint64_t)q);
-        snprintf(text, sizeof text, "not delivered: the %s's kernel never acknowledged it",
+        snprintf(text, sizeof text,
+                 own_reset ? "not delivered: still unsent to the %s when finwait reset it"
+                           : "not delivered: the %s's kernel never acknowledged it",
                  leg_name(l));
         timeline_add(&c->tl, conn_elapsed_ms(c), TL_DROP, dir_src(d), true, (uint64_t)q, NULL,
                      text);
@@ -877,7 +881,7 @@ void conn__reset_leg(struct conn *c, enum leg_id l, const char *why)
     /* uv_tcp_close_reset() refuses while a shutdown is pending; the option itself does not
      * care. Closing now sends the RST now, not when the other leg is done. */
     setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
-    count_lost(c, l);
+    count_lost(c, l, true);
     leg_read_stop(c, l);
     conn__leg_set(c, l, LEG_RST_SENT, why);
     leg_close(c, l);
@@ -914,10 +918,10 @@ void conn__discard(struct conn *c, enum leg_id l)
  *   (ECONNRESET), a write or FIN to    (Linux keeps what came before an    the RST, then
  *   it fails (ECONNRESET, EPIPE)       RST readable; spliced bytes in the  ECONNRESET
  *                                      pipe first) and writes it on;
- *                                      waits until the other peer's
- *                                      kernel acknowledged all of it
- *                                      (ackwait.c: SIOCOUTQ 0; gives up
- *                                      after ACKWAIT_STALL_MS without
+ *                                      waits until the kernel sent all of
+ *                                      it to the other peer (ackwait.c:
+ *                                      SIOCOUTQNSD 0; gives up after
+ *                                      ACKWAIT_STALL_MS without
  *                                      progress); then resets the other
  *                                      leg (SO_LINGER {1,0}, close)
  *   sends its FIN, then resets (EOF    the same, with the FIN relayed      the bytes, EOF, then
@@ -953,7 +957,7 @@ void conn__peer_reset(struct conn *c, enum leg_id l, int err)
     leg_read_stop(c, l);
     hangup_stop(c, l);
     if (c->ackwait) {
-        count_lost(c, l);
+        count_lost(c, l, false);
         conn__leg_set(c, l, LEG_RST_RECEIVED, uv_err_name(err));
         conn_close(c);
         return;
@@ -970,7 +974,7 @@ void conn__peer_reset(struct conn *c, enum leg_id l, int err)
         if (c->closing)
             return;
     }
-    count_lost(c, l);
+    count_lost(c, l, false);
     conn__leg_set(c, l, LEG_RST_RECEIVED, uv_err_name(err));
     leg_close(c, l); /* its writes still queued are cancelled: never delivered */
     leg_read_stop(c, other);
@@ -992,12 +996,12 @@ void conn__acked(struct conn *c, enum leg_id l, int status)
     if (status == UV_ETIMEDOUT && want_events(c)) {
         char text[160];
         snprintf(text, sizeof text,
-                 "the %s acknowledged nothing more for %d ms: relaying the RST anyway", leg_name(l),
+                 "the %s took nothing more for %d ms: relaying the RST anyway", leg_name(l),
                  ACKWAIT_STALL_MS);
         conn_event(c, (int)l, "ack_wait_gave_up", TL_NOTE, false, 0, NULL, 0, text);
     }
     if (status < 0 && status != UV_ETIMEDOUT) {
-        count_lost(c, l);
+        count_lost(c, l, false);
         conn__leg_set(c, l, LEG_RST_RECEIVED, uv_err_name(status));
     } else if (!leg_finished(c, l)) {
         conn__reset_leg(c, l, "relaying the RST");

@@ -32,6 +32,9 @@ int tcpinfo_sock_error(int fd);
  * the peer reset, what its kernel never acknowledged (the kernel keeps the count). Negative
  * errno on failure. */
 int64_t tcpinfo_outq(int fd);
+/* What the socket's kernel holds that it has not sent yet (SIOCOUTQNSD; the FIN counts one), or
+ * a negative errno. */
+int64_t tcpinfo_unsent(int fd);
 
 /* 1 if the peer's FIN arrived on this socket, 0 if not, negative errno if the kernel cannot
  * say. `bytes_read` is every byte read from the socket so far, and the socket must have been
