@@ -995,9 +995,8 @@ void conn__acked(struct conn *c, enum leg_id l, int status)
         return;
     if (status == UV_ETIMEDOUT && want_events(c)) {
         char text[160];
-        snprintf(text, sizeof text,
-                 "the %s took nothing more for %d ms: relaying the RST anyway", leg_name(l),
-                 ACKWAIT_STALL_MS);
+        snprintf(text, sizeof text, "the %s took nothing more for %d ms: relaying the RST anyway",
+                 leg_name(l), ACKWAIT_STALL_MS);
         conn_event(c, (int)l, "ack_wait_gave_up", TL_NOTE, false, 0, NULL, 0, text);
     }
     if (status < 0 && status != UV_ETIMEDOUT) {
