@@ -33,15 +33,15 @@ struct server {
     uv_signal_t sig_term;
     uv_signal_t sig_hup;
     uv_timer_t shutdown_timer;
-    struct memtrim trim;      /* memory back to the system after a peak of connections */
-    uv_timer_t verdict_timer; /* the teardown verdicts that need time to pass (relay/facts.c) */
-    bool signals;             /* sig_* are set up (not in the demo) */
-    int pending;                       /* handles still to close before the loop can end */
-    struct intercept_rules *ir;        /* NULL unless a proxy intercepts (`intercept:`) */
-    struct admin *admin;               /* the HTTP API, when the config has `admin` */
-    char *file;                        /* the configuration file SIGHUP reads again, or NULL */
-    struct watch *watch;               /* reloads `file` when it changes, or NULL (--no-watch) */
-    struct expiry *expiry;             /* the clocks of `for:` faults */
+    struct memtrim trim;        /* memory back to the system after a peak of connections */
+    uv_timer_t verdict_timer;   /* the teardown verdicts that need time to pass (relay/facts.c) */
+    bool signals;               /* sig_* are set up (not in the demo) */
+    int pending;                /* handles still to close before the loop can end */
+    struct intercept_rules *ir; /* NULL unless a proxy intercepts (`intercept:`) */
+    struct admin *admin;        /* the HTTP API, when the config has `admin` */
+    char *file;                 /* the configuration file SIGHUP reads again, or NULL */
+    struct watch *watch;        /* reloads `file` when it changes, or NULL (--no-watch) */
+    struct expiry *expiry;      /* the clocks of `for:` faults */
     const struct config_overrides *ov; /* the command line's, for every load; may be NULL */
     bool seed_logged;                  /* the random seed was logged (once is enough) */
 };

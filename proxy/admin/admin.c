@@ -385,8 +385,9 @@ int admin_start(struct admin **out, struct server *srv, const char *host, uint16
         a, MHD_OPTION_CONNECTION_TIMEOUT, idle_s, MHD_OPTION_CONNECTION_LIMIT,
         cfg->admin_max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->admin_max_connections,
         MHD_OPTION_END);
-    r = a->mhd ? admin_accept_open(&a->listen, srv->relay.loop, (struct sockaddr *)&ss, on_accepted, a)
-               : UV_ENOMEM;
+    r = a->mhd
+            ? admin_accept_open(&a->listen, srv->relay.loop, (struct sockaddr *)&ss, on_accepted, a)
+            : UV_ENOMEM;
     if (r < 0) {
         LOG(LOG_LEVEL_ERROR, NULL, "admin", "admin API: cannot listen on %s: %s",
             hostport_text(host, port, addr, sizeof addr), uv_strerror(r));

@@ -166,4 +166,4 @@ static void packet_describe(const struct fault_rt *ft, char *buf, size_t len)
 }
 
 const struct fault_ops inject__packet_ops = {.on_attach = packet_on_attach,
-                                              .describe = packet_describe};
+                                             .describe = packet_describe};
