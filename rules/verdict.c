@@ -4,6 +4,7 @@
  */
 #include "rules/verdict.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const char *const kind_names[VK_COUNT] = {
@@ -126,6 +127,6 @@ void verdict_facts_undelivered(struct verdict_facts *f, int dir, uint64_t bytes,
 
 void verdict_facts_fault(struct verdict_facts *f, const char *name, double t_ms)
 {
-    f->fault = name;
+    snprintf(f->fault, sizeof f->fault, "%s", name ? name : "");
     f->fault_ms = t_ms;
 }

@@ -105,7 +105,8 @@ struct verdict_facts {
     bool answered;            /* a downstream burst followed an upstream one at least once */
     uint64_t undelivered[2];  /* per direction, bytes the destination's reset refused */
     double undelivered_ms[2]; /* when the latest of them was refused, or VF_NONE */
-    const char *fault;        /* the last fault that acted on the connection (static), or NULL */
+    char fault[48];           /* the name of the last fault that acted on the connection, or
+                                 "": a copy, as a reload may free the configuration it is in */
     double fault_ms;          /* when it acted */
     unsigned reported;        /* bit per enum verdict_kind already found on this connection */
 };
@@ -118,7 +119,7 @@ void verdict_facts_leg_event(struct verdict_facts *f, int leg, const char *which
 void verdict_facts_data(struct verdict_facts *f, int dir, uint64_t bytes, double t_ms);
 /* `bytes` of direction `dir` were never delivered: the destination's socket broke (reset). */
 void verdict_facts_undelivered(struct verdict_facts *f, int dir, uint64_t bytes, double t_ms);
-/* A configured fault acted (`name` must outlive f). */
+/* A configured fault acted (its name is copied). */
 void verdict_facts_fault(struct verdict_facts *f, const char *name, double t_ms);
 
 /* --- findings --- */
@@ -137,8 +138,9 @@ struct finding {
     double t_ms; /* on the connection's clock */
     struct verdict_num nums[VERDICT_NUMS];
     int nnums;
-    char why[400];        /* one sentence of what happened and what to do */
-    const char *expected; /* the fault that caused it (static), or NULL: the application's */
+    char why[400]; /* one sentence of what happened and what to do */
+    const char
+        *expected; /* the fault that caused it (the facts' copy), or NULL: the application's */
 };
 
 /*

@@ -26,7 +26,7 @@ static struct finding *emit(struct out *o, enum verdict_kind k, enum verdict_sid
     x = &o->v[o->n++];
     *x = (struct finding){.kind = k, .side = side, .t_ms = t_ms};
     /* finwait's own fault acted before this: the application met it on purpose */
-    if (o->f->fault && o->f->fault_ms <= t_ms)
+    if (o->f->fault[0] && o->f->fault_ms <= t_ms)
         x->expected = o->f->fault;
     return x;
 }

@@ -34,6 +34,17 @@ static void *serve(void *arg)
     return NULL;
 }
 
+/* The three proxies; the last one's faults follow. A reload keeps the ports (`:0` is kept). */
+#define CONFIG                                                                                     \
+    "admin: {listen: '127.0.0.1:0'}\n"                                                             \
+    "proxies:\n"                                                                                   \
+    "  - {name: bug, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u,\n"                               \
+    "     verdicts: {peer_keeps_closed: 400ms}}\n"                                                 \
+    "  - {name: twin, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u,\n"                              \
+    "     verdicts: {peer_keeps_closed: 400ms}}\n"                                                 \
+    "  - {name: fault, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u,\n"                             \
+    "     verdicts: {peer_keeps_closed: 400ms},\n"
+
 int main(void)
 {
     struct server s = {0, 2};
@@ -47,16 +58,7 @@ int main(void)
     int64_t t0;
 
     s.lfd = sk_listen("127.0.0.1", &up);
-    fw = fwp_start("admin: {listen: '127.0.0.1:0'}\n"
-                   "proxies:\n"
-                   "  - {name: bug, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u,\n"
-                   "     verdicts: {peer_keeps_closed: 400ms}}\n"
-                   "  - {name: twin, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u,\n"
-                   "     verdicts: {peer_keeps_closed: 400ms}}\n"
-                   "  - {name: fault, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u,\n"
-                   "     verdicts: {peer_keeps_closed: 400ms},\n"
-                   "     faults: [{type: close, name: close_client, after: 100ms, to: client}]}\n",
-                   up, up, up);
+    fw = fwp_start(CONFIG "     faults: []}\n", up, up, up);
     admin = http_admin_port(fw);
     ev = ev_subscribe(admin, "?proxy=bug", 0);
     sk_thread_start(&th, serve, &s);
@@ -123,8 +125,18 @@ int main(void)
         CHECK(c >= 0);
         fs = sk_accept(s.lfd, 5000);
         CHECK(fs >= 0);
+        /* the fault comes with a reload, while the connection is open: its name lives in that
+         * configuration only */
+        CHECK(fwp_reload(fw,
+                         CONFIG "     faults: [{type: close, name: close_client, after: 100ms, "
+                                "to: client}]}\n",
+                         up, up, up));
         r = sk_read_until_end(c, 5000, false, 0);
         CHECK_STR(sk_end_name(r.end), "EOF"); /* the fault's FIN */
+        /* the fault is removed before the finding is made: the configuration that named it is
+         * freed (the connection holds the one it was accepted with), and the finding still
+         * names it (a use after free under ASan before the facts kept a copy of the name) */
+        CHECK(fwp_reload(fw, CONFIG "     faults: []}\n", up, up, up));
         f = fw_wait_finding(admin, "fault", "peer_keeps_closed", 5000);
         CHECK_MSG(f, "no finding after the fault's FIN");
         CHECK_STR(json_string_value(json_object_get(f, "expected")), "close_client");
