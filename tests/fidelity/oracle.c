@@ -53,8 +53,26 @@ struct opts {
     int racy_reps;
     const char *known;
     bool verbose;
-    bool control; /* both sides direct: the oracle's own false alarms */
+    bool control;    /* both sides direct: the oracle's own false alarms */
+    bool judge_racy; /* false in a sanitizer build: racy differences are shown, not judged */
 };
+
+/* Under AddressSanitizer finwait runs several times slower, and more so when ctest runs tests
+ * side by side: the races a racy case leaves to time shift further than one hop of a release
+ * build would shift them, beyond what the direct runs' shifts model. There the racy cases
+ * still run (the sanitizers watch finwait on every path they take) and their differences are
+ * printed, but only the deterministic cases and wrong bytes fail; the release suite and CI's
+ * fidelity stage judge the racy ones. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
 
 struct env {
     int lfd;
@@ -215,6 +233,7 @@ struct result {
     bool bad_data;
     int runs;
     char known_as[200]; /* a failure explained by a `diff` line of KNOWN: its reason */
+    bool unjudged;      /* a racy difference shown but not judged (judge_racy false) */
 };
 
 static void print_hist(const char *label, const struct hist *h)
@@ -342,17 +361,22 @@ again:
     } else if (f.n != 1 || strcmp(f.key[0], d.key[0]) != 0) {
         r.v = V_FAIL;
     }
+    if (r.v == V_FAIL && racy && !op->judge_racy) {
+        r.v = V_PASS;
+        r.unjudged = true;
+    }
     if (r.bad_data)
         r.v = V_FAIL;
     if (r.v == V_FAIL && !r.bad_data &&
         !known_diff(op->known, racy, &d, &f, r.known_as, sizeof r.known_as))
         r.known_as[0] = '\0';
-    if (op->verbose || r.v == V_FAIL || k->name[0] != 'g') {
+    if (op->verbose || r.v == V_FAIL || r.unjudged || k->name[0] != 'g') {
         printf("case %d %s%s%s: %s\n", k->index, k->name, racy ? " (racy)" : "",
                r.unstable ? " (unstable: judged as racy)" : "",
-               r.v == V_PASS ? "same"
-               : r.bad_data  ? "WRONG BYTES"
-                             : "DIFFERENT");
+               r.unjudged      ? "different (racy: not judged in a sanitizer build)"
+               : r.v == V_PASS ? "same"
+               : r.bad_data    ? "WRONG BYTES"
+                               : "DIFFERENT");
         print_hist("direct ", &d);
         print_hist("finwait", &f);
     }
@@ -399,7 +423,8 @@ static void usage(void)
 
 static void parse(int argc, char **argv, struct opts *op)
 {
-    *op = (struct opts){.seed = 1, .cases = 300, .only = -1, .reps = 2, .racy_reps = 10};
+    *op = (struct opts){
+        .seed = 1, .cases = 300, .only = -1, .reps = 2, .racy_reps = 10, .judge_racy = !SANITIZED};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (strcmp(a, "-v") == 0 || strcmp(a, "--control") == 0) {
@@ -433,7 +458,8 @@ int main(int argc, char **argv)
 {
     struct opts op;
     struct env e = {0};
-    int from, to, pass = 0, fail = 0, known_fail = 0, known_pass = 0, racy = 0, unstable = 0;
+    int from, to, pass = 0, fail = 0, known_fail = 0, known_pass = 0, racy = 0, unstable = 0,
+                  unjudged = 0;
     int64_t t0 = now_ms();
     long runs = 0;
     char failed[8192] = "";
@@ -465,6 +491,7 @@ int main(int argc, char **argv)
         r = run_case(&e, &op, &k);
         runs += r.runs;
         racy += k.racy || r.unstable;
+        unjudged += r.unjudged;
         unstable += r.unstable;
         bool is_known = known(op.known, &k, why, sizeof why);
         if (r.known_as[0]) {
@@ -495,6 +522,10 @@ int main(int argc, char **argv)
            known_fail);
     if (known_pass)
         printf("oracle: %d cases listed in KNOWN pass now\n", known_pass);
+    if (unjudged)
+        printf("oracle: %d racy cases differed in this sanitizer build (shown above, not judged: "
+               "finwait runs slower here than the hop the oracle models)\n",
+               unjudged);
     if (fail)
         printf("oracle: replay a failing case with:\n%s", failed);
     if (op.verbose) {
