@@ -36,7 +36,8 @@
 
 struct admin_api {
     struct server *srv;
-    json_t *doc; /* the running configuration in finwait's schema: what changes edit */
+    json_t *doc;   /* the running configuration in finwait's schema: what changes edit */
+    json_t *bound; /* name -> {"as": the document's listen, "at": the address it bound} */
 };
 
 /* What a handler answers. */
@@ -206,15 +207,56 @@ static json_t *toxics_json(const struct admin_api *a, const struct proxy_cfg *p,
     return arr;
 }
 
+/*
+ * Toxiproxy shows a proxy's `listen` as it bound it (`localhost:0` -> `127.0.0.1:41799`)
+ * from its first start on, disabled too. The document keeps the host as written (a reload
+ * then keeps the socket), so the bound address is remembered beside it, good while the
+ * document still says the same `listen`. NULL: none (never started, or moved since).
+ */
+static const char *bound_listen(const struct admin_api *a, const char *name, json_t *doc_p)
+{
+    json_t *b = json_object_get(a->bound, name);
+    const char *as = str_member(doc_p, "listen"), *was = str_member(b, "as");
+
+    return as && was && strcmp(as, was) == 0 ? str_member(b, "at") : NULL;
+}
+
+/* After every change of the document: note where each listening proxy is bound; keep what
+ * was noted for the others while their `listen` is unchanged. */
+static void remember_bound(struct admin_api *a)
+{
+    json_t *keep = json_object(), *p;
+    size_t i;
+
+    json_array_foreach(json_object_get(a->doc, "proxies"), i, p)
+    {
+        const char *name = str_member(p, "name"), *as = str_member(p, "listen");
+        const struct listener *l = name ? listener_of(a->srv, name) : NULL;
+
+        if (!name || !as)
+            continue;
+        if (l)
+            json_object_set_new(keep, name, json_pack("{s:s,s:s}", "as", as, "at", l->addr_text));
+        else if (bound_listen(a, name, p))
+            json_object_set(keep, name, json_object_get(a->bound, name));
+    }
+    json_decref(a->bound);
+    a->bound = keep;
+}
+
 /* A proxy as Toxiproxy shows it; `listen` is the bound address (the port given for :0). */
 static json_t *proxy_json(const struct admin_api *a, const struct proxy_cfg *p)
 {
     const struct listener *l = listener_of(a->srv, p->name);
     json_t *doc_p = admin_doc_proxy(a->doc, p->name, NULL), *listen;
+    const char *was = bound_listen(a, p->name, doc_p);
 
-    /* not listening: the address it will listen on, the port it remembers included */
+    /* not listening: the address it bound last, or the one it will listen on, the port it
+     * remembers included */
     if (l)
         listen = json_string(l->addr_text);
+    else if (was)
+        listen = json_string(was);
     else if (p->listen_port == 0 && json_is_string(json_object_get(doc_p, "listen")))
         listen = json_incref(json_object_get(doc_p, "listen"));
     else
@@ -446,6 +488,7 @@ static bool apply(struct admin_api *a, json_t *next, const char *what, struct re
     cut_connections(a, a->doc, next);
     json_decref(a->doc);
     a->doc = next;
+    remember_bound(a);
     return true;
 }
 
@@ -584,17 +627,18 @@ static const char *default_listen(const struct admin_api *a, char *buf, size_t l
 }
 
 /* True if the populate entry `in` names the address and upstream proxy p has now (its
- * `listen` as written or as bound): Toxiproxy then leaves the proxy as it is. */
+ * `listen` as written or as bound, now or last): Toxiproxy then leaves the proxy as it is. */
 static bool same_proxy(const struct admin_api *a, json_t *p, json_t *in)
 {
     const char *name = str_member(p, "name"), *listen = str_member(in, "listen");
     const struct listener *l = name ? listener_of(a->srv, name) : NULL;
-    const char *up = str_member(in, "upstream"), *doc_up = str_member(p, "upstream");
+    const char *up = str_member(in, "upstream"), *doc_up = str_member(p, "upstream"), *was;
 
     if (!listen || !up || !doc_up || strcmp(up, doc_up) != 0)
         return false;
+    was = name ? bound_listen(a, name, p) : NULL;
     return (str_member(p, "listen") && strcmp(listen, str_member(p, "listen")) == 0) ||
-           (l && strcmp(listen, l->addr_text) == 0);
+           (l && strcmp(listen, l->addr_text) == 0) || (was && strcmp(listen, was) == 0);
 }
 
 /*
@@ -1281,6 +1325,7 @@ int admin_api_new(struct admin_api **out, struct server *srv)
     a->srv = srv;
     a->doc = admin_doc_from_config(srv->gen->cfg);
     pin_ports(a, a->doc);
+    remember_bound(a);
     *out = a;
     return 0;
 }
@@ -1321,6 +1366,7 @@ void admin_api_file_reloaded(struct admin_api *a)
     pin_ports(a, a->doc);
     keep_remembered_ports(a, old, a->doc);
     json_decref(old);
+    remember_bound(a);
 }
 
 void admin_api_free(struct admin_api *a)
@@ -1328,5 +1374,6 @@ void admin_api_free(struct admin_api *a)
     if (!a)
         return;
     json_decref(a->doc);
+    json_decref(a->bound);
     free(a);
 }
