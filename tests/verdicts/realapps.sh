@@ -6,6 +6,7 @@
 # bug's kind is missing or the twin's is present.
 #
 #   tests/verdicts/realapps.sh           (root: installs what is missing, runs in its own netns)
+#   FW_REALAPPS_ONLY=REGEX               only the cases whose name matches (e.g. early_answer)
 #
 # Everything listens on 127.0.0.1 inside a network namespace of its own (unshare -n): nothing
 # outside it is touched, and every server ends with the script.
@@ -70,11 +71,12 @@ EOF
 }
 
 status=0
-# case NAME KIND want|none PORT UPSTREAM VERDICTS -- COMMAND...: COMMAND through finwait run,
+# case NAME KIND want|none|known PORT UPSTREAM VERDICTS -- COMMAND...: COMMAND through finwait run,
 # then what finwait reported, against what was wanted
 case_() {
   local name=$1 kind=$2 want=$3 port=$4 up=$5 verdicts=$6 cfg rc=0
   shift 7
+  [[ $name =~ ${FW_REALAPPS_ONLY:-.} ]] || return 0
   cfg=$(config "$name" "$port" "$up" "$verdicts")
   local t0=$SECONDS
   echo "== $name: $* (want $kind: $want)"
@@ -92,6 +94,10 @@ for f in found:
     print("    why: %s" % f.get("why", ""))
 if not found:
     print("  no finding")
+if want == "known":  # a known miss: reported, not failed, until the detector finds it
+    print("  %s: %s %s (finwait run exit %d, %s s)" % ("FIXED? make this case want" if mine
+          else "KNOWN MISS", kind, "found" if mine else "not found", rc, secs))
+    sys.exit(0)
 ok = (len(mine) > 0) == (want == "want") and (rc == 3) == (want == "want")
 print("  %s: %s %s (finwait run exit %d, %s s)" % ("ok" if ok else "FAIL", kind,
       "found %d" % sum(f["count"] for f in mine) if mine else "not found", rc, secs))
@@ -110,6 +116,7 @@ error_log $work/nginx.err;
 events {}
 http {
   access_log off;
+  client_max_body_size 8m;
   client_body_temp_path $work/ngx/body;
   proxy_temp_path $work/ngx/proxy;
   fastcgi_temp_path $work/ngx/fastcgi;
@@ -198,10 +205,11 @@ time.sleep(float(sys.argv[3]))
 pool.disconnect()
 EOF
 head -c 4194304 /dev/zero >"$work/body"
-post() { # N POSTs of 4 MiB with curl; prints the status codes
+post() { # N POSTs of 4 MiB with curl to port ${2:-18081}; prints the status codes
   local codes=""
   for _ in $(seq "$1"); do
-    codes+="$(curl -s -o /dev/null -w '%{http_code}' --data-binary @"$work/body" http://127.0.0.1:18081/) "
+    codes+="$(curl -s -o /dev/null -w '%{http_code}' -H 'Expect:' --data-binary @"$work/body" \
+      "http://127.0.0.1:${2:-18081}/") "
   done
   echo "  curl: $codes"
 }
@@ -223,7 +231,9 @@ export work
 case_ reuse request_into_closed want 18080 8080 "" -- node "$work/reuse.js" 18080 20
 case_ reuse_twin request_into_closed none 18090 8090 "" -- node "$work/reuse.js" 18090 10
 case_ early_answer answer_lost want 18081 8081 "" -- bash -c 'post 10'
-case_ early_answer_twin answer_lost none 18081 8081 "" -- bash -c 'get http://127.0.0.1:18081/ 5'
+# twin: nginx answers the same POST without reading it too, but discards the body and
+# lingers before closing (lingering_close): no RST
+case_ early_answer_twin answer_lost none 18090 8090 "" -- bash -c 'post 10 18090'
 case_ half_close half_close_ignored want 18082 8082 "" -- $PY "$work/halfclose.py" 18082
 case_ half_close_twin half_close_ignored none 18092 8092 "" -- $PY "$work/halfclose.py" 18092
 case_ redis_keeps peer_keeps_closed want 16379 6379 "peer_keeps_closed: 1s" \
