@@ -161,7 +161,7 @@ const get = () => new Promise((done) => {
   for (let i = 0; i < n; i++) {
     const e = await get();
     if (e) { failed++; errors[e] = (errors[e] || 0) + 1; }
-    await new Promise((r) => setTimeout(r, 990 + (i % 5) * 5));
+    await new Promise((r) => setTimeout(r, 998 + (i % 8)));
   }
   console.log(`  node: ${failed} of ${n} requests failed ${JSON.stringify(errors)}`);
 })();
