@@ -237,9 +237,9 @@ case_ early_answer_twin answer_lost none 18090 8090 "" -- bash -c 'post 10 18090
 case_ half_close half_close_ignored want 18082 8082 "" -- $PY "$work/halfclose.py" 18082
 case_ half_close_twin half_close_ignored none 18092 8092 "" -- $PY "$work/halfclose.py" 18092
 case_ redis_keeps peer_keeps_closed want 16379 6379 "peer_keeps_closed: 1s" \
-  -- $PY "$work/redis_idle.py" 16379 3
+  -- $PY "$work/redis_idle.py" 16379 4
 case_ redis_keeps_twin peer_keeps_closed none 16389 6389 "peer_keeps_closed: 1s" \
-  -- $PY "$work/redis_idle.py" 16389 3
+  -- $PY "$work/redis_idle.py" 16389 4
 case_ curl_timeout client_timeout_shorter want 18083 8083 "" -- bash -c 'timed 0.5'
 case_ curl_timeout_twin client_timeout_shorter none 18083 8083 "" -- bash -c 'timed 5'
 case_ redis_abandoned abandoned want 16389 6389 "abandoned: 1s, abandoned_count: 3" \
