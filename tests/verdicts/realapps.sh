@@ -34,6 +34,7 @@ FW=$PWD/build/finwait
 PY=/usr/bin/python3 # Debian's, with python3-redis
 work=$(mktemp -d /tmp/fw-realapps-XXXXXX)
 pids=()
+# shellcheck disable=SC2317 # called by the trap
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -49,8 +50,7 @@ serve() {
 
 # bounded wait until 127.0.0.1:PORT accepts
 wait_port() {
-  local i
-  for i in $(seq 100); do
+  for _ in $(seq 100); do
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
     sleep 0.05
   done
@@ -131,6 +131,7 @@ serve nginx -p "$work" -c "$work/nginx.conf"
 serve $PY -m http.server 8081 --bind 127.0.0.1 --directory "$work/www"
 # socat as a line server that answers each line 1 s later; -t: how long it waits for the
 # answer after the client's EOF
+# shellcheck disable=SC2016 # the server's shell expands it
 answer='while read -r l; do sleep 1; echo "$l"; done'
 serve socat -t 0.5 TCP-LISTEN:8082,bind=127.0.0.1,reuseaddr,fork SYSTEM:"$answer"
 serve socat -t 3 TCP-LISTEN:8092,bind=127.0.0.1,reuseaddr,fork SYSTEM:"$answer"
