@@ -10,6 +10,7 @@
 #
 # Everything listens on 127.0.0.1 inside a network namespace of its own (unshare -n): nothing
 # outside it is touched, and every server ends with the script.
+# shellcheck disable=SC2317 # cleanup runs from the trap, the client helpers from bash -c
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -34,7 +35,6 @@ FW=$PWD/build/finwait
 PY=/usr/bin/python3 # Debian's, with python3-redis
 work=$(mktemp -d /tmp/fw-realapps-XXXXXX)
 pids=()
-# shellcheck disable=SC2317 # called by the trap
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -219,6 +219,7 @@ get() { # N GETs with curl, one connection each; prints the status codes
   for _ in $(seq "$2"); do
     codes+="$(curl -s -o /dev/null -w '%{http_code}' "$1") "
   done
+  # shellcheck disable=SC2086 # one code a word
   echo "  curl: $(printf "%s\n" $codes | sort | uniq -c | awk '{printf "%s x%s ", $2, $1}')"
 }
 timed() { # curl -m MAX against the 2 s answer
