@@ -112,6 +112,58 @@ static void keeps_closed(const struct verdict_cfg *vc, struct out *o, double now
 }
 
 /*
+ * An upload toward the peer of leg l that began before the peer's answer and went on across
+ * the peer's FIN (delivered or refused): the peer closed while the other was still sending.
+ * The answer may split the upload into bursts: it goes on when each of its bursts began
+ * within answer_lost of the previous one's end (python3 -m http.server's 501 to a 4 MiB POST:
+ * 320 KiB up, the answer, 64 KiB more up, the FIN, 64 KiB more up, the RST); a burst begun
+ * after the FIN counts only when one began between the answer and the FIN. An RST within
+ * answer_lost of the FIN, no byte toward the peer since, counts too: the upload had stalled
+ * (the peer stopped reading) and its close reset over the unread bytes. Returns its first
+ * burst (NULL if none) and the answer's first burst in *answer.
+ */
+static const struct vf_burst *upload_across_fin(const struct verdict_cfg *vc,
+                                                const struct verdict_facts *f, int l,
+                                                const struct vf_burst **answer)
+{
+    const struct vf_leg *g = &f->legs[l];
+    const struct vf_burst *first = NULL, *to = NULL;
+    int todir = 1 - from_dir(l);
+    bool across = false, paused = false, during = false, late = false;
+
+    *answer = NULL;
+    for (unsigned i = 0; i < f->nbursts; i++) {
+        const struct vf_burst *b = &f->bursts[i];
+        if (b->dir == from_dir(l)) {
+            if (b->first_ms <= g->fin_received_ms && !*answer)
+                *answer = b;
+            continue;
+        }
+        if (to && b->first_ms - to->last_ms > (double)vc->answer_lost_ms) {
+            paused = true; /* what follows is a new request */
+            break;
+        }
+        late = late || b->first_ms > g->fin_received_ms;
+        if (!*answer && b->first_ms <= g->fin_received_ms)
+            first = first ? first : b;
+        else if (first && b->first_ms <= g->fin_received_ms)
+            during = true; /* it went on after the answer began */
+        to = b;
+        /* a burst begun after the FIN continues the upload only if it went on after the
+         * answer: else it looks like a new request, request_into_closed */
+        across = across || (b->last_ms >= g->fin_received_ms &&
+                            (b->first_ms <= g->fin_received_ms || during));
+    }
+    /* bytes refused after the FIN belong to this upload unless a new request followed it;
+     * an RST right after the FIN with no byte since is the close itself resetting over the
+     * upload's unread bytes (the server had stopped reading: the upload stalled) */
+    across = across || (!paused && f->undelivered_ms[todir] >= g->fin_received_ms);
+    across = across || (!paused && !late && SET(g->rst_received_ms) &&
+                        g->rst_received_ms - g->fin_received_ms <= (double)vc->answer_lost_ms);
+    return *answer && first && across ? first : NULL;
+}
+
+/*
  * request_into_closed: the server's FIN, then client bytes that reached finwait after the
  * FIN was relayed (or within request_into_closed ms of it), then the server's RST.
  */
@@ -119,11 +171,14 @@ static void request_into_closed(const struct verdict_cfg *vc, struct out *o)
 {
     const struct verdict_facts *f = o->f;
     const struct vf_leg *s = &f->legs[1], *c = &f->legs[0];
+    const struct vf_burst *answer;
     double idle_from = VF_NONE;
     struct finding *x;
 
     if (!vc->on[VK_REQUEST_INTO_CLOSED] || !SET(s->fin_received_ms) || !SET(s->rst_received_ms))
         return;
+    if (upload_across_fin(vc, f, 1, &answer))
+        return; /* the server closed during an upload: answer_lost, not a reused connection */
     for (unsigned i = 0; i < f->nbursts; i++) {
         const struct vf_burst *b = &f->bursts[i];
         bool after_relay = SET(c->fin_sent_ms) && b->last_ms >= c->fin_sent_ms;
@@ -200,28 +255,17 @@ static void unread_reset(const struct verdict_cfg *vc, struct out *o, int l)
 /*
  * answer_lost where the peer's close sent a FIN first (its receive queue was empty at that
  * instant) and the bytes the other peer was still sending then drew the RST: an answer, the
- * FIN, the RST, and a burst toward the peer that began before its FIN and went on after it
- * (delivered or refused). A request begun after the FIN is request_into_closed instead.
+ * FIN, the RST, and an upload that began before the answer and went on across the FIN. A
+ * request begun after the FIN, or after a pause, is request_into_closed instead.
  */
-static void fin_then_reset(struct out *o, int l)
+static void fin_then_reset(const struct verdict_cfg *vc, struct out *o, int l)
 {
     const struct verdict_facts *f = o->f;
     const struct vf_leg *g = &f->legs[l];
-    const struct vf_burst *answer = NULL, *to = NULL;
-    int todir = 1 - from_dir(l);
+    const struct vf_burst *answer, *to = upload_across_fin(vc, f, l, &answer);
     struct finding *x;
 
-    for (unsigned i = 0; i < f->nbursts; i++) {
-        const struct vf_burst *b = &f->bursts[i];
-        if (b->first_ms > g->fin_received_ms)
-            break;
-        if (b->dir == from_dir(l))
-            answer = b;
-        else
-            to = b;
-    }
-    if (!answer || !to || to->first_ms > answer->first_ms ||
-        !(to->last_ms >= g->fin_received_ms || f->undelivered_ms[todir] >= g->fin_received_ms))
+    if (!to)
         return;
     x = emit(o, VK_ANSWER_LOST, l == 0 ? VSIDE_CLIENT : VSIDE_SERVER, g->rst_received_ms);
     if (!x)
@@ -283,7 +327,7 @@ static void answer_lost(const struct verdict_cfg *vc, struct out *o)
         if (!SET(g->rst_received_ms) || SET(g->rst_sent_ms))
             continue;
         if (SET(g->fin_received_ms)) {
-            fin_then_reset(o, l);
+            fin_then_reset(vc, o, l);
             continue;
         }
         for (unsigned i = 0; i < f->nbursts; i++) {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # finwait's benchmark: direct loopback, finwait, finwait with a teardown fault on another
 # connection of the same proxy, finwait after a fault came and went on the measured connections,
-# finwait while faults churn on other connections (tests/bench/live_faults.sh), HAProxy (TCP
+# finwait while faults churn on other connections (tests/bench/live_faults.sh), finwait with
+# the teardown verdicts off (finwait-verdicts: on is the default), HAProxy (TCP
 # mode), and any --extra proxy, side by side with the same peers in one run. Not a pass/fail test: it prints a table and writes
 # out/bench/results.json and out/bench/bench.png.
 #
@@ -83,18 +84,18 @@ listener_pid() { ss -ltnpH "sport = :$1" | grep -o 'pid=[0-9]*' | head -1 | cut 
 up=$(free_pair); "$peer" serve "$up" & pids+=($!); wait_port "$up"; wait_port $((up+1))
 
 names=(direct) ports=("$up") procs=("")
-fw_yaml() { # listen port, faults, [more top-level YAML]
+fw_yaml() { # listen port, faults, [more top-level YAML, [more keys of each proxy]]
   cat <<EOF
 log: {level: warn}
 ${3:-}
 proxies:
-  - {name: bulk, listen: 127.0.0.1:$1, upstream: 127.0.0.1:$up, faults: $2}
-  - {name: echo, listen: 127.0.0.1:$(($1+1)), upstream: 127.0.0.1:$((up+1)), faults: $2}
+  - {name: bulk, listen: 127.0.0.1:$1, upstream: 127.0.0.1:$up, faults: $2${4:+, $4}}
+  - {name: echo, listen: 127.0.0.1:$(($1+1)), upstream: 127.0.0.1:$((up+1)), faults: $2${4:+, $4}}
 EOF
 }
-start_finwait() { # name, faults, [more top-level YAML, [finwait's options]]
+start_finwait() { # name, faults, [more top-level YAML, [finwait's options, [proxy keys]]]
   local p; p=$(free_pair)
-  fw_yaml "$p" "$2" "${3:-}" > "$work/$1.yaml"
+  fw_yaml "$p" "$2" "${3:-}" "${5:-}" > "$work/$1.yaml"
   # shellcheck disable=SC2086 # $4 is a list of options
   "$fw" -c "$work/$1.yaml" ${4:-} 2>>"$work/$1.log" & pids+=($!); wait_port "$p"; wait_port $((p+1))
   names+=("$1") ports+=("$p") procs+=("$!")
@@ -110,6 +111,8 @@ if [ "$(id -u)" = 0 ] && "$fw" --check -c examples/drop_fin.yaml >/dev/null 2>&1
   start_finwait finwait+packet "[{type: drop_fin, leg: client, from: peer, match: {client: 127.0.0.2/32}}]"
   "$peer" idle 127.0.0.1 $(( ${ports[3]} + 1 )) 1 127.0.0.2 100000 >/dev/null & pids+=($!)
 fi
+# the teardown verdicts cost: finwait (verdicts on by default) beside the same with them off
+start_finwait finwait-verdicts "[]" "" "" "verdicts: {enabled: false}"
 # transparent interception: the peers dial a second server like the first by its own address
 # and ports; finwait takes the connections by REDIRECT and dials their original destination
 if [ "$intercept" = 1 ]; then
@@ -241,7 +244,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (b+0 == 0 || a == "-") print "-"; e
     printf "  %-14s vs direct: bulk1 %s bulk4 %s p50 %s conns %s" "$n" \
       "$(ratio "$(med "$n" bulk1)" "$(med direct bulk1)")" "$(ratio "$(med "$n" bulk4)" "$(med direct bulk4)")" \
       "$(ratio "$(med "$n" p50)" "$(med direct p50)")" "$(ratio "$(med "$n" conns)" "$(med direct conns)")"
-    case $n in finwait+came-went|finwait+churn|finwait+intercept) printf " | vs finwait: bulk1 %s bulk4 %s p50 %s p99 %s conns %s cpu %s" \
+    case $n in finwait+came-went|finwait+churn|finwait+intercept|finwait-verdicts) printf " | vs finwait: bulk1 %s bulk4 %s p50 %s p99 %s conns %s cpu %s" \
         "$(ratio "$(med "$n" bulk1)" "$(med finwait bulk1)")" "$(ratio "$(med "$n" bulk4)" "$(med finwait bulk4)")" \
         "$(ratio "$(med "$n" p50)" "$(med finwait p50)")" "$(ratio "$(med "$n" p99)" "$(med finwait p99)")" \
         "$(ratio "$(med "$n" conns)" "$(med finwait conns)")" "$(ratio "$(med "$n" cpu)" "$(med finwait cpu)")" ;; esac

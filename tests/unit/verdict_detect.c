@@ -187,6 +187,68 @@ static void test_answer_lost(void)
     CHECK_EQ(judge(&f, 30, &x), 1);
     CHECK_EQ(x.kind, VK_ANSWER_LOST);
     CHECK_DBL(nm(&x, "fin_ms"), ==, 27.7);
+    /* the same with the upload going on across the answer (a burst before it, one after it):
+     * python3 -m http.server's 501 to a 4 MiB POST from curl, as finwait saw it */
+    start(&f);
+    data(&f, UP, 65536, 0.2);
+    data(&f, DOWN, 555, 2.0);
+    data(&f, UP, 32922, 2.1);
+    ev(&f, S, "fin_received", 2.465);
+    ev(&f, C, "fin_sent", 2.514);
+    verdict_facts_undelivered(&f, UP, 65536, 2.575);
+    ev(&f, S, "rst_received", 2.575);
+    ev(&f, C, "rst_sent", 2.611);
+    CHECK_EQ(judge(&f, 3, &x), 1);
+    CHECK_EQ(x.kind, VK_ANSWER_LOST);
+    CHECK_DBL(nm(&x, "answer_bytes"), ==, 555);
+    /* the same as finwait saw it once (no refused bytes, 64 KiB more after the FIN): found as
+     * answer_lost, not as request_into_closed (which it was, "after 0 ms idle") */
+    start(&f);
+    data(&f, UP, 327834, 0.39);
+    data(&f, DOWN, 198, 0.82);
+    data(&f, UP, 65536, 0.83);
+    data(&f, DOWN, 357, 0.86);
+    ev(&f, S, "fin_received", 0.897);
+    ev(&f, C, "fin_sent", 0.928);
+    data(&f, UP, 65536, 0.949);
+    ev(&f, S, "rst_received", 1.122);
+    ev(&f, C, "rst_sent", 1.262);
+    CHECK_EQ(judge(&f, 2, &x), 1);
+    CHECK_EQ(x.kind, VK_ANSWER_LOST);
+    CHECK_DBL(nm(&x, "answer_bytes"), ==, 198);
+    /* the upload stalled (the server stopped reading), the answer, its shutdown's FIN, and its
+     * close's RST over the unread bytes at once: the commonest shape through finwait */
+    start(&f);
+    data(&f, UP, 655514, 0.418);
+    data(&f, UP, 0, 1.191);
+    data(&f, DOWN, 555, 2.065);
+    ev(&f, S, "fin_received", 2.072);
+    ev(&f, C, "fin_sent", 2.160);
+    ev(&f, S, "rst_received", 2.132);
+    ev(&f, C, "rst_sent", 2.207);
+    CHECK_EQ(judge(&f, 3, &x), 1);
+    CHECK_EQ(x.kind, VK_ANSWER_LOST);
+    /* twin: the whole request read, the answer, FIN, and the client's own FIN: no RST */
+    start(&f);
+    data(&f, UP, 655514, 0.418);
+    data(&f, DOWN, 555, 2.065);
+    ev(&f, S, "fin_received", 2.072);
+    ev(&f, C, "fin_sent", 2.160);
+    ev(&f, C, "fin_received", 2.3);
+    CHECK_EQ(judge(&f, 3, NULL), 0);
+    /* twin: keep-alive, a new request after a pause, the server's FIN, its RST: not this */
+    start(&f);
+    data(&f, UP, 100, 1);
+    data(&f, DOWN, 480, 2);
+    data(&f, UP, 100, 500);
+    ev(&f, S, "fin_received", 500.2);
+    ev(&f, C, "fin_sent", 500.3);
+    verdict_facts_undelivered(&f, UP, 100, 501);
+    ev(&f, S, "rst_received", 501);
+    struct finding v[8];
+    int n = verdict_judge(&vc, &f, 502, false, v, 8);
+    for (int i = 0; i < n; i++)
+        CHECK(v[i].kind != VK_ANSWER_LOST);
 }
 
 /* The same when the RST destroyed the answer before finwait read it: the upload still going. */
