@@ -234,6 +234,7 @@ struct result {
     int runs;
     char known_as[200]; /* a failure explained by a `diff` line of KNOWN: its reason */
     bool unjudged;      /* a racy difference shown but not judged (judge_racy false) */
+    bool racy_only;     /* failed by a racy case's outcome counts alone (no wrong bytes) */
 };
 
 static void print_hist(const char *label, const struct hist *h)
@@ -361,6 +362,7 @@ again:
     } else if (f.n != 1 || strcmp(f.key[0], d.key[0]) != 0) {
         r.v = V_FAIL;
     }
+    r.racy_only = r.v == V_FAIL && racy && !r.bad_data;
     if (r.v == V_FAIL && racy && !op->judge_racy) {
         r.v = V_PASS;
         r.unjudged = true;
@@ -459,7 +461,7 @@ int main(int argc, char **argv)
     struct opts op;
     struct env e = {0};
     int from, to, pass = 0, fail = 0, known_fail = 0, known_pass = 0, racy = 0, unstable = 0,
-                  unjudged = 0;
+                  unjudged = 0, resampled = 0;
     int64_t t0 = now_ms();
     long runs = 0;
     char failed[8192] = "";
@@ -490,6 +492,18 @@ int main(int argc, char **argv)
         fflush(stdout);
         r = run_case(&e, &op, &k);
         runs += r.runs;
+        /* A racy case judges a sample of timings: a shift of one run of ten can fall outside
+         * the direct runs' by chance (4 of 2,000 cases in one run of seed 1000, none of them on
+         * a second sample). A second, independent sample decides: a real difference (the
+         * delayed-ACK one: 3 of 3 samples) shows again. */
+        if (r.v == V_FAIL && r.racy_only && !r.known_as[0]) {
+            printf("case %d %s: racy difference: a second sample decides\n", i, k.name);
+            r = run_case(&e, &op, &k);
+            runs += r.runs;
+            resampled++;
+            if (r.v == V_PASS)
+                printf("case %d %s: same on the second sample\n", i, k.name);
+        }
         racy += k.racy || r.unstable;
         unjudged += r.unjudged;
         unstable += r.unstable;
@@ -522,6 +536,9 @@ int main(int argc, char **argv)
            known_fail);
     if (known_pass)
         printf("oracle: %d cases listed in KNOWN pass now\n", known_pass);
+    if (resampled)
+        printf("oracle: %d racy cases differed on a first sample and were sampled again\n",
+               resampled);
     if (unjudged)
         printf("oracle: %d racy cases differed in this sanitizer build (shown above, not judged: "
                "finwait runs slower here than the hop the oracle models)\n",
