@@ -102,36 +102,11 @@ void config__parse_verdicts(struct ld *ld, yaml_node_t *map, struct verdict_cfg 
         one(ld, enabled, en, vc);
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
-        yaml_node_t *k = yaml_document_get_node(&ld->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(&ld->doc, p->value);
-        size_t i;
-
-        if (k->type != YAML_SCALAR_NODE) {
-            ERR(ld, k, "expected a key name, got %s", config__node_kind(k));
+        int i = config__key_index(ld, yaml_document_get_node(&ld->doc, p->key), names, NVKEYS,
+                                  &seen, "in verdicts ");
+        if (i < 0)
             continue;
-        }
-        for (i = 0; i < NVKEYS; i++)
-            if (strcmp(scalar(k), vkeys[i].name) == 0)
-                break;
-        if (i == NVKEYS) {
-            const char *s = config__closest(scalar(k), names, NVKEYS);
-            if (s)
-                ERR(ld, k, "unknown key '%s' in verdicts (did you mean '%s'?)", scalar(k), s);
-            else
-                ERR(ld, k,
-                    "unknown key '%s' in verdicts (expected a verdict kind: peer_keeps_closed, "
-                    "close_wait_leak, request_into_closed, answer_lost, half_close_ignored, "
-                    "abandoned, abandoned_count, time_wait_pressure, client_timeout_shorter, or "
-                    "enabled)",
-                    scalar(k));
-            continue;
-        }
-        if (seen & (1u << i)) {
-            ERR(ld, k, "duplicate key '%s'", scalar(k));
-            continue;
-        }
-        seen |= 1u << i;
         if (&vkeys[i] != enabled)
-            one(ld, &vkeys[i], v, vc);
+            one(ld, &vkeys[i], yaml_document_get_node(&ld->doc, p->value), vc);
     }
 }

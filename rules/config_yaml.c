@@ -142,6 +142,38 @@ struct key {
     key_fn fn;
 };
 
+int config__key_index(struct ld *ld, yaml_node_t *k, const char *const *names, size_t n,
+                      uint32_t *seen, const char *where)
+{
+    size_t i;
+
+    if (k->type != YAML_SCALAR_NODE) {
+        ERR(ld, k, "expected a key name, got %s", config__node_kind(k));
+        return -1;
+    }
+    for (i = 0; i < n; i++)
+        if (strcmp(scalar(k), names[i]) == 0)
+            break;
+    if (i == n) {
+        const char *s = config__closest(scalar(k), names, n);
+        char list[256] = "";
+        for (size_t j = 0; j < n; j++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
+                     names[j]);
+        if (s)
+            ERR(ld, k, "unknown key '%s' %s(did you mean '%s'?)", scalar(k), where, s);
+        else
+            ERR(ld, k, "unknown key '%s' %s(expected one of: %s)", scalar(k), where, list);
+        return -1;
+    }
+    if (*seen & (1u << i)) {
+        ERR(ld, k, "duplicate key '%s'", scalar(k));
+        return -1;
+    }
+    *seen |= 1u << i;
+    return (int)i;
+}
+
 /*
  * Call the handler of every key of mapping `map`; unknown keys and duplicate keys are errors.
  * `seen` gets one bit per key of the table (so a table has at most 32 keys).
@@ -156,35 +188,10 @@ static void walk(struct ld *ld, yaml_node_t *map, const struct key *keys, size_t
     *seen = 0;
     for (yaml_node_pair_t *p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
          p++) {
-        yaml_node_t *k = yaml_document_get_node(&ld->doc, p->key);
-        yaml_node_t *v = yaml_document_get_node(&ld->doc, p->value);
-        size_t i;
-
-        if (k->type != YAML_SCALAR_NODE) {
-            ERR(ld, k, "expected a key name, got %s", config__node_kind(k));
-            continue;
-        }
-        for (i = 0; i < nkeys; i++)
-            if (strcmp(scalar(k), keys[i].name) == 0)
-                break;
-        if (i == nkeys) {
-            const char *s = config__closest(scalar(k), names, nkeys);
-            char list[256] = "";
-            for (size_t j = 0; j < nkeys; j++)
-                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", j ? ", " : "",
-                         names[j]);
-            if (s)
-                ERR(ld, k, "unknown key '%s' %s(did you mean '%s'?)", scalar(k), where, s);
-            else
-                ERR(ld, k, "unknown key '%s' %s(expected one of: %s)", scalar(k), where, list);
-            continue;
-        }
-        if (*seen & (1u << i)) {
-            ERR(ld, k, "duplicate key '%s'", scalar(k));
-            continue;
-        }
-        *seen |= 1u << i;
-        keys[i].fn(ld, v, obj);
+        int i = config__key_index(ld, yaml_document_get_node(&ld->doc, p->key), names, nkeys, seen,
+                                  where);
+        if (i >= 0)
+            keys[i].fn(ld, yaml_document_get_node(&ld->doc, p->value), obj);
     }
 }
 

@@ -55,6 +55,11 @@ bool config__want_mapping(struct ld *ld, const yaml_node_t *n);
 /* The closest of `names` to `word` if it is close enough to be a typo, else NULL. */
 const char *config__closest(const char *word, const char *const *names, size_t n);
 /* The value of key `name` in mapping `map`, or NULL. */
+/* The index of key node k among names[0..n), or -1 once it said what is wrong: not a name, an
+ * unknown key (the closest name, or the list; `where` such as "in verdicts " names the
+ * mapping), a duplicate (*seen has a bit per name). */
+int config__key_index(struct ld *ld, yaml_node_t *k, const char *const *names, size_t n,
+                      uint32_t *seen, const char *where);
 yaml_node_t *config__find_key(struct ld *ld, yaml_node_t *map, const char *name);
 
 /* The readers of a node's value: true and *out set, or false after an error at the node. */
