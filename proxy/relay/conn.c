@@ -273,6 +273,9 @@ void conn__fault_event(struct conn *c, const char *fault_name, enum leg_id l, co
     if (!want_events(c))
         return;
     n = snprintf(text, sizeof text, "fault %s: ", fault_name);
+    /* a name is as long as its author made it: a long one leaves no room for the rest */
+    if (n < 0 || (size_t)n >= sizeof text)
+        n = (int)sizeof text - 1;
     va_start(ap, fmt);
     vsnprintf(text + n, sizeof text - (size_t)n, fmt, ap);
     va_end(ap);
