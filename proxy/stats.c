@@ -36,6 +36,7 @@ static void stats_free(struct proxy_stats *st)
         free(st->faults[i].name);
     free(st->faults);
     free(st->tw_clients);
+    free(st->coping);
     free(st->name);
     free(st);
 }

@@ -21,6 +21,7 @@
 
 #include "proxy/relay/conn-t.h"
 #include "rules/config.h"
+#include "rules/coping.h"
 #include "rules/findings.h"
 
 /* Why a connection to the upstream failed (the label `reason`). */
@@ -71,6 +72,8 @@ struct proxy_stats {
     size_t nfaults;
     struct findings findings;     /* teardown verdicts on its connections (relay/facts.c) */
     struct tw_client *tw_clients; /* per client, connections it closed first (relay/facts.c) */
+    struct coping *coping;        /* how clients coped with its faults (relay/facts.c), or NULL
+                                     until a fault acts */
 
     /* filled by a scrape (metrics.c) from the open connections, meaningless otherwise */
     uint64_t scrape_open, scrape_half_closed;

@@ -11,6 +11,8 @@
  *     abandoned_count: 10           # idle connections of one client
  *     time_wait_pressure: 2500      # connections per minute, or on / off
  *     client_timeout_shorter: on
+ *     retry_within: 5s              # how a client coped with a fault (rules/coping.h)
+ *     hung_after: 10s
  *     enabled: false                # every detector off (the others then switch one on)
  */
 #include <string.h>
@@ -44,6 +46,8 @@ static const struct vkey vkeys[] = {
     {"abandoned_count", -1, VT_COUNT, OFF(abandoned_count)},
     {"time_wait_pressure", VK_TIME_WAIT_PRESSURE, VT_COUNT, OFF(time_wait_per_minute)},
     {"client_timeout_shorter", VK_CLIENT_TIMEOUT_SHORTER, VT_SWITCH, 0},
+    {"retry_within", -1, VT_DURATION, OFF(retry_within_ms)},
+    {"hung_after", -1, VT_DURATION, OFF(hung_after_ms)},
     {"enabled", -1, VT_SWITCH, 0},
 };
 
@@ -68,7 +72,8 @@ static void one(struct ld *ld, const struct vkey *k, yaml_node_t *v, struct verd
             for (int i = 0; i < VK_COUNT; i++)
                 vc->on[i] = on;
         } else {
-            ERR(ld, v, "'%s' takes a number, got '%s'", k->name, scalar(v));
+            ERR(ld, v, "'%s' takes %s, got '%s'", k->name,
+                k->type == VT_DURATION ? "a duration" : "a number", scalar(v));
         }
         return;
     }

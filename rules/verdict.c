@@ -30,6 +30,8 @@ void verdict_cfg_default(struct verdict_cfg *vc)
     vc->abandoned_ms = 60000;
     vc->abandoned_count = 10;
     vc->time_wait_per_minute = 2500;
+    vc->retry_within_ms = 5000;
+    vc->hung_after_ms = 10000;
 }
 
 const char *verdict_kind_name(enum verdict_kind k)

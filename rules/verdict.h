@@ -62,6 +62,9 @@ struct verdict_cfg {
     uint64_t abandoned_ms;           /* 60000 */
     uint64_t abandoned_count;        /* 10 */
     uint64_t time_wait_per_minute;   /* 2500 */
+    /* how a client coped with a fault (rules/coping.h) */
+    uint64_t retry_within_ms; /* 5000: a new connection this soon after its close is a retry */
+    uint64_t hung_after_ms;   /* 10000: nothing from it this long after the fault: it hangs */
 };
 
 void verdict_cfg_default(struct verdict_cfg *vc);

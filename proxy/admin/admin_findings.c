@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "proxy/admin/admin_api.h"
 #include "proxy/server.h"
 #include "proxy/stats.h"
+#include "rules/coping.h"
 #include "rules/findings.h"
 #include "rules/verdict.h"
 
@@ -43,9 +45,64 @@ static json_t *facts_json(const struct verdict_facts *f)
                      (int)f->dropped);
 }
 
-static json_t *agg_json(const char *proxy, enum verdict_kind k, enum verdict_side s,
-                        const struct finding_agg *a)
+static double now_s(void)
 {
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* How the clients of proxy st coped with each of its faults. */
+static void coping_json(json_t *list, const struct proxy_stats *st, double now)
+{
+    struct coping_tally t[COPING_FAULTS];
+    size_t n;
+    char why[600];
+
+    if (!st->coping)
+        return;
+    n = coping_tallies(st->coping, now, t, COPING_FAULTS);
+    for (size_t i = 0; i < n; i++) {
+        json_t *out = json_object();
+        uint64_t total = 0;
+        for (int o = 0; o < COPE_COUNT; o++) {
+            json_t *ex = json_array();
+            for (uint64_t k = 0; k < t[i].n[o] && k < 3; k++)
+                json_array_append_new(ex, json_integer((json_int_t)t[i].examples[o][k]));
+            json_object_set_new(out, coping_outcome_name((enum coping_outcome)o),
+                                json_pack("{s:I,s:o,s:f,s:f}", "count", (json_int_t)t[i].n[o],
+                                          "connections", ex, "min_ms",
+                                          t[i].n[o] ? t[i].min_ms[o] : 0.0, "max_ms",
+                                          t[i].n[o] ? t[i].max_ms[o] : 0.0));
+            total += t[i].n[o];
+        }
+        coping_text(&t[i], why, sizeof why);
+        json_array_append_new(list, json_pack("{s:s,s:s,s:I,s:o,s:s}", "proxy", st->name, "fault",
+                                              t[i].fault, "connections", (json_int_t)total,
+                                              "outcomes", out, "why", why));
+    }
+}
+
+/* How the client of the connection a finding caused by a fault was made on coped. */
+static json_t *coped_json(const struct proxy_stats *st, const struct finding_agg *a, double now)
+{
+    struct coping_rec *r = st->coping && a->last.expected && a->last_conn
+                               ? coping_find(st->coping, a->last_conn)
+                               : NULL;
+    enum coping_outcome o;
+    double ms;
+
+    if (!r)
+        return json_null();
+    o = coping_judge(st->coping, r, now, &ms);
+    return json_pack("{s:s,s:f}", "outcome", coping_outcome_name(o), "ms", ms);
+}
+
+static json_t *agg_json(const struct proxy_stats *st, enum verdict_kind k, enum verdict_side s,
+                        const struct finding_agg *a, double now)
+{
+    const char *proxy = st->name;
     json_t *ex = json_array(), *ev = json_object();
     const struct finding *x = &a->last;
 
@@ -53,13 +110,13 @@ static json_t *agg_json(const char *proxy, enum verdict_kind k, enum verdict_sid
         json_array_append_new(ex, json_integer((json_int_t)a->examples[i]));
     for (int i = 0; i < x->nnums; i++)
         json_object_set_new(ev, x->nums[i].key, json_real(x->nums[i].value));
-    return json_pack("{s:s,s:s,s:s,s:s,s:I,s:f,s:f,s:o,s:I,s:f,s:o,s:s,s:o,s:o}", "proxy", proxy,
-                     "kind", verdict_kind_name(k), "side", verdict_side_name(s), "peer", a->peer,
-                     "count", (json_int_t)a->count, "first_seen", a->first_s, "last_seen",
-                     a->last_s, "connections", ex, "last_connection", (json_int_t)a->last_conn,
-                     "t_ms", x->t_ms, "evidence", ev, "why", x->why, "expected",
-                     x->expected ? json_string(x->expected) : json_null(), "facts",
-                     a->has_facts ? facts_json(&a->facts) : json_null());
+    return json_pack(
+        "{s:s,s:s,s:s,s:s,s:I,s:f,s:f,s:o,s:I,s:f,s:o,s:s,s:o,s:o,s:o}", "proxy", proxy, "kind",
+        verdict_kind_name(k), "side", verdict_side_name(s), "peer", a->peer, "count",
+        (json_int_t)a->count, "first_seen", a->first_s, "last_seen", a->last_s, "connections", ex,
+        "last_connection", (json_int_t)a->last_conn, "t_ms", x->t_ms, "evidence", ev, "why", x->why,
+        "expected", x->expected ? json_string(x->expected) : json_null(), "coped",
+        coped_json(st, a, now), "facts", a->has_facts ? facts_json(&a->facts) : json_null());
 }
 
 static void reply(struct admin_response *out, unsigned status, json_t *j)
@@ -85,12 +142,15 @@ bool admin_findings_handle(struct server *srv, const struct admin_request *rq,
     const char *proxy = admin_request_arg(rq, "proxy");
     const char *kind = admin_request_arg(rq, "kind");
     const char *side = admin_request_arg(rq, "side");
+    const char *fin = admin_request_arg(rq, "final");
+    bool final = fin && (strcmp(fin, "true") == 0 || strcmp(fin, "1") == 0);
     const char *p = rq->path;
     char name[256];
     enum verdict_kind want_kind = VK_COUNT;
     int want_side = -1;
-    json_t *list;
+    json_t *list, *coping;
     bool found = false;
+    double now = now_s();
 
     if (strncmp(p, "/proxies/", 9) == 0) {
         const char *slash = strchr(p + 9, '/');
@@ -124,10 +184,14 @@ bool admin_findings_handle(struct server *srv, const struct admin_request *rq,
         }
     }
     list = json_array();
+    coping = json_array();
     for (struct proxy_stats *st = srv->relay.stats; st; st = st->next) {
         if (proxy && strcmp(proxy, st->name) != 0)
             continue;
         found = true;
+        if (st->coping)
+            st->coping->final = final;
+        coping_json(coping, st, now);
         for (int k = 0; k < VK_COUNT; k++)
             for (int s = 0; s < 2; s++)
                 for (int e = 0; e < 2; e++) {
@@ -136,14 +200,17 @@ bool admin_findings_handle(struct server *srv, const struct admin_request *rq,
                         (want_side >= 0 && want_side != s))
                         continue;
                     json_array_append_new(
-                        list, agg_json(st->name, (enum verdict_kind)k, (enum verdict_side)s, a));
+                        list, agg_json(st, (enum verdict_kind)k, (enum verdict_side)s, a, now));
                 }
+        if (st->coping)
+            st->coping->final = false; /* for this answer only */
     }
     if (proxy && !found) {
         json_decref(list);
+        json_decref(coping);
         error(out, 404, "proxy not found");
         return true;
     }
-    reply(out, 200, json_pack("{s:o}", "findings", list));
+    reply(out, 200, json_pack("{s:o,s:o}", "findings", list, "coping", coping));
     return true;
 }

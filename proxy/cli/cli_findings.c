@@ -13,7 +13,7 @@ static const char usage[] =
     "usage: finwait findings [--admin URL] [--proxy NAME] [--kind KIND] [--side client|server] "
     "[--json]\n";
 
-json_t *cli_findings_fetch(const char *what, const char *base, const char *query)
+json_t *cli_findings_fetch(const char *what, const char *base, const char *query, json_t **coping)
 {
     char path[1200], err[1200], *text;
     json_t *j, *list;
@@ -26,9 +26,18 @@ json_t *cli_findings_fetch(const char *what, const char *base, const char *query
     j = json_loads(text, 0, NULL);
     free(text);
     list = json_incref(json_object_get(j, "findings"));
+    if (coping) {
+        *coping = json_incref(json_object_get(j, "coping"));
+        if (!*coping)
+            *coping = json_array(); /* a finwait from before coping was judged */
+    }
     json_decref(j);
     if (!json_is_array(list)) {
         json_decref(list);
+        if (coping) {
+            json_decref(*coping);
+            *coping = NULL;
+        }
         fprintf(stderr, "finwait %s: %s/findings: no findings array in the answer\n", what, base);
         return NULL;
     }
@@ -60,6 +69,11 @@ void cli_findings_print(json_t *list, FILE *out)
         json_array_foreach(json_object_get(f, "connections"), j, id)
             fprintf(out, "%s#%lld", j ? "," : "", (long long)json_integer_value(id));
         fprintf(out, "\n    %s\n", str(f, "why"));
+        if (json_is_object(json_object_get(f, "coped"))) {
+            json_t *c = json_object_get(f, "coped");
+            fprintf(out, "    the client, after the fault: %s (%.1f ms)\n", str(c, "outcome"),
+                    json_number_value(json_object_get(c, "ms")));
+        }
     }
 }
 
@@ -120,7 +134,7 @@ int cli_findings_main(int argc, char **argv)
                      query[0] ? "&" : "", keys[i], e);
         curl_free(e);
     }
-    list = cli_findings_fetch("findings", base, query);
+    list = cli_findings_fetch("findings", base, query, NULL);
     curl_global_cleanup();
     if (!list)
         return 1;

@@ -12,8 +12,9 @@
 int cli_findings_main(int argc, char **argv);
 
 /* GET base/findings?query as the API's JSON array (new reference), or NULL after printing why
- * (prefixed with `what`) to stderr. */
-json_t *cli_findings_fetch(const char *what, const char *base, const char *query);
+ * (prefixed with `what`) to stderr. With `coping`, *coping gets the answer's `coping` array
+ * (how the clients coped with finwait's faults; a new reference). */
+json_t *cli_findings_fetch(const char *what, const char *base, const char *query, json_t **coping);
 /* The table of `list` (the API's findings) on out. */
 void cli_findings_print(json_t *list, FILE *out);
 

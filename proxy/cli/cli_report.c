@@ -65,7 +65,20 @@ json_t *cli_report_proxies(const char *what, const char *base)
     return names;
 }
 
-void cli_report_summary(json_t *findings, FILE *out)
+/* How the clients coped with finwait's faults, one line per proxy and fault. */
+static void coping_print(json_t *coping, FILE *out)
+{
+    size_t i;
+    json_t *c;
+
+    if (json_array_size(coping) == 0)
+        return;
+    fputs("\nhow the clients coped with finwait's faults:\n", out);
+    json_array_foreach(coping, i, c)
+        fprintf(out, "  %s: fault %s %s\n", str(c, "proxy"), str(c, "fault"), str(c, "why"));
+}
+
+void cli_report_summary(json_t *findings, json_t *coping, FILE *out)
 {
     uint64_t app = 0, expected = 0;
     size_t i;
@@ -84,6 +97,7 @@ void cli_report_summary(json_t *findings, FILE *out)
             "finwait's faults (expected)\n\n",
             (unsigned long long)app, app == 1 ? "" : "s", (unsigned long long)expected);
     cli_findings_print(findings, out);
+    coping_print(coping, out);
 }
 
 /* The findings of proxy p and kind k that are the application's (not expected). */
@@ -134,10 +148,43 @@ static void junit_case(FILE *o, const char *p, const char *k, json_t *findings)
     fprintf(o, "    </testcase>\n");
 }
 
-int cli_report_junit(const char *path, json_t *proxies, json_t *findings)
+/* One test case per proxy whose faults acted: what its clients did, as system-out (how a
+ * client copes is for people to judge; a hang is no teardown bug of a --fail-on kind). */
+static size_t junit_coping(FILE *o, json_t *proxies, json_t *coping)
+{
+    size_t i, j, cases = 0;
+    json_t *p, *c;
+
+    json_array_foreach(proxies, i, p)
+    {
+        bool any = false;
+        json_array_foreach(coping, j, c)
+        {
+            if (strcmp(str(c, "proxy"), json_string_value(p)) != 0)
+                continue;
+            if (!any) {
+                fprintf(o, "    <testcase classname=\"finwait.");
+                esc(o, json_string_value(p));
+                fprintf(o, "\" name=\"faults_coped\">\n      <system-out>");
+                any = true;
+                cases++;
+            }
+            fprintf(o, "fault ");
+            esc(o, str(c, "fault"));
+            fputc(' ', o);
+            esc(o, str(c, "why"));
+            fputc('\n', o);
+        }
+        if (any)
+            fprintf(o, "</system-out>\n    </testcase>\n");
+    }
+    return cases;
+}
+
+int cli_report_junit(const char *path, json_t *proxies, json_t *findings, json_t *coping)
 {
     FILE *o = fopen(path, "w");
-    size_t i, failures = 0;
+    size_t i, failures = 0, coping_cases = 0;
     json_t *p, *f;
 
     if (!o) {
@@ -147,10 +194,21 @@ int cli_report_junit(const char *path, json_t *proxies, json_t *findings)
     json_array_foreach(findings, i, f) failures += !json_is_string(json_object_get(f, "expected"));
     fprintf(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     fprintf(o, "<testsuites name=\"finwait\">\n");
+    json_array_foreach(proxies, i, p)
+    {
+        json_t *c;
+        size_t j;
+        json_array_foreach(coping, j, c) if (strcmp(str(c, "proxy"), json_string_value(p)) == 0)
+        {
+            coping_cases++;
+            break;
+        }
+    }
     fprintf(o, "  <testsuite name=\"teardown verdicts\" tests=\"%zu\" failures=\"%zu\">\n",
-            json_array_size(proxies) * VK_COUNT, failures);
+            json_array_size(proxies) * VK_COUNT + coping_cases, failures);
     json_array_foreach(proxies, i, p) for (int k = 0; k < VK_COUNT; k++)
         junit_case(o, json_string_value(p), verdict_kind_name((enum verdict_kind)k), findings);
+    junit_coping(o, proxies, coping);
     fprintf(o, "  </testsuite>\n</testsuites>\n");
     if (fclose(o) != 0) {
         fprintf(stderr, "finwait report: cannot write %s: %s\n", path, strerror(errno));
@@ -283,7 +341,51 @@ static void svg(FILE *o, json_t *f)
     fputs("</svg>\n", o);
 }
 
-int cli_report_html(const char *path, json_t *findings)
+/* The table of how the clients coped with finwait's faults. */
+static void html_coping(FILE *o, json_t *coping)
+{
+    static const char *const outcomes[] = {"retried", "closed", "hung", "pending"};
+    size_t i;
+    json_t *c;
+
+    if (json_array_size(coping) == 0)
+        return;
+    fputs("<h2 id=\"coping\">How the clients coped with finwait's faults</h2>\n"
+          "<p>A fault's findings are expected; what the client did next is the application's: "
+          "retried on a new connection, closed without retrying (the error surfaced, or its "
+          "work was done), or hung (nothing from it after the fault).</p>\n"
+          "<table class=\"c\"><tr><th>proxy</th><th>fault</th><th>connections</th>"
+          "<th>retried</th><th>closed</th><th>hung</th><th>not decided</th></tr>\n",
+          o);
+    json_array_foreach(coping, i, c)
+    {
+        json_t *out = json_object_get(c, "outcomes");
+        fputs("<tr><td>", o);
+        esc(o, str(c, "proxy"));
+        fputs("</td><td>", o);
+        esc(o, str(c, "fault"));
+        fprintf(o, "</td><td>%lld</td>",
+                (long long)json_integer_value(json_object_get(c, "connections")));
+        for (size_t k = 0; k < sizeof outcomes / sizeof outcomes[0]; k++) {
+            json_t *x = json_object_get(out, outcomes[k]);
+            long long n = (long long)json_integer_value(json_object_get(x, "count"));
+            fprintf(o, "<td class=\"%s%s\">%lld", outcomes[k], n ? " some" : "", n);
+            double lo = json_number_value(json_object_get(x, "min_ms"));
+            double hi = json_number_value(json_object_get(x, "max_ms"));
+            if (n && strcmp(outcomes[k], "pending") != 0 && hi - lo < 0.05)
+                fprintf(o, " <small>(%.1f ms)</small>", lo);
+            else if (n && strcmp(outcomes[k], "pending") != 0)
+                fprintf(o, " <small>(%.1f&ndash;%.1f ms)</small>", lo, hi);
+            fputs("</td>", o);
+        }
+        fputs("</tr>\n<tr><td></td><td colspan=\"6\"><small>", o);
+        esc(o, str(c, "why"));
+        fputs("</small></td></tr>\n", o);
+    }
+    fputs("</table>\n", o);
+}
+
+int cli_report_html(const char *path, json_t *findings, json_t *coping)
 {
     FILE *o = fopen(path, "w");
     size_t i;
@@ -303,11 +405,14 @@ int cli_report_html(const char *path, json_t *findings)
                ".f{border:1px solid #ccc;border-radius:6px;padding:1em;margin:1.5em 0}"
                ".f.app h2{color:#b71c1c}.f.exp h2{color:#555}"
                "table{border-collapse:collapse}td{padding:2px 10px 2px 0;vertical-align:top}"
+               "table.c th{text-align:left;padding-right:10px}td.hung.some{color:#b71c1c;"
+               "font-weight:bold}td.retried.some{color:#2e7d32}"
                "</style></head><body>\n");
     fprintf(o, "<h1>finwait teardown verdicts</h1><p>%zu finding%s, made %s.</p>\n",
             json_array_size(findings), json_array_size(findings) == 1 ? "" : "s", when);
     if (json_array_size(findings) == 0)
         fputs("<p>No findings: every connection ended as a correct application ends it.</p>\n", o);
+    html_coping(o, coping);
     json_array_foreach(findings, i, f)
     {
         bool exp = json_is_string(json_object_get(f, "expected"));
@@ -327,9 +432,13 @@ int cli_report_html(const char *path, json_t *findings)
             fprintf(o, "%s#%lld", j ? ", " : "", (long long)json_integer_value(v));
         fprintf(o, "</td></tr>");
         if (exp) {
+            json_t *c = json_object_get(f, "coped");
             fprintf(o, "<tr><td>expected</td><td>caused by finwait's fault ");
             esc(o, str(f, "expected"));
             fprintf(o, "</td></tr>");
+            if (json_is_object(c))
+                fprintf(o, "<tr><td>then the client</td><td>%s (%.1f ms after the fault)</td></tr>",
+                        str(c, "outcome"), json_number_value(json_object_get(c, "ms")));
         }
         json_object_foreach(json_object_get(f, "evidence"), key, v)
         {
@@ -361,7 +470,7 @@ int cli_report_main(int argc, char **argv)
     };
     const char *url = NULL, *junit = NULL, *html = NULL;
     char base[1024];
-    json_t *findings, *proxies = NULL;
+    json_t *findings, *proxies = NULL, *coping = NULL;
     int opt, rc = 0;
 
     optind = 0;
@@ -390,21 +499,23 @@ int cli_report_main(int argc, char **argv)
     }
     cli_admin_base(url, base, sizeof base);
     curl_global_init(CURL_GLOBAL_DEFAULT);
-    findings = cli_findings_fetch("report", base, NULL);
+    findings = cli_findings_fetch("report", base, NULL, &coping);
     if (findings && junit)
         proxies = cli_report_proxies("report", base);
     curl_global_cleanup();
     if (!findings || (junit && !proxies)) {
         json_decref(findings);
         json_decref(proxies);
+        json_decref(coping);
         return 1;
     }
-    cli_report_summary(findings, stdout);
-    if (junit && cli_report_junit(junit, proxies, findings) != 0)
+    cli_report_summary(findings, coping, stdout);
+    if (junit && cli_report_junit(junit, proxies, findings, coping) != 0)
         rc = 1;
-    if (html && cli_report_html(html, findings) != 0)
+    if (html && cli_report_html(html, findings, coping) != 0)
         rc = 1;
     json_decref(findings);
     json_decref(proxies);
+    json_decref(coping);
     return rc;
 }

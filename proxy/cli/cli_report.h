@@ -17,10 +17,10 @@ int cli_report_main(int argc, char **argv);
 /* The names of the proxies of the finwait at `base` (GET /proxies), as a JSON array, or NULL
  * after printing why. */
 json_t *cli_report_proxies(const char *what, const char *base);
-/* The summary of `findings` (the API's array) on out. */
-void cli_report_summary(json_t *findings, FILE *out);
+/* The summary of `findings` and `coping` (the API's arrays) on out. */
+void cli_report_summary(json_t *findings, json_t *coping, FILE *out);
 /* Write the JUnit XML or the HTML page to path: 0, or -1 after printing why. */
-int cli_report_junit(const char *path, json_t *proxies, json_t *findings);
-int cli_report_html(const char *path, json_t *findings);
+int cli_report_junit(const char *path, json_t *proxies, json_t *findings, json_t *coping);
+int cli_report_html(const char *path, json_t *findings, json_t *coping);
 
 #endif

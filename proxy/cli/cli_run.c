@@ -162,7 +162,7 @@ static void settle(const char *base)
     }
 }
 
-static int write_reports(const char *dir, json_t *proxies, json_t *findings)
+static int write_reports(const char *dir, json_t *proxies, json_t *findings, json_t *coping)
 {
     char path[4096];
     int rc = 0;
@@ -174,17 +174,19 @@ static int write_reports(const char *dir, json_t *proxies, json_t *findings)
     }
     snprintf(path, sizeof path, "%s/findings.json", dir);
     f = fopen(path, "w");
-    if (!f || json_dumpf(findings, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
+    json_t *all = json_pack("{s:O,s:O}", "findings", findings, "coping", coping);
+    if (!f || !all || json_dumpf(all, f, JSON_INDENT(2) | JSON_PRESERVE_ORDER) != 0) {
         fprintf(stderr, "finwait run: cannot write %s\n", path);
         rc = -1;
     }
+    json_decref(all);
     if (f)
         fclose(f);
     snprintf(path, sizeof path, "%s/junit.xml", dir);
-    if (cli_report_junit(path, proxies, findings) != 0)
+    if (cli_report_junit(path, proxies, findings, coping) != 0)
         rc = -1;
     snprintf(path, sizeof path, "%s/report.html", dir);
-    if (cli_report_html(path, findings) != 0)
+    if (cli_report_html(path, findings, coping) != 0)
         rc = -1;
     return rc;
 }
@@ -222,7 +224,7 @@ int cli_run_main(int argc, char **argv)
     char *fw_argv[8];
     int opt, port, n = 0, status, stopped;
     pid_t fw, cmd;
-    json_t *findings = NULL, *proxies = NULL;
+    json_t *findings = NULL, *proxies = NULL, *coping = NULL;
     ssize_t len;
 
     optind = 0;
@@ -304,7 +306,8 @@ int cli_run_main(int argc, char **argv)
     status = cmd > 0 ? wait_exit(cmd, -1) : 127;
 
     settle(base);
-    findings = cli_findings_fetch("run", base, NULL);
+    /* the command is over: a client that closed will not come back to retry */
+    findings = cli_findings_fetch("run", base, "final=true", &coping);
     proxies = cli_report_proxies("run", base);
     kill(fw, SIGTERM);
     stopped = wait_exit(fw, STOP_TIMEOUT_MS);
@@ -316,9 +319,9 @@ int cli_run_main(int argc, char **argv)
     }
     curl_global_cleanup();
     if (findings) {
-        cli_report_summary(findings, stderr);
+        cli_report_summary(findings, coping, stderr);
         if (report && proxies)
-            write_reports(report, proxies, findings);
+            write_reports(report, proxies, findings, coping);
         if (failing(findings, fail_on)) {
             fprintf(stderr,
                     "finwait run: findings of a --fail-on kind: exit status %d (the "
@@ -329,5 +332,6 @@ int cli_run_main(int argc, char **argv)
     }
     json_decref(findings);
     json_decref(proxies);
+    json_decref(coping);
     return status;
 }

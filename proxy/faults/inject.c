@@ -331,7 +331,7 @@ static void rt_attach(struct conn *c, const struct fault *f, struct cfg_gen *gen
         return;
     }
     stats_fault_fired(c->stats, f);
-    conn__fault_event(c, f->name, LEG_CLIENT, "added to this open connection");
+    conn__fault_note(c, f->name, LEG_CLIENT, "added to this open connection");
     /* a packet fault judges segments in the kernel's queue: the bytes may stay spliced */
     for (int d = 0; d < 2 && !c->closing && !fault_type_is_packet(f->type); d++)
         conn__unsplice(c, (enum dir)d);
@@ -355,7 +355,7 @@ static void rt_detach(struct fault_rt *ft)
     ft->next = NULL;
     ft->detached = true;
     if (!c->closing) {
-        conn__fault_event(c, ft->f->name, LEG_CLIENT, "removed from this open connection");
+        conn__fault_note(c, ft->f->name, LEG_CLIENT, "removed from this open connection");
         if (ft->ops->on_detach)
             ft->ops->on_detach(ft);
     }
@@ -470,7 +470,7 @@ void inject_reload(struct conn *c, struct cfg_gen *gen, const struct proxy_cfg *
                     conn_abort(c, "out of memory");
                     break;
                 }
-                conn__fault_event(c, nf->name, LEG_CLIENT, "changed on this open connection");
+                conn__fault_note(c, nf->name, LEG_CLIENT, "changed on this open connection");
                 if (ft->ops->shape)
                     inject__shaping_release(ft); /* the new values shape what comes next */
                 break;

@@ -262,24 +262,41 @@ static void conn__leg_set(struct conn *c, enum leg_id l, enum leg_flag f, const 
     }
 }
 
-void conn__fault_event(struct conn *c, const char *fault_name, enum leg_id l, const char *fmt, ...)
+static void fault_event(struct conn *c, const char *fault_name, enum leg_id l, bool acted,
+                        const char *fmt, va_list ap)
 {
     char text[200];
-    va_list ap;
     int n;
     struct log_kv kv[] = {{"fault", fault_name, 0}};
 
-    facts_fault(c, fault_name);
+    if (acted)
+        facts_fault(c, fault_name);
     if (!want_events(c))
         return;
     n = snprintf(text, sizeof text, "fault %s: ", fault_name);
     /* a name is as long as its author made it: a long one leaves no room for the rest */
     if (n < 0 || (size_t)n >= sizeof text)
         n = (int)sizeof text - 1;
-    va_start(ap, fmt);
     vsnprintf(text + n, sizeof text - (size_t)n, fmt, ap);
-    va_end(ap);
     conn_event(c, (int)l, "fault", TL_FAULT, false, 0, kv, 1, text);
+}
+
+void conn__fault_event(struct conn *c, const char *fault_name, enum leg_id l, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fault_event(c, fault_name, l, true, fmt, ap);
+    va_end(ap);
+}
+
+void conn__fault_note(struct conn *c, const char *fault_name, enum leg_id l, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    fault_event(c, fault_name, l, false, fmt, ap);
+    va_end(ap);
 }
 
 void conn__hold(struct conn *c)
@@ -1335,6 +1352,7 @@ void conn_accept(struct listener *l)
     memset(&ss, 0, sizeof ss);
     uv_tcp_getpeername(&c->legs[LEG_CLIENT].tcp, (struct sockaddr *)&ss, &len);
     c->client = ss;
+    facts_accepted(c);
     sockaddr_text((struct sockaddr *)&ss, addr, sizeof addr);
     if (uv_fileno((uv_handle_t *)&c->legs[LEG_CLIENT].tcp, &fd) == 0 &&
         (r = listener_upstream_of(l, fd, &c->orig_dst)) != 0 && intercept_refused(c, r))

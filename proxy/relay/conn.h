@@ -61,6 +61,10 @@ void conn__maybe_finish(struct conn *c);
 /* Log (and record in the timeline) that a fault acted: "delay_fin: holding the FIN for 2s". */
 void conn__fault_event(struct conn *c, const char *fault_name, enum leg_id l, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* The same for what happened to a fault, not what it did ("added to this open connection"):
+ * logged, but the verdicts do not take the connection for one the fault acted on. */
+void conn__fault_note(struct conn *c, const char *fault_name, enum leg_id l, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* One more callback to wait for before c may be freed (a fault's timer, a packet flow). */
 void conn__hold(struct conn *c);
 /* That callback came; may free c (returns 1 then). */

@@ -14,6 +14,7 @@
 #include "proxy/relay/listener.h"
 #include "proxy/relay/timeline.h"
 #include "proxy/stats.h"
+#include "rules/coping.h"
 #include "rules/findings.h"
 #include "rules/verdict.h"
 
@@ -100,6 +101,59 @@ static void file(struct conn *c, const struct finding *x, uint64_t conn_id)
                            false, 0, NULL, text, "finding", kv, nkv);
 }
 
+/* The proxy's record of how clients coped with its faults, its thresholds the proxy's
+ * current ones; NULL until a fault acts (or out of memory). */
+static struct coping *coping_of(struct conn *c)
+{
+    struct coping *cp = c->stats->coping;
+
+    if (!cp)
+        return NULL;
+    cp->retry_within_s = (double)vcfg(c)->retry_within_ms / 1e3;
+    cp->hung_after_s = (double)vcfg(c)->hung_after_ms / 1e3;
+    return cp;
+}
+
+/* Wall-clock seconds of t_ms on c's clock. */
+static double wall_at(const struct conn *c, double t_ms)
+{
+    return wall_s() - (conn_elapsed_ms(c) - t_ms) / 1e3;
+}
+
+/* What c's client did after the fault on its coping record: its last byte, its close. */
+static void coping_update(struct conn *c, bool ended)
+{
+    struct coping *cp = coping_of(c);
+    struct coping_rec *r = cp && c->vf->fault[0] ? coping_find(cp, c->id) : NULL;
+    const struct vf_leg *cl = &c->vf->legs[LEG_CLIENT];
+    double close_ms = VF_NONE;
+    bool rst = false;
+
+    if (!r)
+        return;
+    if (c->vf->last_data_ms[DIR_UPSTREAM] != VF_NONE) {
+        double t = wall_at(c, c->vf->last_data_ms[DIR_UPSTREAM]);
+        if (t > r->fault_s)
+            r->active_s = t;
+    }
+    /* the first of the client's FIN, its RST, finwait's RST to it */
+    if (cl->fin_received_ms != VF_NONE)
+        close_ms = cl->fin_received_ms;
+    if (cl->rst_received_ms != VF_NONE && (close_ms == VF_NONE || cl->rst_received_ms < close_ms))
+        close_ms = cl->rst_received_ms, rst = true;
+    if (cl->rst_sent_ms != VF_NONE && (close_ms == VF_NONE || cl->rst_sent_ms < close_ms))
+        close_ms = cl->rst_sent_ms, rst = true;
+    if (r->closed_s == COPE_NONE && close_ms != VF_NONE) {
+        r->closed_s = wall_at(c, close_ms);
+        r->closed_rst = rst;
+    }
+    if (ended) {
+        r->ended = true;
+        if (r->closed_s == COPE_NONE)
+            r->closed_s = wall_s();
+    }
+}
+
 static void judge(struct conn *c, bool ended)
 {
     struct finding v[VK_COUNT];
@@ -128,6 +182,16 @@ void facts_start(struct conn *c)
         verdict_facts_init(c->vf);
 }
 
+void facts_accepted(struct conn *c)
+{
+    char host[64];
+
+    if (!c->vf || !c->stats->coping)
+        return;
+    client_host(c, host, sizeof host);
+    coping_accept(coping_of(c), c->id, host, wall_s());
+}
+
 void facts_leg(struct conn *c, enum leg_id l, unsigned f)
 {
     static const char *const names[] = {
@@ -137,6 +201,8 @@ void facts_leg(struct conn *c, enum leg_id l, unsigned f)
     if (!c->vf || f == LEG_SHUT_PENDING || bit > 4 || !names[bit])
         return;
     verdict_facts_leg_event(c->vf, l, names[bit], conn_elapsed_ms(c));
+    if (l == LEG_CLIENT)
+        coping_update(c, false);
     judge(c, false);
 }
 
@@ -154,8 +220,18 @@ void facts_undelivered(struct conn *c, enum dir d, size_t len)
 
 void facts_fault(struct conn *c, const char *fault_name)
 {
-    if (c->vf)
-        verdict_facts_fault(c->vf, fault_name, conn_elapsed_ms(c));
+    char host[64];
+
+    if (!c->vf)
+        return;
+    verdict_facts_fault(c->vf, fault_name, conn_elapsed_ms(c));
+    if (!c->stats->coping)
+        c->stats->coping = calloc(1, sizeof *c->stats->coping);
+    if (!coping_of(c))
+        return;
+    client_host(c, host, sizeof host);
+    coping_fault(c->stats->coping, c->id, host, fault_name, wall_s());
+    coping_update(c, false);
 }
 
 /* c's client closed first: one more TIME_WAIT socket on it. */
@@ -199,6 +275,7 @@ void facts_end(struct conn *c)
     if (!c->vf)
         return;
     judge(c, true);
+    coping_update(c, true);
     cl = &c->vf->legs[LEG_CLIENT];
     if (cl->fin_received_ms != VF_NONE &&
         (cl->fin_sent_ms == VF_NONE || cl->fin_received_ms <= cl->fin_sent_ms) &&
@@ -288,6 +365,7 @@ void facts_sweep(struct conn *list)
         if (!c->vf || c->closing)
             continue;
         judge(c, false);
+        coping_update(c, false);
         for (i = 0; i < nseen && seen[i] != c->stats; i++)
             ;
         if (i == nseen && nseen < sizeof seen / sizeof seen[0])

@@ -16,6 +16,8 @@
 
 /* At accept: c records facts if any verdict of its proxy is on. */
 void facts_start(struct conn *c);
+/* c's client address is known: a new connection of a client a fault acted on is its retry. */
+void facts_accepted(struct conn *c);
 /* Leg l of c got flag f (conn__leg_set); judges what an event can complete. */
 void facts_leg(struct conn *c, enum leg_id l, unsigned f);
 /* len bytes of d reached the destination's kernel. */

@@ -37,7 +37,8 @@ int main(void)
              name);
     CHECK_EQ(http_json(admin, "POST", "/proxies/db/toxics", body, NULL), 200);
     CHECK(fwp_wait_log(fw, "fault abcdefghijklmnopqrstuvwxyz", 3000));
-    TEST_PASS("a toxic named with 200 characters (the most allowed) is added to an open connection and logged");
+    TEST_PASS("a toxic named with 200 characters (the most allowed) is added to an open connection "
+              "and logged");
 
     CHECK(sk_round_trip(c, s) >= 0);
     CHECK_EQ(http_json(admin, "GET", "/version", NULL, NULL), 200);

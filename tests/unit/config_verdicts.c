@@ -37,11 +37,13 @@ int main(void)
     CHECK_EQ(vc->abandoned_ms, 60000);
     CHECK_EQ(vc->abandoned_count, 10);
     CHECK_EQ(vc->time_wait_per_minute, 2500);
+    CHECK_EQ(vc->retry_within_ms, 5000);
+    CHECK_EQ(vc->hung_after_ms, 10000);
     config_free(cfg);
 
     cfg = load(P "    verdicts:\n      peer_keeps_closed: 2s\n      close_wait_leak: off\n"
                  "      answer_lost: false\n      abandoned: 5m\n      abandoned_count: 3\n"
-                 "      time_wait_pressure: 100\n");
+                 "      time_wait_pressure: 100\n      retry_within: 2s\n      hung_after: 30s\n");
     vc = &cfg->proxies[0].verdicts;
     CHECK_EQ(vc->peer_keeps_closed_ms, 2000);
     CHECK(!vc->on[VK_CLOSE_WAIT_LEAK]);
@@ -50,6 +52,8 @@ int main(void)
     CHECK_EQ(vc->abandoned_ms, 300000);
     CHECK_EQ(vc->abandoned_count, 3);
     CHECK_EQ(vc->time_wait_per_minute, 100);
+    CHECK_EQ(vc->retry_within_ms, 2000);
+    CHECK_EQ(vc->hung_after_ms, 30000);
     config_free(cfg);
 
     /* enabled: false switches every kind off, wherever it is written; named ones come back */
@@ -70,6 +74,8 @@ int main(void)
                      "'abandoned' must be more than 0 (write 'off' to switch it off)");
     cfg_expect_error(P "    verdicts:\n      abandoned_count: off\n", 6, 24,
                      "'abandoned_count' takes a number");
+    cfg_expect_error(P "    verdicts:\n      hung_after: on\n", 6, 19,
+                     "'hung_after' takes a duration, got 'on'");
     cfg_expect_error(P "    verdicts: [1]\n", 5, 15, "expected a mapping");
     printf("ok\n");
     return 0;
