@@ -334,16 +334,25 @@ static void answer_lost(const struct verdict_cfg *vc, struct out *o)
             const struct vf_burst *b = &f->bursts[i];
             if (b->first_ms > g->rst_received_ms)
                 break;
-            if (b->dir == from_dir(l))
-                answer = b;
-            else if (answer)
+            if (b->dir == from_dir(l)) {
+                answer = b; /* its latest answer, and what reached it after that */
+                late = NULL;
+            } else if (answer) {
                 late = b;
+            }
         }
-        if (answer && !late && f->undelivered_ms[1 - from_dir(l)] >= answer->first_ms) {
+        if (answer && (!late || l == 0) && f->undelivered_ms[1 - from_dir(l)] >= answer->first_ms) {
             /* still being written to it when it reset: refused bytes, not delivered ones */
             undelivered_after_answer(o, l, answer);
             continue;
         }
+        /* A client's bytes are requests and the server's its answers: bytes that reached a
+         * client after it wrote are what it asked for, and a client that resets once they are
+         * in (SO_LINGER 0: load generators, health checks, the benchmark's connection loop)
+         * lost nothing; on the wire that looks like a server's stream it cut short. Only the
+         * bytes its reset refused say it left some unread. */
+        if (l == 0)
+            continue;
         if (!answer || !late) {
             unread_reset(vc, o, l);
             continue;

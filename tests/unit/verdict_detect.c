@@ -278,6 +278,45 @@ static void test_answer_lost_twin(void)
 {
     struct verdict_facts f;
 
+    /* a client that resets once it has its answer (SO_LINGER 0: the benchmark's connection
+     * loop, load generators, health checks): the answer reached it after it wrote, as asked */
+    start(&f);
+    data(&f, UP, 1, 0.36);
+    data(&f, DOWN, 1, 0.61);
+    ev(&f, C, "rst_received", 0.66);
+    ev(&f, S, "rst_sent", 0.7);
+    CHECK_EQ(judge(&f, 1, NULL), 0);
+    /* ... after several keep-alive exchanges, a millisecond apart */
+    start(&f);
+    for (int i = 0; i < 4; i++) {
+        data(&f, UP, 80, 1 + i);
+        data(&f, DOWN, 300, 1.2 + i);
+    }
+    ev(&f, C, "rst_received", 5.3);
+    CHECK_EQ(judge(&f, 6, NULL), 0);
+    /* a server that answers its second request and resets (SO_LINGER 0 after a complete
+     * exchange on a kept-alive connection) */
+    start(&f);
+    data(&f, UP, 100, 1);
+    data(&f, DOWN, 480, 2);
+    data(&f, UP, 100, 3);
+    data(&f, DOWN, 480, 4);
+    ev(&f, S, "rst_received", 4.5);
+    CHECK_EQ(judge(&f, 5, NULL), 0);
+    /* but a client that resets while finwait is still writing the server's stream to it
+     * (its reset refused the bytes) left them unread */
+    {
+        struct finding x;
+        start(&f);
+        data(&f, UP, 80, 1);
+        data(&f, DOWN, 65536, 2);
+        verdict_facts_undelivered(&f, DOWN, 32768, 3.5);
+        ev(&f, C, "rst_received", 3.5);
+        CHECK_EQ(judge(&f, 4, &x), 1);
+        CHECK_EQ(x.kind, VK_ANSWER_LOST);
+        CHECK_EQ(x.side, VSIDE_CLIENT);
+    }
+
     start(&f);
     data(&f, UP, 100, 1);
     data(&f, DOWN, 480, 2);

@@ -105,6 +105,37 @@ sys.exit(0 if ok else 1)
 EOF
 }
 
+# cope NAME FAULT OUTCOME PORT UPSTREAM -- COMMAND...: COMMAND through finwait run with the
+# fault FAULT (a YAML flow mapping) on its proxy; how the client coped with it (retried,
+# closed, hung) must include OUTCOME
+cope() {
+  local name=$1 fault=$2 want=$3 port=$4 up=$5 rc=0
+  shift 6
+  [[ $name =~ ${FW_REALAPPS_ONLY:-.} ]] || return 0
+  cat >"$work/$name.yaml" <<EOF
+proxies:
+  - name: $name
+    listen: 127.0.0.1:$port
+    upstream: 127.0.0.1:$up
+    verdicts: {hung_after: 1s}
+    faults: [$fault]
+EOF
+  local t0=$SECONDS
+  echo "== $name: $* (want the client to have $want)"
+  "$FW" run -c "$work/$name.yaml" --report "$work/$name" -- "$@" 2>"$work/$name.err" || rc=$?
+  $PY - "$work/$name/findings.json" "$want" "$rc" "$((SECONDS - t0))" <<'EOF' || status=1
+import json, sys
+path, want, rc, secs = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+coping = json.load(open(path)).get("coping", [])
+n = 0
+for c in coping:
+    print("  fault %s %s" % (c["fault"], c["why"]))
+    n += c["outcomes"][want]["count"]
+print("  %s: %s %d time(s) (finwait run exit %d, %s s)" % ("ok" if n else "FAIL", want, n, rc, secs))
+sys.exit(0 if n else 1)
+EOF
+}
+
 # --- the servers --------------------------------------------------------------------------
 mkdir -p "$work/www" "$work/ngx"
 cat >"$work/nginx.conf" <<EOF
@@ -252,6 +283,15 @@ case_ time_wait time_wait_pressure want 18091 8090 "time_wait_pressure: 50" \
   -- bash -c 'get http://127.0.0.1:18091/ 60'
 case_ time_wait_twin time_wait_pressure none 18091 8091 "time_wait_pressure: 50" \
   -- bash -c 'get http://127.0.0.1:18091/ 60'
+
+# how real clients cope with finwait's faults: curl --retry reconnects after an RST, plain
+# curl gives up, curl -m 3 waits out a blackhole (hung past hung_after, then closed at 3 s)
+cope coping_retry "{name: rst, type: reset, after_bytes: 1, to: client}" retried 18084 8090 \
+  -- bash -c 'curl -s -o /dev/null --retry 2 --retry-all-errors --retry-delay 0 http://127.0.0.1:18084/ || echo "  curl: gave up after its retries ($?)"'
+cope coping_closed "{name: rst, type: reset, after_bytes: 1, to: client}" closed 18085 8090 \
+  -- bash -c 'curl -s -o /dev/null http://127.0.0.1:18085/ || echo "  curl: exit $?"'
+cope coping_hung "{name: silence, type: blackhole}" closed 18086 8090 \
+  -- bash -c 'curl -s -o /dev/null -m 3 http://127.0.0.1:18086/ || echo "  curl -m 3: exit $?"'
 
 [ $status -eq 0 ] && echo "realapps: every case as expected" || echo "realapps: FAILED" >&2
 exit $status
