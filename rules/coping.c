@@ -1,6 +1,7 @@
 /* How applications coped with finwait's faults (coping.h). */
 #include "rules/coping.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -139,58 +140,58 @@ size_t coping_tallies(const struct coping *cp, double now_s, struct coping_tally
     return n;
 }
 
-static size_t range(char *buf, size_t len, const struct coping_tally *t, enum coping_outcome o)
+/* Append one clause to buf (n bytes used of len), cut short if it does not fit. */
+static void append(char *buf, size_t len, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void append(char *buf, size_t len, size_t *n, const char *fmt, ...)
 {
-    int r;
+    va_list ap;
+    int w;
 
+    if (*n + 1 >= len)
+        return;
+    va_start(ap, fmt);
+    w = vsnprintf(buf + *n, len - *n, fmt, ap);
+    va_end(ap);
+    *n += w < 0 ? 0 : (size_t)w < len - *n ? (size_t)w : len - *n - 1;
+}
+
+/* "2.1 ms" or "2.1-4.0 ms": the fastest and slowest of outcome o. */
+static const char *range(char *buf, size_t len, const struct coping_tally *t, enum coping_outcome o)
+{
     if (t->max_ms[o] - t->min_ms[o] < 0.05)
-        r = snprintf(buf, len, "%.1f ms", t->min_ms[o]);
+        snprintf(buf, len, "%.1f ms", t->min_ms[o]);
     else
-        r = snprintf(buf, len, "%.1f-%.1f ms", t->min_ms[o], t->max_ms[o]);
-    return r < 0 ? 0 : (size_t)r < len ? (size_t)r : len - 1;
+        snprintf(buf, len, "%.1f-%.1f ms", t->min_ms[o], t->max_ms[o]);
+    return buf;
 }
 
 void coping_text(const struct coping_tally *t, char *buf, size_t len)
 {
+    static const char *const clause[COPE_COUNT] = {
+        [COPE_RETRIED] = " the client retried on a new connection %llu time%s (%s after the "
+                         "fault);",
+        [COPE_CLOSED] = " closed without retrying %llu time%s (%s after the fault: the error "
+                        "surfaced, or the work was done);",
+        [COPE_HUNG] = " hung %llu time%s (nothing from the client for %s: no timeout?);",
+    };
     uint64_t total = 0;
     size_t n = 0;
     char r[64];
-    int w;
 
+    if (len == 0)
+        return;
+    buf[0] = '\0';
     for (int o = 0; o < COPE_COUNT; o++)
         total += t->n[o];
-    w = snprintf(buf, len, "acted on %llu connection%s:", (unsigned long long)total,
-                 total == 1 ? "" : "s");
-    n = w < 0 ? 0 : (size_t)w < len ? (size_t)w : len - 1;
-    if (t->n[COPE_RETRIED] && n < len) {
-        range(r, sizeof r, t, COPE_RETRIED);
-        w = snprintf(buf + n, len - n,
-                     " the client retried on a new connection %llu time%s (%s "
-                     "after the fault);",
-                     (unsigned long long)t->n[COPE_RETRIED], t->n[COPE_RETRIED] == 1 ? "" : "s", r);
-        n += w < 0 ? 0 : (size_t)w < len - n ? (size_t)w : len - n - 1;
-    }
-    if (t->n[COPE_CLOSED] && n < len) {
-        range(r, sizeof r, t, COPE_CLOSED);
-        w = snprintf(buf + n, len - n,
-                     " closed without retrying %llu time%s (%s after the fault: "
-                     "the error surfaced, or the work was done);",
-                     (unsigned long long)t->n[COPE_CLOSED], t->n[COPE_CLOSED] == 1 ? "" : "s", r);
-        n += w < 0 ? 0 : (size_t)w < len - n ? (size_t)w : len - n - 1;
-    }
-    if (t->n[COPE_HUNG] && n < len) {
-        range(r, sizeof r, t, COPE_HUNG);
-        w = snprintf(buf + n, len - n,
-                     " hung %llu time%s (nothing from the client for %s: no "
-                     "timeout?);",
-                     (unsigned long long)t->n[COPE_HUNG], t->n[COPE_HUNG] == 1 ? "" : "s", r);
-        n += w < 0 ? 0 : (size_t)w < len - n ? (size_t)w : len - n - 1;
-    }
-    if (t->n[COPE_PENDING] && n < len) {
-        w = snprintf(buf + n, len - n, " %llu not decided yet;",
-                     (unsigned long long)t->n[COPE_PENDING]);
-        n += w < 0 ? 0 : (size_t)w < len - n ? (size_t)w : len - n - 1;
-    }
-    if (n > 0 && n < len && buf[n - 1] == ';')
+    append(buf, len, &n, "acted on %llu connection%s:", (unsigned long long)total,
+           total == 1 ? "" : "s");
+    for (int o = COPE_RETRIED; o <= COPE_HUNG; o++)
+        if (t->n[o])
+            append(buf, len, &n, clause[o], (unsigned long long)t->n[o], t->n[o] == 1 ? "" : "s",
+                   range(r, sizeof r, t, (enum coping_outcome)o));
+    if (t->n[COPE_PENDING])
+        append(buf, len, &n, " %llu not decided yet;", (unsigned long long)t->n[COPE_PENDING]);
+    if (n > 0 && buf[n - 1] == ';')
         buf[n - 1] = '\0';
 }

@@ -32,22 +32,6 @@ static void *serve(void *arg)
     return NULL;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    char *s;
-    long n;
-
-    CHECK_MSG(f, "%s missing", path);
-    fseek(f, 0, SEEK_END);
-    n = ftell(f);
-    rewind(f);
-    s = calloc(1, (size_t)n + 1);
-    CHECK(fread(s, 1, (size_t)n, f) == (size_t)n);
-    fclose(f);
-    return s;
-}
-
 static const char *chromium(void)
 {
     static const char *const bins[] = {"/usr/bin/chromium", "/usr/bin/chromium-browser",
@@ -111,7 +95,7 @@ int main(void)
     CHECK_CONTAINS(out, "peer_keeps_closed");
     free(out);
 
-    s = slurp(junit);
+    s = fwp_slurp(junit);
     CHECK_CONTAINS(s, "<testsuite name=\"teardown verdicts\" tests=\"8\" failures=\"2\">");
     CHECK_CONTAINS(s, "<testcase classname=\"finwait.web\" name=\"answer_lost\">\n    </testcase>");
     CHECK_CONTAINS(s, "<testcase classname=\"finwait.web\" name=\"request_into_closed\">\n"
@@ -119,7 +103,7 @@ int main(void)
     CHECK_CONTAINS(s, "request_bytes=10.000");
     free(s);
 
-    s = slurp(html);
+    s = fwp_slurp(html);
     CHECK_CONTAINS(s, "<svg");
     CHECK_CONTAINS(s, ">server</text>");
     CHECK_CONTAINS(s, "request_into_closed at ");
@@ -144,7 +128,7 @@ int main(void)
         CHECK_EQ(stat(png, &st), 0);
         /* a blank page of this size compresses to a few KB; the drawn one is larger */
         CHECK_INT(st.st_size, >, 20000);
-        s = slurp(png);
+        s = fwp_slurp(png);
         CHECK(memcmp(s, "\x89PNG", 4) == 0);
         free(s);
     } else {

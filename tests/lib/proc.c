@@ -39,14 +39,13 @@ const char *fwp_tmpfile(int slot, const char *name, const char *text)
     return paths[slot];
 }
 
-char *fwp_log(struct fwp *fw)
+char *fwp_slurp(const char *path)
 {
-    FILE *f = fopen(fw->logpath, "r");
+    FILE *f = fopen(path, "r");
     char *buf;
     long n;
 
-    if (!f)
-        return strdup("");
+    CHECK_MSG(f, "%s: %s", path, strerror(errno));
     fseek(f, 0, SEEK_END);
     n = ftell(f);
     fseek(f, 0, SEEK_SET);
@@ -56,6 +55,13 @@ char *fwp_log(struct fwp *fw)
     buf[n] = '\0';
     fclose(f);
     return buf;
+}
+
+char *fwp_log(struct fwp *fw)
+{
+    if (access(fw->logpath, R_OK) != 0)
+        return strdup("");
+    return fwp_slurp(fw->logpath);
 }
 
 bool fwp_wait_log(struct fwp *fw, const char *needle, int timeout_ms)

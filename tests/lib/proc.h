@@ -31,6 +31,9 @@ uint16_t fwp_admin_port(struct fwp *fw);
 uint16_t fwp_port(struct fwp *fw, const char *name);
 /* Everything finwait logged so far (NUL-terminated, owned by the caller). */
 char *fwp_log(struct fwp *fw);
+/* The whole file at path (NUL-terminated, owned by the caller); the test fails if it cannot
+ * be read. */
+char *fwp_slurp(const char *path);
 /* Wait until the log contains `needle`. */
 bool fwp_wait_log(struct fwp *fw, const char *needle, int timeout_ms);
 /* Replace the config with the YAML (printf format), send SIGHUP and wait (5 s) for finwait's
