@@ -650,6 +650,25 @@ static void leg_ended(struct conn *c, enum leg_id l)
     fin_then_maybe_rst(c, l);
 }
 
+/*
+ * Acknowledge what was just read at once (Linux clears TCP_QUICKACK by itself, so it is set
+ * again after every read). A peer whose small last writes wait for an ACK (Nagle) and which
+ * then closes with unread data loses what was still waiting to its RST: directly, its peer's
+ * ACK often rides at once on that peer's own data; finwait's leg toward it, with nothing to
+ * send (the peer's window full), delayed its ACK and the tail was lost every time (the
+ * oracle's named case nagle_tail_before_rst: 3 chunks of 5,265 B 1 ms apart, then a close over
+ * an unread upload: the client read 10,530 B through finwait in 10 of 10 runs, 15,794 B
+ * directly in 20 of 20). One setsockopt per read; spliced bulk reads are not concerned.
+ */
+static void ack_now(uv_stream_t *s)
+{
+    uv_os_fd_t fd;
+    int one = 1;
+
+    if (uv_fileno((uv_handle_t *)s, &fd) == 0)
+        setsockopt(fd, IPPROTO_TCP, TCP_QUICKACK, &one, sizeof one);
+}
+
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
 {
     struct conn *c = s->data;
@@ -669,6 +688,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
         }
         return;
     }
+    ack_now(s);
     relay_read(c, l, b, (size_t)nread);
     if (nread == BUF_SIZE && !c->closing)
         maybe_splice(c, leg_out_dir(l));

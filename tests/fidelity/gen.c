@@ -135,9 +135,31 @@ static void rst_after_fin(struct kase *k, enum peer closer)
     add(b, OP_CLOSE, 0, 0, 0);
 }
 
+/* The server reads the head of a large upload, answers in three small chunks 1 ms apart and
+ * closes with the upload unread (an RST). Its Nagle holds each chunk until the one before is
+ * acknowledged: the last is lost to the RST unless its peer acknowledged at once. Directly, the
+ * client reads all three (seed 1000, case 538 of the CI's run, which this case copies). */
+static void nagle_tail_before_rst(struct kase *k)
+{
+    struct script *c = &k->peer[PEER_CLIENT], *s = &k->peer[PEER_SERVER];
+
+    name(k, "nagle_tail_before_rst");
+    k->racy = true;
+    k->reps = 10;
+    add(c, OP_WRITE, HUGE, 16 * MIB, 2);
+    add(c, OP_SHUT_WR, 0, 0, 0);
+    add(c, OP_READ, 0, 0, 0);
+    add(c, OP_SLEEP, 1, 0, 0);
+    add(c, OP_READ, 0, 0, 0);
+    add(c, OP_ABORT, 0, 0, 0);
+    add(s, OP_READ, 1160, 0, 0);
+    add(s, OP_WRITE, 15794, 5265, 1);
+    add(s, OP_CLOSE, 0, 0, 0);
+}
+
 int gen_named_count(void)
 {
-    return 6;
+    return 7;
 }
 
 static uint64_t size_small_medium(uint64_t *s)
@@ -303,6 +325,9 @@ void gen_case(uint64_t seed, int index, struct kase *k)
         return;
     case 5:
         rst_after_fin(k, PEER_SERVER);
+        return;
+    case 6:
+        nagle_tail_before_rst(k);
         return;
     }
     splitmix(&s);
