@@ -88,35 +88,47 @@ int sk_accept(int lfd, int timeout_ms)
     return accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 }
 
-int sk_connect_from(const char *src, const char *host, uint16_t port, int timeout_ms)
+/* A non-blocking connect, waited for: the socket, its SO_ERROR in *so_error (0: connected),
+ * or -1 (errno set) when it could not be made or timed out. */
+static int connect_wait(const char *src, const char *host, uint16_t port, int timeout_ms,
+                        int *so_error)
 {
     struct sockaddr_storage ss, sa;
     socklen_t len = make_addr(host, port, &ss);
     int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0), err = 0;
-    socklen_t elen = sizeof err;
+    socklen_t elen = sizeof *so_error;
 
     CHECK(fd >= 0);
     if (src) {
         socklen_t slen = make_addr(src, 0, &sa);
         CHECK_MSG(bind(fd, (struct sockaddr *)&sa, slen) == 0, "bind %s: %s", src, strerror(errno));
     }
-    if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS) {
+    if (connect(fd, (struct sockaddr *)&ss, len) != 0 && errno != EINPROGRESS)
         err = errno;
-        goto fail;
-    }
-    if (!wait_fd(fd, POLLOUT, now_ms() + timeout_ms)) {
+    else if (!wait_fd(fd, POLLOUT, now_ms() + timeout_ms))
         err = ETIMEDOUT;
-        goto fail;
+    if (err) {
+        close(fd);
+        errno = err;
+        return -1;
     }
-    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen);
-    if (err)
-        goto fail;
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    *so_error = 0;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, so_error, &elen);
     return fd;
-fail:
-    close(fd);
-    errno = err;
-    return -1;
+}
+
+int sk_connect_from(const char *src, const char *host, uint16_t port, int timeout_ms)
+{
+    int err, fd = connect_wait(src, host, port, timeout_ms, &err);
+
+    if (fd >= 0 && err) {
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    if (fd >= 0)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
 }
 
 void sk_pair(const char *src, const char *host, uint16_t port, int lfd, int *c, int *s)
@@ -179,15 +191,23 @@ int sk_write_pattern(int fd, uint64_t off, uint64_t len, int timeout_ms)
 
 struct sk_read sk_connect_read_end(const char *src, const char *host, uint16_t port, int timeout_ms)
 {
-    int fd = sk_connect_from(src, host, port, timeout_ms);
+    static __thread uint8_t buf[65536];
+    int err, fd = connect_wait(src, host, port, timeout_ms, &err);
     struct sk_read r = {.pattern_ok = true};
+    ssize_t n;
 
-    if (fd < 0) {
-        CHECK_MSG(errno == ECONNRESET, "connect to %s:%u: %s", host, port, strerror(errno));
+    CHECK_MSG(fd >= 0 && (err == 0 || err == ECONNRESET), "connect to %s:%u: %s", host, port,
+              strerror(fd < 0 ? errno : err));
+    if (err == ECONNRESET) {
+        /* what came before the RST is still readable (reading SO_ERROR took the error) */
+        while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+            r.bytes += (uint64_t)n;
         r.end = SK_RESET;
         r.end_ms = now_ms();
+        close(fd);
         return r;
     }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     r = sk_read_until_end(fd, timeout_ms, false, 0);
     close(fd);
     return r;

@@ -49,8 +49,9 @@ struct sk_read {
  * limit; end is then SK_TIMEOUT unless the connection ended). */
 struct sk_read sk_read_until_end(int fd, int timeout_ms, bool check, uint64_t max);
 /* Connect (from src, if not NULL), read until the connection ends and close it. A reset that
- * lands between the handshake and the poll makes connect() itself fail with ECONNRESET; the
- * client has then seen the reset all the same, so it ends as SK_RESET. */
+ * lands between the handshake and the poll makes connect() itself report ECONNRESET; the
+ * client has then seen the reset all the same, so it ends as SK_RESET, with the bytes that
+ * came before the RST (still readable, as a direct client reads them). */
 struct sk_read sk_connect_read_end(const char *src, const char *host, uint16_t port,
                                    int timeout_ms);
 /* Read exactly n bytes (or fewer if the connection ends / times out). */
