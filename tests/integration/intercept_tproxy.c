@@ -45,6 +45,7 @@ static int client(void *arg)
         char *hash;
         uint16_t port = 5432;
         int fd, got = 0;
+        bool reset;
         struct sk_read r;
 
         addr[n] = '\0';
@@ -53,13 +54,13 @@ static int client(void *arg)
             *hash = '\0';
             port = (uint16_t)atoi(hash + 1);
         }
-        fd = sk_connect(addr, port, 3000);
+        fd = sk_connect_seen(NULL, addr, port, 3000, &reset);
         if (fd < 0) {
-            /* a reset that lands before connect() returns is a reset the client saw */
-            snprintf(reply, sizeof reply, "|%s",
-                     errno == ECONNRESET ? "ECONNRESET" : "connect failed");
+            snprintf(reply, sizeof reply, "|connect failed");
         } else {
-            const char *end = NULL;
+            /* a reset that lands before connect() returns is a reset the client saw, after
+             * the bytes before it */
+            const char *end = reset ? "ECONNRESET" : NULL;
             /* the greeting, then how the connection ends (a reset may come first) */
             while (got < (int)sizeof text - 1) {
                 ssize_t k = read(fd, text + got, 1);

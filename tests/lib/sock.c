@@ -189,17 +189,31 @@ int sk_write_pattern(int fd, uint64_t off, uint64_t len, int timeout_ms)
     return 0;
 }
 
+int sk_connect_seen(const char *src, const char *host, uint16_t port, int timeout_ms, bool *reset)
+{
+    int err, fd = connect_wait(src, host, port, timeout_ms, &err);
+
+    *reset = fd >= 0 && err == ECONNRESET;
+    if (fd >= 0 && err && !*reset) {
+        close(fd);
+        errno = err;
+        return -1;
+    }
+    if (fd >= 0)
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    return fd;
+}
+
 struct sk_read sk_connect_read_end(const char *src, const char *host, uint16_t port, int timeout_ms)
 {
     static __thread uint8_t buf[65536];
-    int err, fd = connect_wait(src, host, port, timeout_ms, &err);
+    bool reset;
+    int fd = sk_connect_seen(src, host, port, timeout_ms, &reset);
     struct sk_read r = {.pattern_ok = true};
     ssize_t n;
 
-    CHECK_MSG(fd >= 0 && (err == 0 || err == ECONNRESET), "connect to %s:%u: %s", host, port,
-              strerror(fd < 0 ? errno : err));
-    if (err == ECONNRESET) {
-        /* what came before the RST is still readable (reading SO_ERROR took the error) */
+    CHECK_MSG(fd >= 0, "connect to %s:%u: %s", host, port, strerror(errno));
+    if (reset) {
         while ((n = recv(fd, buf, sizeof buf, MSG_DONTWAIT)) > 0)
             r.bytes += (uint64_t)n;
         r.end = SK_RESET;
@@ -207,7 +221,6 @@ struct sk_read sk_connect_read_end(const char *src, const char *host, uint16_t p
         close(fd);
         return r;
     }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     r = sk_read_until_end(fd, timeout_ms, false, 0);
     close(fd);
     return r;

@@ -20,6 +20,10 @@ int sk_accept(int lfd, int timeout_ms);
 /* Connect within timeout_ms; -1 (errno set) on failure. `src` may bind a source address. */
 int sk_connect(const char *host, uint16_t port, int timeout_ms);
 int sk_connect_from(const char *src, const char *host, uint16_t port, int timeout_ms);
+/* The same, but a reset that lands between the handshake and the poll (connect() then reports
+ * ECONNRESET) still gives the socket, with *reset set: what came before the RST is readable on
+ * it (then EOF: reading SO_ERROR took the error), as a direct client reads it. */
+int sk_connect_seen(const char *src, const char *host, uint16_t port, int timeout_ms, bool *reset);
 /* Connect (from src, if not NULL) to host:port, a proxy in front of the server listening on
  * lfd, and accept the server's side: both ends of one proxied connection, or the test fails. */
 void sk_pair(const char *src, const char *host, uint16_t port, int lfd, int *c, int *s);
