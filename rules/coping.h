@@ -36,8 +36,6 @@ struct coping_rec {
     double fault_s;  /* when it acted */
     double active_s; /* the client's last byte on it after the fault, or COPE_NONE */
     double closed_s; /* the client's FIN or RST, or finwait's RST to it, or COPE_NONE */
-    bool closed_rst; /* ... an RST (the client's or finwait's) rather than the client's FIN */
-    bool ended;      /* the connection is over */
     uint64_t retry;  /* the client's next connection to the proxy, or 0 */
     double retry_s;  /* when it was accepted */
 };

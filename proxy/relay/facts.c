@@ -126,8 +126,9 @@ static void coping_update(struct conn *c, bool ended)
     struct coping *cp = coping_of(c);
     struct coping_rec *r = cp && c->vf->fault[0] ? coping_find(cp, c->id) : NULL;
     const struct vf_leg *cl = &c->vf->legs[LEG_CLIENT];
+    /* the first of the client's FIN, its RST, finwait's RST to it */
+    const double closes[] = {cl->fin_received_ms, cl->rst_received_ms, cl->rst_sent_ms};
     double close_ms = VF_NONE;
-    bool rst = false;
 
     if (!r)
         return;
@@ -136,22 +137,13 @@ static void coping_update(struct conn *c, bool ended)
         if (t > r->fault_s)
             r->active_s = t;
     }
-    /* the first of the client's FIN, its RST, finwait's RST to it */
-    if (cl->fin_received_ms != VF_NONE)
-        close_ms = cl->fin_received_ms;
-    if (cl->rst_received_ms != VF_NONE && (close_ms == VF_NONE || cl->rst_received_ms < close_ms))
-        close_ms = cl->rst_received_ms, rst = true;
-    if (cl->rst_sent_ms != VF_NONE && (close_ms == VF_NONE || cl->rst_sent_ms < close_ms))
-        close_ms = cl->rst_sent_ms, rst = true;
-    if (r->closed_s == COPE_NONE && close_ms != VF_NONE) {
+    for (size_t i = 0; i < sizeof closes / sizeof closes[0]; i++)
+        if (closes[i] != VF_NONE && (close_ms == VF_NONE || closes[i] < close_ms))
+            close_ms = closes[i];
+    if (r->closed_s == COPE_NONE && close_ms != VF_NONE)
         r->closed_s = wall_at(c, close_ms);
-        r->closed_rst = rst;
-    }
-    if (ended) {
-        r->ended = true;
-        if (r->closed_s == COPE_NONE)
-            r->closed_s = wall_s();
-    }
+    if (ended && r->closed_s == COPE_NONE)
+        r->closed_s = wall_s(); /* over without a close of its own: it is closed now */
 }
 
 static void judge(struct conn *c, bool ended)

@@ -13,19 +13,6 @@
 
 /* One request and its answer through `port`: the server (accepted from lfd) sees the bytes the
  * client sent, the client those the server sent. */
-static void relays(int lfd, uint16_t port)
-{
-    int c, s;
-
-    sk_pair(NULL, "127.0.0.1", port, lfd, &c, &s);
-    CHECK_EQ(sk_write_all(c, "ping", 4, 1000), 0);
-    CHECK_UINT(sk_read_n(s, 4, 2000).bytes, ==, 4);
-    CHECK_EQ(sk_write_all(s, "pong", 4, 1000), 0);
-    CHECK_UINT(sk_read_n(c, 4, 2000).bytes, ==, 4);
-    close(c);
-    close(s);
-}
-
 int main(void)
 {
     uint16_t up = 0, busy_port = 0, pa, pb, pc;
@@ -75,7 +62,7 @@ int main(void)
 
     pb = fwp_port(fw, "b");
     CHECK(pb != 0);
-    relays(lfd, pb);
+    sk_relays(lfd, "127.0.0.1", pb);
     c = sk_connect("127.0.0.1", pc, 1000);
     CHECK_MSG(c < 0 && errno == ECONNREFUSED, "removed proxy c still accepts");
     TEST_PASS("an added proxy listens, a removed one refuses connections");
@@ -90,7 +77,7 @@ int main(void)
               "no located error in the log");
     CHECK(strstr(log, "the running configuration is kept") != NULL);
     free(log);
-    relays(lfd, pb);
+    sk_relays(lfd, "127.0.0.1", pb);
     CHECK_STR(sk_end_name(sk_connect_read_end(NULL, "127.0.0.1", pa, 2000).end), "ECONNRESET");
     TEST_PASS("a config with errors is reported with file:line:col and changes nothing");
 
@@ -101,7 +88,7 @@ int main(void)
                       "  - {name: d, listen: 127.0.0.1:%u, upstream: 127.0.0.1:%u}\n",
                       up, up, busy_port, up));
     CHECK(fwp_wait_log(fw, "d: cannot listen on", 1000));
-    relays(lfd, pb);
+    sk_relays(lfd, "127.0.0.1", pb);
     CHECK_STR(sk_end_name(sk_connect_read_end(NULL, "127.0.0.1", pa, 2000).end), "ECONNRESET");
     TEST_PASS("a listen address in use changes nothing");
 
@@ -111,7 +98,7 @@ int main(void)
                      "  - {name: a2, listen: 127.0.0.1:%u, upstream: 127.0.0.1:%u}\n",
                      pa, up));
     CHECK(fwp_wait_log(fw, "a2: reloaded: listening on", 1000));
-    relays(lfd, pa);
+    sk_relays(lfd, "127.0.0.1", pa);
     CHECK(fwp_wait_log(fw, "a2#", 1000)); /* ids go on from the socket's last one */
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
     close(busy);

@@ -78,20 +78,6 @@ static int log_count(struct fwp *fw, const char *needle)
     return k;
 }
 
-/* One request and its answer through `port` to the upstream listening on lfd. */
-static void relays(int lfd, uint16_t port)
-{
-    int c, s;
-
-    sk_pair(NULL, "127.0.0.1", port, lfd, &c, &s);
-    CHECK_EQ(sk_write_all(c, "ping", 4, 1000), 0);
-    CHECK_UINT(sk_read_n(s, 4, 2000).bytes, ==, 4);
-    CHECK_EQ(sk_write_all(s, "pong", 4, 1000), 0);
-    CHECK_UINT(sk_read_n(c, 4, 2000).bytes, ==, 4);
-    close(c);
-    close(s);
-}
-
 static const char one[] = "proxies:\n  - {name: a, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u}\n";
 static const char two[] = "proxies:\n"
                           "  - {name: a, listen: 127.0.0.1:0, upstream: 127.0.0.1:%u}\n"
@@ -113,8 +99,8 @@ int main(void)
     rename_over(fw->cfg, yaml);
     CHECK(reaches(fw, done, 1, RELOAD_BOUND_MS, &ms));
     fprintf(stderr, "rename-over reloaded in %lld ms\n", (long long)ms);
-    relays(lfd, fwp_port(fw, "b"));
-    relays(lfd, pa);
+    sk_relays(lfd, "127.0.0.1", fwp_port(fw, "b"));
+    sk_relays(lfd, "127.0.0.1", pa);
     TEST_PASS("a file renamed over the config reloads it, no signal needed");
 
     /* another file of the directory, and the config touched with the same content */
@@ -141,8 +127,8 @@ int main(void)
     rename_over(fw->cfg, "proxies:\n  - {name: a, listen: 127.0.0.1:0, upsteam: x:1}\n");
     CHECK(reaches(fw, "reload failed", 2, RELOAD_BOUND_MS, NULL));
     CHECK(fwp_wait_log(fw, "finwait.yaml:2:36: error: unknown key 'upsteam'", 0));
-    relays(lfd, pa);
-    relays(lfd, fwp_port(fw, "c"));
+    sk_relays(lfd, "127.0.0.1", pa);
+    sk_relays(lfd, "127.0.0.1", fwp_port(fw, "c"));
     TEST_PASS("a broken file is refused (file:line:col) and the old configuration relays");
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
 
@@ -177,8 +163,8 @@ int main(void)
     rmdir(path);
     CHECK(reaches(fw, done, 1, RELOAD_BOUND_MS, &ms));
     fprintf(stderr, "ConfigMap swap reloaded in %lld ms\n", (long long)ms);
-    relays(lfd, fwp_port(fw, "k"));
-    relays(lfd, pa);
+    sk_relays(lfd, "127.0.0.1", fwp_port(fw, "k"));
+    sk_relays(lfd, "127.0.0.1", pa);
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
     snprintf(path, sizeof path, "%s/..2026_11_24_b/finwait.yaml", k8s);
     unlink(path);

@@ -47,20 +47,6 @@ static void error_is(const char *method, const char *path, const char *body, int
     http_resp_free(&r);
 }
 
-/* One round trip through `port` to the upstream listening on lfd. */
-static void relays(int lfd, uint16_t port)
-{
-    int c, s;
-
-    sk_pair(NULL, "127.0.0.1", port, lfd, &c, &s);
-    CHECK_EQ(sk_write_all(c, "ping", 4, 1000), 0);
-    CHECK_UINT(sk_read_n(s, 4, 2000).bytes, ==, 4);
-    CHECK_EQ(sk_write_all(s, "pong", 4, 1000), 0);
-    CHECK_UINT(sk_read_n(c, 4, 2000).bytes, ==, 4);
-    close(c);
-    close(s);
-}
-
 static bool is_xid(const char *id)
 {
     if (!id || strlen(id) != 20)
@@ -177,19 +163,19 @@ int main(void)
     port = http_listen_port(json_string_value(json_object_get(j, "listen")));
     CHECK(port != 0);
     json_decref(j);
-    relays(lfd, port);
+    sk_relays(lfd, "127.0.0.1", port);
     CHECK_EQ(http_json(api, "PATCH", "/proxies/n", "{\"enabled\":null,\"upstream\":null}", &j),
              200);
     CHECK(json_is_true(json_object_get(j, "enabled")));
     json_decref(j);
-    relays(lfd, port);
+    sk_relays(lfd, "127.0.0.1", port);
     TEST_PASS("null is a field left out (enabled, listen, upstream, toxics); no listen: an "
               "ephemeral port on the API's host, written back");
 
     exact("POST", "/proxies/n/toxics", "{\"type\":\"noop\"}", 200,
           "{\"name\":\"noop_downstream\",\"type\":\"noop\",\"stream\":\"downstream\","
           "\"toxicity\":1,\"attributes\":{}}");
-    relays(lfd, port);
+    sk_relays(lfd, "127.0.0.1", port);
     {
         int c, s;
         sk_pair(NULL, "127.0.0.1", port, lfd, &c, &s);

@@ -39,18 +39,6 @@ static void shown(const char *name, const char *want)
     json_decref(j);
 }
 
-/* One round trip through the proxy at 127.0.0.1:port to the upstream on lfd. */
-static void relays(int lfd, uint16_t port)
-{
-    int c, s;
-
-    sk_pair(NULL, "127.0.0.1", port, lfd, &c, &s);
-    CHECK_EQ(sk_write_all(c, "ping", 4, 1000), 0);
-    CHECK_UINT(sk_read_n(s, 4, 2000).bytes, ==, 4);
-    close(c);
-    close(s);
-}
-
 /* PATCH /proxies/name {"enabled": on}: 200, and the answer's listen is `want`. */
 static void set_enabled(const char *name, bool on, const char *want)
 {
@@ -108,7 +96,7 @@ int main(void)
     CHECK_MSG(sk_connect("127.0.0.1", port, 1000) < 0 && errno == ECONNREFUSED,
               "a disabled proxy still accepts");
     set_enabled("rb", true, want);
-    relays(lfd, port);
+    sk_relays(lfd, "127.0.0.1", port);
     TEST_PASS("made on localhost:0: listen is 127.0.0.1:PORT, enabled and disabled");
 
     /* disabled, with a toxic: a populate with the address shown changes nothing */
@@ -123,7 +111,7 @@ int main(void)
     CHECK_EQ(json_array_size(json_object_get(p, "toxics")), 1);
     json_decref(j);
     set_enabled("rb", true, want);
-    relays(lfd, port);
+    sk_relays(lfd, "127.0.0.1", port);
     TEST_PASS("a populate with the bound address leaves the disabled proxy as it is");
 
     /* a port given with a host name: the same */
@@ -137,7 +125,7 @@ int main(void)
     json_decref(j);
     set_enabled("named", false, want);
     set_enabled("named", true, want);
-    relays(lfd, port);
+    sk_relays(lfd, "127.0.0.1", port);
     TEST_PASS("made on localhost:PORT: listen is 127.0.0.1:PORT, enabled and disabled");
 
     /* never started: what was written, as Toxiproxy shows it */

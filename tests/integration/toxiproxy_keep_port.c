@@ -38,18 +38,6 @@ static void listen_is(const char *name, const char *want)
     free(l);
 }
 
-/* One round trip through the proxy at 127.0.0.1:port to the upstream on lfd. */
-static void relays(int lfd, uint16_t port)
-{
-    int c, s;
-
-    sk_pair(NULL, "127.0.0.1", port, lfd, &c, &s);
-    CHECK_EQ(sk_write_all(c, "ping", 4, 1000), 0);
-    CHECK_UINT(sk_read_n(s, 4, 2000).bytes, ==, 4);
-    close(c);
-    close(s);
-}
-
 static void refused(uint16_t port)
 {
     int c = sk_connect("127.0.0.1", port, 1000);
@@ -85,25 +73,25 @@ int main(void)
     json_decref(j);
     port = http_listen_port(bound);
     CHECK(port != 0);
-    relays(lfd, port);
+    sk_relays(lfd, "127.0.0.1", port);
 
     CHECK_EQ(http_json(api, "POST", "/proxies/db", "{\"enabled\":false}", NULL), 200);
     listen_is("db", bound);
     refused(port);
     CHECK_EQ(http_json(api, "POST", "/proxies/db", "{\"enabled\":true}", NULL), 200);
     listen_is("db", bound);
-    relays(lfd, port);
+    sk_relays(lfd, "127.0.0.1", port);
     CHECK_EQ(http_json(api, "PATCH", "/proxies/db", "{\"enabled\":false}", NULL), 200);
     listen_is("db", bound);
     CHECK_EQ(http_json(api, "PATCH", "/proxies/db", "{\"enabled\":true}", NULL), 200);
     listen_is("db", bound);
-    relays(lfd, port);
+    sk_relays(lfd, "127.0.0.1", port);
     TEST_PASS("disabled and enabled (POST, PATCH): the port it was given, shown while disabled");
 
     CHECK_EQ(http_json(api, "PATCH", "/proxies/db", "{\"enabled\":false}", NULL), 200);
     CHECK_EQ(http_json(api, "POST", "/reset", NULL, NULL), 204);
     listen_is("db", bound);
-    relays(lfd, port);
+    sk_relays(lfd, "127.0.0.1", port);
     TEST_PASS("POST /reset enables it on the same port");
 
     /* a populate with the values it shows leaves it as it is, toxics and all */
@@ -118,7 +106,7 @@ int main(void)
                  json_object_get(json_array_get(json_object_get(j, "proxies"), 0), "toxics")),
              1);
     json_decref(j);
-    relays(lfd, port);
+    sk_relays(lfd, "127.0.0.1", port);
     TEST_PASS("populate with the same values: the same proxy, port and toxics");
 
     toggle(url, "Proxy db is now disabled\n");
@@ -126,7 +114,7 @@ int main(void)
     refused(port);
     toggle(url, "Proxy db is now enabled\n");
     listen_is("db", bound);
-    relays(lfd, port);
+    sk_relays(lfd, "127.0.0.1", port);
     TEST_PASS("toxiproxy-cli toggle twice: the same port");
 
     /* made without listen: the same */
@@ -137,7 +125,7 @@ int main(void)
     listen_is("nl", l);
     CHECK_EQ(http_json(api, "PATCH", "/proxies/nl", "{\"enabled\":true}", NULL), 200);
     listen_is("nl", l);
-    relays(lfd, http_listen_port(l));
+    sk_relays(lfd, "127.0.0.1", http_listen_port(l));
     free(l);
     TEST_PASS("a proxy made without listen keeps its port the same way");
 

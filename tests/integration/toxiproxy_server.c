@@ -14,20 +14,6 @@
 #include "proc.h"
 #include "sock.h"
 
-/* One request and its answer through `port` to the upstream listening on lfd. */
-static void relays(int lfd, uint16_t port)
-{
-    int c, s;
-
-    sk_pair(NULL, "127.0.0.1", port, lfd, &c, &s);
-    CHECK_EQ(sk_write_all(c, "ping", 4, 1000), 0);
-    CHECK_UINT(sk_read_n(s, 4, 2000).bytes, ==, 4);
-    CHECK_EQ(sk_write_all(s, "pong", 4, 1000), 0);
-    CHECK_UINT(sk_read_n(c, 4, 2000).bytes, ==, 4);
-    close(c);
-    close(s);
-}
-
 int main(void)
 {
     uint16_t up = 0, api, port;
@@ -56,7 +42,7 @@ int main(void)
     CHECK_EQ(http_json(api, "POST", "/proxies", json, &j), 201);
     port = http_listen_port(json_string_value(json_object_get(j, "listen")));
     json_decref(j);
-    relays(lfd, port);
+    sk_relays(lfd, "127.0.0.1", port);
     /* what Toxiproxy's Go client (and so toxiproxy-cli 2.x) sends for a toxic without -n */
     CHECK_EQ(http_json(api, "POST", "/proxies/web/toxics",
                        "{\"name\": \"\", \"type\": \"latency\", \"stream\": \"upstream\", "
@@ -85,7 +71,7 @@ int main(void)
                                          "-seed", "42", "-proxy-metrics", "-runtime-metrics", NULL},
                         "admin API");
     api = fwp_admin_port(fw);
-    relays(lfd, fwp_port(fw, "redis"));
+    sk_relays(lfd, "127.0.0.1", fwp_port(fw, "redis"));
     CHECK_EQ(http_json(api, "GET", "/proxies", NULL, &j), 200);
     CHECK(json_is_true(json_object_get(json_object_get(j, "redis"), "enabled")));
     CHECK(json_is_false(json_object_get(json_object_get(j, "off"), "enabled")));

@@ -119,15 +119,14 @@ static int connect_wait(const char *src, const char *host, uint16_t port, int ti
 
 int sk_connect_from(const char *src, const char *host, uint16_t port, int timeout_ms)
 {
-    int err, fd = connect_wait(src, host, port, timeout_ms, &err);
+    bool reset;
+    int fd = sk_connect_seen(src, host, port, timeout_ms, &reset);
 
-    if (fd >= 0 && err) {
+    if (fd >= 0 && reset) {
         close(fd);
-        errno = err;
+        errno = ECONNRESET;
         return -1;
     }
-    if (fd >= 0)
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     return fd;
 }
 
@@ -349,6 +348,16 @@ void sk_thread_start(struct sk_thread *t, void *(*fn)(void *), void *arg)
 void sk_thread_join(struct sk_thread *t)
 {
     pthread_join(t->tid, NULL);
+}
+
+void sk_relays(int lfd, const char *host, uint16_t port)
+{
+    int c, s;
+
+    sk_pair(NULL, host, port, lfd, &c, &s);
+    sk_round_trip(c, s);
+    close(c);
+    close(s);
 }
 
 int64_t sk_round_trip(int c, int s)

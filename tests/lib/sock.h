@@ -73,6 +73,9 @@ bool sk_wait_state(int fd, int state, int timeout_ms);
  * "pong" back; milliseconds from the client's write to the answer's arrival. The test fails if
  * a side does not get its 4 bytes. */
 int64_t sk_round_trip(int c, int s);
+/* A new connection through the proxy at host:port to the server listening on lfd carries one
+ * round trip (sk_pair, then sk_round_trip), and is closed. */
+void sk_relays(int lfd, const char *host, uint16_t port);
 /* Abortive close: SO_LINGER {1,0} then close -> RST. */
 void sk_reset(int fd);
 void sk_shut_wr(int fd);

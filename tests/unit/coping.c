@@ -38,7 +38,6 @@ int main(void)
     /* retried: RST from the fault at 100.0, the client's next connection 2 ms later */
     r = coping_fault(cp, 1, "10.0.0.1", "reset", 100.0);
     r->closed_s = 100.0;
-    r->closed_rst = true;
     CHECK_EQ(judge(cp, 1, 100.001, &ms), COPE_PENDING); /* a retry may still come */
     coping_accept(cp, 2, "10.0.0.2", 100.002);          /* another client: not a retry */
     CHECK_EQ(judge(cp, 1, 100.003, &ms), COPE_PENDING);
