@@ -104,7 +104,10 @@ int main(void)
     CHECK_MSG(f, "no request_into_closed finding");
     CHECK_STR(json_string_value(json_object_get(f, "side")), "client");
     CHECK_DBL(fw_evidence(f, "request_bytes"), ==, REQ);
-    CHECK_DBL(fw_evidence(f, "idle_before_fin_ms"), >=, IDLE - 5);
+    /* finwait times the idle from its own reads of the answer and of the FIN: a loop slowed
+     * by a sanitizer on a loaded machine read the answer 12 ms after the server wrote it */
+    CHECK_DBL(fw_evidence(f, "idle_before_fin_ms"), >=, IDLE - 50);
+    CHECK_DBL(fw_evidence(f, "idle_before_fin_ms"), <, IDLE + 1000);
     CHECK_DBL(fw_evidence(f, "request_ms"), >=, fw_evidence(f, "fin_relayed_ms"));
     CHECK_DBL(fw_evidence(f, "server_rst_ms"), >=, fw_evidence(f, "request_ms"));
     CHECK_CONTAINS(json_string_value(json_object_get(f, "why")), "retry idempotent requests");
