@@ -198,10 +198,10 @@ void facts_leg(struct conn *c, enum leg_id l, unsigned f)
     judge(c, false);
 }
 
-void facts_data(struct conn *c, enum dir d, size_t len)
+void facts_data(struct conn *c, enum dir d, size_t len, double t_ms)
 {
     if (c->vf)
-        verdict_facts_data(c->vf, d, len, conn_elapsed_ms(c));
+        verdict_facts_data(c->vf, d, len, t_ms);
 }
 
 void facts_undelivered(struct conn *c, enum dir d, size_t len)

@@ -20,8 +20,8 @@ void facts_start(struct conn *c);
 void facts_accepted(struct conn *c);
 /* Leg l of c got flag f (conn__leg_set); judges what an event can complete. */
 void facts_leg(struct conn *c, enum leg_id l, unsigned f);
-/* len bytes of d reached the destination's kernel. */
-void facts_data(struct conn *c, enum dir d, size_t len);
+/* len bytes of d reached the destination's kernel at t_ms (of the connection's clock). */
+void facts_data(struct conn *c, enum dir d, size_t len, double t_ms);
 /* len bytes of d were never delivered (the destination's socket broke, or finwait closed). */
 void facts_undelivered(struct conn *c, enum dir d, size_t len);
 /* A configured fault acted on c. */
