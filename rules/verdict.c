@@ -115,7 +115,15 @@ void verdict_facts_data(struct verdict_facts *f, int dir, uint64_t bytes, double
         f->nbursts--;
         f->dropped++;
     }
-    f->bursts[f->nbursts++] = (struct vf_burst){t_ms, t_ms, bytes, dir};
+    f->bursts[f->nbursts++] =
+        (struct vf_burst){t_ms, t_ms, bytes, dir, dir == 1 && f->early_pending};
+    if (dir == 1)
+        f->early_pending = false;
+}
+
+void verdict_facts_early(struct verdict_facts *f)
+{
+    f->early_pending = true;
 }
 
 void verdict_facts_undelivered(struct verdict_facts *f, int dir, uint64_t bytes, double t_ms)

@@ -90,7 +90,9 @@ struct vf_burst {
     double first_ms; /* the first byte of the burst reached the destination's kernel */
     double last_ms;  /* its last byte did */
     uint64_t bytes;
-    int dir; /* 0: client -> server (upstream), 1: server -> client (downstream) */
+    int dir;    /* 0: client -> server (upstream), 1: server -> client (downstream) */
+    bool early; /* downstream: the server began it while the client's bytes before it were
+                   still on their way to the server (an answer before the whole upload) */
 };
 
 #define VF_BURSTS                                                                                  \
@@ -106,6 +108,7 @@ struct verdict_facts {
     uint64_t bytes[2];        /* per direction, delivered */
     double last_data_ms[2];   /* per direction, the latest delivery, or VF_NONE */
     bool answered;            /* a downstream burst followed an upstream one at least once */
+    bool early_pending;       /* the next downstream burst is early (verdict_facts_early) */
     uint64_t undelivered[2];  /* per direction, bytes the destination's reset refused */
     double undelivered_ms[2]; /* when the latest of them was refused, or VF_NONE */
     char fault[48];           /* the name of the last fault that acted on the connection, or
@@ -120,6 +123,9 @@ void verdict_facts_leg_established(struct verdict_facts *f, int leg, double t_ms
 void verdict_facts_leg_event(struct verdict_facts *f, int leg, const char *which, double t_ms);
 /* `bytes` of direction `dir` (0 upstream, 1 downstream) reached the destination's kernel. */
 void verdict_facts_data(struct verdict_facts *f, int dir, uint64_t bytes, double t_ms);
+/* The server's next answer was read while the client's bytes were still on their way to the
+ * server: its downstream burst is early (see struct vf_burst). */
+void verdict_facts_early(struct verdict_facts *f);
 /* `bytes` of direction `dir` were never delivered: the destination's socket broke (reset). */
 void verdict_facts_undelivered(struct verdict_facts *f, int dir, uint64_t bytes, double t_ms);
 /* A configured fault acted (its name is copied). */

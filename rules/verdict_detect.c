@@ -387,10 +387,43 @@ static const struct vf_burst *last_request(const struct verdict_facts *f, double
     return NULL;
 }
 
+/* A bulk upload: this much in one burst. */
+#define UPLOAD_BYTES (64u << 10)
+/* Faster than a client turns round: read an answer, then send its next request. */
+#define UPLOAD_GAP_MS 1.0
+
+/*
+ * The upstream burst bursts[ri] is the rest of an upload the downstream burst before it
+ * answered early (before the upload had reached the server), not a new request: the relay saw
+ * the client's bytes still on their way when it read the answer (vf_burst.early), or a bulk
+ * upload (before the answer or after it) ran up to the answer and on right after it, with no
+ * pause for the client to read the answer. The second catches what the first misses: a
+ * client between two writes at that instant, and a server that answered a request's head
+ * before its body left the client (curl with nginx: 1-3 of 10 uploads each way).
+ */
+static bool continues_upload(const struct verdict_facts *f, unsigned ri)
+{
+    const struct vf_burst *answer, *before, *req = &f->bursts[ri];
+
+    if (ri == 0 || f->bursts[ri - 1].dir != 1)
+        return false;
+    answer = &f->bursts[ri - 1];
+    if (answer->early)
+        return true;
+    if (ri < 2)
+        return false;
+    before = &f->bursts[ri - 2];
+    return (before->bytes >= UPLOAD_BYTES || req->bytes >= UPLOAD_BYTES) &&
+           answer->first_ms - before->last_ms < UPLOAD_GAP_MS &&
+           req->first_ms - answer->last_ms < UPLOAD_GAP_MS;
+}
+
 /*
  * half_close_ignored: the client's request, its FIN, then the server's FIN (after finwait
  * relayed the client's) with no byte after the request, on a connection where the server
  * had answered before: a one-way protocol (an upload) looks the same and is not judged.
+ * Upload bytes after an early answer are the rest of the request it answered, not a new one
+ * (nginx's `return 200` to a large POST, which then reads and discards the body).
  */
 static void half_close_ignored(const struct verdict_cfg *vc, struct out *o)
 {
@@ -405,7 +438,7 @@ static void half_close_ignored(const struct verdict_cfg *vc, struct out *o)
         !SET(s->fin_received_ms) || s->fin_received_ms < s->fin_sent_ms)
         return;
     req = last_request(f, c->fin_received_ms, &ri);
-    if (!req)
+    if (!req || continues_upload(f, ri))
         return;
     for (unsigned i = 0; i < f->nbursts; i++) {
         if (f->bursts[i].dir != 1)

@@ -36,10 +36,10 @@ static json_t *facts_json(const struct verdict_facts *f)
     }
     for (unsigned i = 0; i < f->nbursts; i++) {
         const struct vf_burst *b = &f->bursts[i];
-        json_array_append_new(bursts, json_pack("{s:s,s:f,s:f,s:I}", "direction",
+        json_array_append_new(bursts, json_pack("{s:s,s:f,s:f,s:I,s:b}", "direction",
                                                 b->dir == 0 ? "upstream" : "downstream", "first_ms",
                                                 b->first_ms, "last_ms", b->last_ms, "bytes",
-                                                (json_int_t)b->bytes));
+                                                (json_int_t)b->bytes, "early", (int)b->early));
     }
     return json_pack("{s:o,s:o,s:i}", "legs", legs, "bursts", bursts, "bursts_dropped",
                      (int)f->dropped);

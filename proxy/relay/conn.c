@@ -691,6 +691,8 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *ub)
         return;
     }
     ack_if_blocked(s);
+    if (l == LEG_SERVER)
+        facts_server_read(c);
     relay_read(c, l, b, (size_t)nread);
     if (nread == BUF_SIZE && !c->closing)
         maybe_splice(c, leg_out_dir(l));

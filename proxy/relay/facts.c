@@ -12,6 +12,7 @@
 #include "proxy/log.h"
 #include "proxy/relay/conn.h"
 #include "proxy/relay/listener.h"
+#include "proxy/relay/tcpinfo.h"
 #include "proxy/relay/timeline.h"
 #include "proxy/stats.h"
 #include "rules/coping.h"
@@ -196,6 +197,26 @@ void facts_leg(struct conn *c, enum leg_id l, unsigned f)
     if (l == LEG_CLIENT)
         coping_update(c, false);
     judge(c, false);
+}
+
+/*
+ * The first read of an answer (the latest burst went upstream): were the client's bytes still
+ * on their way to the server, unacknowledged by its kernel or unread by finwait? A server that
+ * read its request whole before answering has acknowledged all of it, and its client, waiting
+ * for the answer, sends nothing meanwhile. Two ioctls per answer, none per byte.
+ */
+void facts_server_read(struct conn *c)
+{
+    struct verdict_facts *f = c->vf;
+    uv_os_fd_t cfd, sfd;
+
+    if (!f || f->early_pending || !f->nbursts || f->bursts[f->nbursts - 1].dir != 0)
+        return;
+    if (uv_fileno((uv_handle_t *)&c->legs[LEG_SERVER].tcp, &sfd) != 0 ||
+        uv_fileno((uv_handle_t *)&c->legs[LEG_CLIENT].tcp, &cfd) != 0)
+        return;
+    if (tcpinfo_outq(sfd) > 0 || tcpinfo_inq(cfd) > 0)
+        verdict_facts_early(f);
 }
 
 void facts_data(struct conn *c, enum dir d, size_t len, double t_ms)

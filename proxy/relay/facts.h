@@ -20,6 +20,8 @@ void facts_start(struct conn *c);
 void facts_accepted(struct conn *c);
 /* Leg l of c got flag f (conn__leg_set); judges what an event can complete. */
 void facts_leg(struct conn *c, enum leg_id l, unsigned f);
+/* finwait read bytes from c's server (before relaying them). */
+void facts_server_read(struct conn *c);
 /* len bytes of d reached the destination's kernel at t_ms (of the connection's clock). */
 void facts_data(struct conn *c, enum dir d, size_t len, double t_ms);
 /* len bytes of d were never delivered (the destination's socket broke, or finwait closed). */

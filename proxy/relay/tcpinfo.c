@@ -59,6 +59,15 @@ int64_t tcpinfo_unsent(int fd)
     return n;
 }
 
+int64_t tcpinfo_inq(int fd)
+{
+    int n = 0;
+
+    if (fd < 0 || ioctl(fd, SIOCINQ, &n) != 0)
+        return -errno;
+    return n;
+}
+
 int tcpinfo_fin_received(int fd, uint64_t bytes_read)
 {
     struct tcp_info ti;

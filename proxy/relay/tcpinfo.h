@@ -36,6 +36,9 @@ int64_t tcpinfo_outq(int fd);
  * a negative errno. */
 int64_t tcpinfo_unsent(int fd);
 
+/* Bytes the socket holds that finwait has not read yet (SIOCINQ), or a negative errno. */
+int64_t tcpinfo_inq(int fd);
+
 /* 1 if the peer's FIN arrived on this socket, 0 if not, negative errno if the kernel cannot
  * say. `bytes_read` is every byte read from the socket so far, and the socket must have been
  * read to its end: the kernel counts a FIN as one byte received. Works after a reset, when

@@ -379,6 +379,54 @@ static void test_half_close_ignored_twin(void)
     CHECK_EQ(judge(&f, 60, NULL), 0);
 }
 
+/* An early answer: nginx answers a 4 MiB POST after its headers and discards the rest. The
+ * upload bytes after the answer are the request it answered, not a new one, when the relay
+ * saw the upload on its way as it read the answer, or when a bulk upload ran up to the answer
+ * and on right after it; the same bytes after a pause (a client that read the answer and
+ * asked again), or after a small request, are a new request. */
+static void test_half_close_ignored_early_answer(void)
+{
+    static const struct {
+        bool early;
+        uint64_t before, after;
+        double resumed_ms;
+        int found;
+    } cases[] = {
+        {true, 65536, 4128768, 1.3, 0},  /* marked by the relay */
+        {true, 100, 100, 9, 0},          /* marked, whatever the timing */
+        {false, 65536, 4128768, 1.3, 0}, /* bulk, resumed 0.1 ms after the answer */
+        {false, 150, 4194304, 1.3, 0},   /* the head answered, the body right after */
+        {false, 65536, 4128768, 6, 1},   /* bulk, then 4.8 ms of pause */
+        {false, 100, 100, 1.3, 1},       /* a small request, answered, and the next at once */
+    };
+    struct verdict_facts f;
+    struct finding x;
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        start(&f);
+        data(&f, UP, cases[i].before, 1);
+        if (cases[i].early)
+            verdict_facts_early(&f);
+        data(&f, DOWN, 555, 1.2);
+        data(&f, UP, cases[i].after, cases[i].resumed_ms);
+        ev(&f, C, "fin_received", 30);
+        ev(&f, S, "fin_sent", 30.1);
+        ev(&f, S, "fin_received", 30.4);
+        CHECK_MSG(judge(&f, 40, &x) == cases[i].found, "case %zu", i);
+        if (cases[i].found)
+            CHECK_EQ(x.kind, VK_HALF_CLOSE_IGNORED);
+    }
+    /* the mark goes with the answer it was taken for, not a later one */
+    start(&f);
+    verdict_facts_early(&f);
+    data(&f, UP, 100, 1);
+    data(&f, DOWN, 10, 2);
+    CHECK(f.bursts[1].early);
+    data(&f, UP, 100, 3);
+    data(&f, DOWN, 10, 4);
+    CHECK(!f.bursts[3].early);
+}
+
 /* curl -m 0.5 against a 2 s answer. */
 static void test_client_timeout(void)
 {
@@ -484,6 +532,7 @@ int main(void)
     test_answer_lost_unseen();
     test_half_close_ignored();
     test_half_close_ignored_twin();
+    test_half_close_ignored_early_answer();
     test_client_timeout();
     test_client_timeout_twin();
     test_abandoned();

@@ -7,6 +7,7 @@
 #
 #   tests/verdicts/realapps.sh           (root: installs what is missing, runs in its own netns)
 #   FW_REALAPPS_ONLY=REGEX               only the cases whose name matches (e.g. early_answer)
+#   FW_REALAPPS_KEEP=DIR                 keep the work directory (reports, logs) as DIR
 #
 # Everything listens on 127.0.0.1 inside a network namespace of its own (unshare -n): nothing
 # outside it is touched, and every server ends with the script.
@@ -38,7 +39,7 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
+  [ -n "${FW_REALAPPS_KEEP:-}" ] && cp -r "$work" "$FW_REALAPPS_KEEP"; rm -rf "$work"
 }
 trap cleanup EXIT
 
