@@ -395,11 +395,13 @@ static const struct vf_burst *last_request(const struct verdict_facts *f, double
 /*
  * The upstream burst bursts[ri] is the rest of an upload the downstream burst before it
  * answered early (before the upload had reached the server), not a new request: the relay saw
- * the client's bytes still on their way when it read the answer (vf_burst.early), or a bulk
- * upload (before the answer or after it) ran up to the answer and on right after it, with no
- * pause for the client to read the answer. The second catches what the first misses: a
- * client between two writes at that instant, and a server that answered a request's head
- * before its body left the client (curl with nginx: 1-3 of 10 uploads each way).
+ * the client's bytes still on their way when it read the answer (vf_burst.early), or the
+ * timing says so: a bulk upload went on right after the answer, too soon for a client that
+ * read it before asking again, or ran up to it from a bulk before it; a bulk before the answer
+ * alone must do both (a quick server answers a bulk request within 1 ms of its end). The
+ * timing catches what the mark misses: a client between two writes at that instant, a server
+ * that answered a request's head before its body left the client (curl with nginx: 1-3 of 10
+ * uploads each way), and a loaded machine stalling one side or the other for milliseconds.
  */
 static bool continues_upload(const struct verdict_facts *f, unsigned ri)
 {
@@ -413,9 +415,12 @@ static bool continues_upload(const struct verdict_facts *f, unsigned ri)
     if (ri < 2)
         return false;
     before = &f->bursts[ri - 2];
-    return (before->bytes >= UPLOAD_BYTES || req->bytes >= UPLOAD_BYTES) &&
-           answer->first_ms - before->last_ms < UPLOAD_GAP_MS &&
-           req->first_ms - answer->last_ms < UPLOAD_GAP_MS;
+    bool up_to = answer->first_ms - before->last_ms < UPLOAD_GAP_MS;
+    bool on_after = req->first_ms - answer->last_ms < UPLOAD_GAP_MS;
+    bool bulk_before = before->bytes >= UPLOAD_BYTES, bulk_after = req->bytes >= UPLOAD_BYTES;
+    if (bulk_after)
+        return on_after || (bulk_before && up_to);
+    return bulk_before && up_to && on_after;
 }
 
 /*

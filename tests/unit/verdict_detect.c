@@ -395,8 +395,11 @@ static void test_half_close_ignored_early_answer(void)
         {true, 65536, 4128768, 1.3, 0},  /* marked by the relay */
         {true, 100, 100, 9, 0},          /* marked, whatever the timing */
         {false, 65536, 4128768, 1.3, 0}, /* bulk, resumed 0.1 ms after the answer */
+        {false, 65536, 4128768, 6, 0},   /* bulk both sides, up to the answer, a stall after */
         {false, 150, 4194304, 1.3, 0},   /* the head answered, the body right after */
-        {false, 65536, 4128768, 6, 1},   /* bulk, then 4.8 ms of pause */
+        {false, 150, 4194304, 6, 1},     /* the head answered, the body 4.8 ms later */
+        {false, 65536, 100, 1.3, 0},     /* bulk, up to the answer and on: its tail */
+        {false, 65536, 100, 6, 1},       /* bulk, then 4.8 ms of pause and a small one */
         {false, 100, 100, 1.3, 1},       /* a small request, answered, and the next at once */
     };
     struct verdict_facts f;
