@@ -9,7 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -70,31 +69,34 @@ static void remove_cgroup(void)
         rmdir(cg_dir);
 }
 
-/* How a connection to the server ends when made (in a child) from the test's cgroup, or from
- * cg_dir with `in_cgroup`. */
+/* The calling process moves into cg_dir ("0": the writer itself). */
+static bool become_member(const void *arg)
+{
+    char procs[600];
+    int fd;
+
+    (void)arg;
+    snprintf(procs, sizeof procs, "%s/cgroup.procs", cg_dir);
+    fd = open(procs, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return false;
+    bool ok = write(fd, "0", 1) == 1;
+    close(fd);
+    return ok;
+}
+
+static bool stay(const void *arg)
+{
+    (void)arg;
+    return true;
+}
+
+/* How a connection to the server ends when made from the test's cgroup, or from cg_dir with
+ * `in_cgroup`. */
 static enum sk_end end_from(bool in_cgroup)
 {
-    int st;
-    pid_t pid = fork();
-
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        struct sk_read r;
-        if (in_cgroup) {
-            char procs[600];
-            int fd;
-            snprintf(procs, sizeof procs, "%s/cgroup.procs", cg_dir);
-            fd = open(procs, O_WRONLY);
-            if (fd < 0 || write(fd, "0", 1) != 1) /* "0": the writer itself */
-                _exit(100);
-            close(fd);
-        }
-        r = sk_connect_read_end(NULL, "10.76.0.2", 5432, 3000);
-        _exit(r.bytes == strlen("from 10.76.0.1\n") ? (int)r.end : 101);
-    }
-    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
-    CHECK_INT(WEXITSTATUS(st), <, 100);
-    return (enum sk_end)WEXITSTATUS(st);
+    return netpeer_greeting_end(in_cgroup ? become_member : stay, NULL, "10.76.0.2", 5432,
+                                "10.76.0.1");
 }
 
 int main(void)

@@ -4,8 +4,6 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -24,23 +22,17 @@ static int greeter(void *arg)
     return netpeer_greeter(ports, 1);
 }
 
-/* How a connection to the server ends when user `uid` makes it (in a child). */
+static bool become_user(const void *arg)
+{
+    uid_t uid = *(const uid_t *)arg;
+
+    return setgid(uid) == 0 && setuid(uid) == 0;
+}
+
+/* How a connection to the server ends when user `uid` makes it. */
 static enum sk_end end_as(uid_t uid)
 {
-    int st;
-    pid_t pid = fork();
-
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        struct sk_read r;
-        if (setgid(uid) != 0 || setuid(uid) != 0)
-            _exit(100);
-        r = sk_connect_read_end(NULL, "10.75.0.2", 5432, 3000);
-        _exit(r.bytes == strlen("from 10.75.0.1\n") ? (int)r.end : 101);
-    }
-    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
-    CHECK_INT(WEXITSTATUS(st), <, 100);
-    return (enum sk_end)WEXITSTATUS(st);
+    return netpeer_greeting_end(become_user, &uid, "10.75.0.2", 5432, "10.75.0.1");
 }
 
 int main(void)

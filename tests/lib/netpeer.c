@@ -184,3 +184,26 @@ int netpeer_greeter(const uint16_t *ports, unsigned n)
         }
     }
 }
+
+enum sk_end netpeer_greeting_end(bool (*become)(const void *arg), const void *arg, const char *host,
+                                 uint16_t port, const char *from)
+{
+    int st;
+    pid_t pid = fork();
+
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        char greeting[128];
+        struct sk_read r;
+        if (!become(arg))
+            _exit(100);
+        snprintf(greeting, sizeof greeting, "from %s\n", from);
+        r = sk_connect_read_end(NULL, host, port, 3000);
+        _exit(r.bytes == strlen(greeting) ? (int)r.end : 101);
+    }
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st));
+    CHECK_MSG(WEXITSTATUS(st) < 100, "the client %s",
+              WEXITSTATUS(st) == 100 ? "could not become who makes the socket"
+                                     : "did not read the greeting whole");
+    return (enum sk_end)WEXITSTATUS(st);
+}

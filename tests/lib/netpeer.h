@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "sock.h"
+
 struct netpeer {
     pid_t pid;
     unsigned net;
@@ -34,6 +36,15 @@ void netpeer_stop(struct netpeer *np);
  * closes (a FIN). Ready once it listens. Never returns.
  */
 int netpeer_greeter(const uint16_t *ports, unsigned n);
+
+/*
+ * How a connection to a greeter at host:port ends for a client process that first runs
+ * become(arg) (a setuid, a move to another cgroup: whatever decides who makes the socket) in a
+ * child of the test, which is then gone. The client must read the greeting "from <from>\n"
+ * whole; become() returns false on failure. Fails the test if either goes wrong.
+ */
+enum sk_end netpeer_greeting_end(bool (*become)(const void *arg), const void *arg, const char *host,
+                                 uint16_t port, const char *from);
 
 /* Run a shell command (printf format) in the current namespace; fail the test if it fails. */
 void netpeer_sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
