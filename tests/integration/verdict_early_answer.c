@@ -5,12 +5,15 @@
  * after the answer, so finwait sees upload bytes, the answer, more upload bytes, the client's
  * FIN and the server's. The bytes after the answer are the rest of the request it answered,
  * not a request left unanswered (before this was told apart: found 10 of 10 times with
- * nginx). The same server answering a request it read whole, then a second request sent and
- * half-closed that it drops, is still found.
+ * nginx). Twice: 4 MiB, and 80 KiB, too little on either side of the answer for the
+ * detector's timing rule (64 KiB bursts), so that only the relay's mark (the upload still on
+ * its way when it read the answer) tells them apart. The same server answering a request it
+ * read whole, then a second request sent and half-closed that it drops, is still found.
  */
 #include <poll.h>
 #include <signal.h>
 #include <sys/ioctl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -21,7 +24,6 @@
 #include "proc.h"
 #include "sock.h"
 
-#define UPLOAD (4u << 20)
 #define HEAD   1024
 #define ANSWER 50
 
@@ -49,24 +51,28 @@ struct server {
     int lfd;
 };
 
-/* Two connections: the first gets its answer after HEAD bytes and is drained to its end;
- * on the second, the answer comes after the whole first request, and a second request
- * (HEAD bytes, then the client's FIN) is read and never answered. */
+static const uint64_t uploads[] = {4u << 20, 80u << 10};
+
+/* One connection per upload: its answer after HEAD bytes, then drained to its end; on the
+ * last, the answer comes after the whole first request, and a second request (HEAD bytes,
+ * then the client's FIN) is read and never answered. */
 static void *serve(void *arg)
 {
     struct server *s = arg;
     struct sk_read r;
     int fd;
 
-    fd = sk_accept(s->lfd, 10000);
-    CHECK(fd >= 0);
-    CHECK_UINT(sk_read_n(fd, HEAD, 5000).bytes, ==, HEAD);
-    CHECK(inq_full(fd, 8 << 10, 5000));
-    CHECK_EQ(sk_write_pattern(fd, 0, ANSWER, 2000), 0);
-    r = sk_read_until_end(fd, 10000, false, 0);
-    CHECK_UINT(r.bytes, ==, UPLOAD - HEAD);
-    CHECK_STR(sk_end_name(r.end), "EOF");
-    close(fd);
+    for (size_t i = 0; i < sizeof uploads / sizeof uploads[0]; i++) {
+        fd = sk_accept(s->lfd, 10000);
+        CHECK(fd >= 0);
+        CHECK_UINT(sk_read_n(fd, HEAD, 5000).bytes, ==, HEAD);
+        CHECK(inq_full(fd, 8 << 10, 5000));
+        CHECK_EQ(sk_write_pattern(fd, 0, ANSWER, 2000), 0);
+        r = sk_read_until_end(fd, 10000, false, 0);
+        CHECK_UINT(r.bytes, ==, uploads[i] - HEAD);
+        CHECK_STR(sk_end_name(r.end), "EOF");
+        close(fd);
+    }
 
     fd = sk_accept(s->lfd, 10000);
     CHECK(fd >= 0);
@@ -101,18 +107,23 @@ int main(void)
     port = fwp_port(fw, "p");
     sk_thread_start(&th, serve, &s);
 
-    /* the upload, its early answer, then the client closes */
-    c = sk_connect("127.0.0.1", port, 5000);
-    CHECK(c >= 0);
-    CHECK_EQ(sk_write_pattern(c, 0, UPLOAD, 10000), 0);
-    r = sk_read_n(c, ANSWER, 5000);
-    CHECK_UINT(r.bytes, ==, ANSWER);
-    sk_shut_wr(c);
-    r = sk_read_until_end(c, 5000, false, 0);
-    CHECK_STR(sk_end_name(r.end), "EOF");
-    close(c);
-    /* the connection is over at finwait (judged at its end) before the next one starts */
-    CHECK(fwp_wait_log(fw, "connection closed bytes_up=4194304 bytes_down=50", 5000));
+    /* each upload, its early answer, then the client closes */
+    for (size_t i = 0; i < sizeof uploads / sizeof uploads[0]; i++) {
+        char closed[80];
+        c = sk_connect("127.0.0.1", port, 5000);
+        CHECK(c >= 0);
+        CHECK_EQ(sk_write_pattern(c, 0, uploads[i], 10000), 0);
+        r = sk_read_n(c, ANSWER, 5000);
+        CHECK_UINT(r.bytes, ==, ANSWER);
+        sk_shut_wr(c);
+        r = sk_read_until_end(c, 5000, false, 0);
+        CHECK_STR(sk_end_name(r.end), "EOF");
+        close(c);
+        /* over at finwait (judged at its end) before the next one starts */
+        snprintf(closed, sizeof closed, "connection closed bytes_up=%llu bytes_down=%d",
+                 (unsigned long long)uploads[i], ANSWER);
+        CHECK(fwp_wait_log(fw, closed, 5000));
+    }
 
     /* a request answered after it was read whole, then one the server drops at the EOF */
     c = sk_connect("127.0.0.1", port, 5000);
@@ -128,7 +139,7 @@ int main(void)
     CHECK_MSG(f, "the dropped request was not found");
     CHECK_DBL(fw_evidence(f, "request_bytes"), ==, HEAD);
     json_decref(f);
-    /* and the early answer was not */
+    /* and the early answers were not */
     CHECK_UINT(fw_findings_count(admin, "p", "half_close_ignored"), ==, 1);
 
     sk_thread_join(&th);
