@@ -208,14 +208,11 @@ void facts_leg(struct conn *c, enum leg_id l, unsigned f)
 void facts_server_read(struct conn *c)
 {
     struct verdict_facts *f = c->vf;
-    uv_os_fd_t cfd, sfd;
 
     if (!f || f->early_pending || !f->nbursts || f->bursts[f->nbursts - 1].dir != 0)
         return;
-    if (uv_fileno((uv_handle_t *)&c->legs[LEG_SERVER].tcp, &sfd) != 0 ||
-        uv_fileno((uv_handle_t *)&c->legs[LEG_CLIENT].tcp, &cfd) != 0)
-        return;
-    if (tcpinfo_outq(sfd) > 0 || tcpinfo_inq(cfd) > 0)
+    /* a closed leg's -1 makes both negative: nothing is on its way there */
+    if (tcpinfo_outq(conn_leg_fd(c, LEG_SERVER)) > 0 || tcpinfo_inq(conn_leg_fd(c, LEG_CLIENT)) > 0)
         verdict_facts_early(f);
 }
 
