@@ -59,15 +59,16 @@ trap cleanup EXIT
 # A free pair of ports (p, p+1) on loopback, below the ephemeral range so that no client socket
 # of the benchmark itself can be holding one, and used by no socket in any state.
 eph_low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range)
+# grep reads to the end here (no -q): under pipefail a writer killed by SIGPIPE fails the test
 free_pair() {
   local p
   while :; do
     p=$(( 10000 + RANDOM % (eph_low - 10002) ))
-    ss -tanH "( sport = :$p or sport = :$((p+1)) )" | grep -q . || { echo $p; return; }
+    ss -tanH "( sport = :$p or sport = :$((p+1)) )" | grep . >/dev/null || { echo $p; return; }
   done
 }
 wait_port() {
-  for _ in $(seq 250); do ss -ltnH "sport = :$1" | grep -q . && return; sleep 0.02; done
+  for _ in $(seq 250); do ss -ltnH "sport = :$1" | grep . >/dev/null && return; sleep 0.02; done
   echo "port $1 never opened; logs:" >&2; tail -n 5 "$work"/*.log >&2; exit 1
 }
 
@@ -126,8 +127,8 @@ proxies:
 EOF
   "$fw" -c "$work/finwait+intercept.yaml" 2>>"$work/finwait+intercept.log" & pids+=($!)
   names+=(finwait+intercept) ports+=("$up2") procs+=("$!")
-  for _ in $(seq 250); do iptables-save -t nat | grep -q -- "--dport $((up2+1))" && break; sleep 0.02; done
-  iptables-save -t nat | grep -q -- "--dport $((up2+1))" ||
+  for _ in $(seq 250); do iptables-save -t nat | grep -- "--dport $((up2+1))" >/dev/null && break; sleep 0.02; done
+  iptables-save -t nat | grep -- "--dport $((up2+1))" >/dev/null ||
     { echo "bench: finwait+intercept never installed its rules; its log:" >&2; cat "$work/finwait+intercept.log" >&2; exit 1; }
 fi
 # faults attached to and detached from open connections: finwait+came-went, finwait+churn

@@ -88,11 +88,13 @@ check_compose() {
     -v "$dir/finwait:/etc/finwait:ro" "$image" >/dev/null
   line=$(wait_line 300 podman logs "$app")
   say "compose: the application, its configuration untouched, through finwait's 300 ms: $line"
-  podman logs "$fw" 2>&1 | grep -q "original_destination=" ||
+  # not grep -q: under pipefail, grep quitting at its first match can kill podman logs with
+  # SIGPIPE while it still writes, and the pipeline then fails although the line is there
+  podman logs "$fw" 2>&1 | grep "original_destination=" >/dev/null ||
     die "compose: finwait's log has no intercepted connection: $(podman logs "$fw" 2>&1 | tail -3)"
   n=$(podman logs "$app" 2>&1 | wc -l)
   podman stop -t 5 "$fw" >/dev/null
-  podman logs "$fw" 2>&1 | grep -q "error" && die "compose: finwait: $(podman logs "$fw" 2>&1 | grep error)"
+  podman logs "$fw" 2>&1 | grep "error" >/dev/null && die "compose: finwait: $(podman logs "$fw" 2>&1 | grep error)"
   line=$(wait_line -250 sh -c "podman logs '$app' 2>&1 | tail -n +$((n + 2))")
   say "compose: finwait stopped, its rules gone: the database directly: $line"
 }

@@ -246,9 +246,10 @@ check_image() {
   expect_ok "image: with a latency toxic" 1000 "$line"
   [ "$(ms_of "$line")" -ge 390 ] || die "image: a 400 ms latency toxic, yet: $line"
   say "image: 1 MB relayed; latency toxic seen ($line)"
-  podman run --rm --entrypoint /toxiproxy "$image" -version 2>&1 | grep -q '^toxiproxy-server' ||
+  # grep reads to the end (no -q): under pipefail a writer killed by SIGPIPE fails the check
+  podman run --rm --entrypoint /toxiproxy "$image" -version 2>&1 | grep '^toxiproxy-server' >/dev/null ||
     die "image: /toxiproxy does not run finwait as toxiproxy-server"
-  podman run --rm --entrypoint /toxiproxy-cli "$image" --help 2>&1 | grep -qi 'toxiproxy' ||
+  podman run --rm --entrypoint /toxiproxy-cli "$image" --help 2>&1 | grep -i 'toxiproxy' >/dev/null ||
     die "image: /toxiproxy-cli does not run finwait as toxiproxy-cli"
   [ "$(uid_of "$run-fw")" = 10001 ] || die "image: finwait runs as uid $(uid_of "$run-fw"), not 10001"
   health "$run-fw" || die "image: the health check fails while the API answers"
@@ -357,7 +358,7 @@ check_go() {
   expect_ok "go: through the file's proxy" 100000 "$line"
   say "go: -host=0.0.0.0 -config=FILE serves the file's proxy ($line)"
   # the image's /toxiproxy-cli, as scripts and LitmusChaos call it inside the container
-  podman exec "$run-gofw" /toxiproxy-cli list | grep -q "^go[[:space:]]" ||
+  podman exec "$run-gofw" /toxiproxy-cli list | grep "^go[[:space:]]" >/dev/null ||
     die "go: /toxiproxy-cli list does not show the proxy"
   podman exec "$run-gofw" /toxiproxy-cli toxic add -t latency -a latency=400 go >/dev/null ||
     die "go: /toxiproxy-cli toxic add failed"
