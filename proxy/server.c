@@ -54,6 +54,7 @@ static void server_finish(struct server *srv)
     close_handle(srv, (uv_handle_t *)&srv->shutdown_timer);
     close_handle(srv, memtrim_handle(&srv->trim));
     close_handle(srv, (uv_handle_t *)&srv->verdict_timer);
+    close_handle(srv, (uv_handle_t *)&srv->first_tcp);
     if (srv->expiry)
         expiry_close(srv->expiry);
     srv->expiry = NULL;
@@ -72,9 +73,9 @@ static void server_finish(struct server *srv)
 static unsigned listener_families(struct listener *l)
 {
     struct sockaddr_storage ss;
-    int len = sizeof ss;
+    socklen_t len = sizeof ss;
 
-    if (uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len) != 0)
+    if (getsockname(l->fd, (struct sockaddr *)&ss, &len) != 0)
         return INTERCEPT_V4 | INTERCEPT_V6;
     if (ss.ss_family == AF_INET)
         return INTERCEPT_V4;
@@ -575,6 +576,10 @@ int server_start(struct server *srv, uv_loop_t *loop, const struct config *cfg,
     uv_timer_init(loop, &srv->verdict_timer);
     srv->verdict_timer.data = srv;
     uv_timer_start(&srv->verdict_timer, on_verdict_timer, VERDICT_SWEEP_MS, VERDICT_SWEEP_MS);
+    /* libuv opens a descriptor of its own at a loop's first TCP handle, held in reserve for an
+     * accept that finwait does not use (it accepts itself: relay/emfile.h). Taken now, so that
+     * finwait's count of descriptors does not step up at its first client. */
+    uv_tcp_init(loop, &srv->first_tcp);
     if ((r = expiry_new(&srv->expiry, srv)) < 0)
         goto fail;
 
@@ -644,6 +649,7 @@ fail:
     uv_close((uv_handle_t *)&srv->shutdown_timer, NULL);
     uv_close(memtrim_handle(&srv->trim), NULL);
     uv_close((uv_handle_t *)&srv->verdict_timer, NULL);
+    uv_close((uv_handle_t *)&srv->first_tcp, NULL);
     if (srv->expiry)
         expiry_close(srv->expiry);
     srv->expiry = NULL;

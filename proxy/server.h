@@ -35,6 +35,7 @@ struct server {
     uv_timer_t shutdown_timer;
     struct memtrim trim;        /* memory back to the system after a peak of connections */
     uv_timer_t verdict_timer;   /* the teardown verdicts that need time to pass (relay/facts.c) */
+    uv_tcp_t first_tcp;         /* never used: see server_start */
     bool signals;               /* sig_* are set up (not in the demo) */
     int pending;                /* handles still to close before the loop can end */
     struct intercept_rules *ir; /* NULL unless a proxy intercepts (`intercept:`) */

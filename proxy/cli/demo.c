@@ -353,9 +353,7 @@ static int run_scene(const struct scene *sc, bool packet_ok)
         rc = 1;
         goto out;
     }
-    len = sizeof ss;
-    uv_tcp_getsockname(&dm.srv.listeners->tcp, (struct sockaddr *)&ss, &len);
-    fw_port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+    fw_port = dm.srv.listeners->port;
 
     dm.t0 = uv_hrtime();
     uv_timer_init(&dm.loop, &dm.limit);

@@ -1339,7 +1339,7 @@ static bool intercept_refused(struct conn *c, int r)
     return true;
 }
 
-void conn_accept(struct listener *l)
+void conn_accept(struct listener *l, int client_fd)
 {
     struct relay_ctx *rc = l->rc;
     uv_loop_t *loop = rc->loop;
@@ -1355,6 +1355,7 @@ void conn_accept(struct listener *l)
 
     if (!c) {
         LOG(LOG_LEVEL_ERROR, l->p->name, "accept", "out of memory");
+        close(client_fd);
         return;
     }
     c->l = l;
@@ -1376,7 +1377,8 @@ void conn_accept(struct listener *l)
     c->legs[LEG_SERVER].tcp.data = c;
     rc->hooks->conn_add(rc, c);
 
-    if (uv_accept((uv_stream_t *)&l->tcp, (uv_stream_t *)&c->legs[LEG_CLIENT].tcp) != 0) {
+    if (uv_tcp_open(&c->legs[LEG_CLIENT].tcp, client_fd) != 0) {
+        close(client_fd);
         conn_close(c);
         return;
     }

@@ -17,8 +17,8 @@ struct listener;
 /* Most bytes queued for a destination before its source stops being read. */
 #define CONN_WRITE_QUEUE_LIMIT (64 * 1024)
 
-/* Accept a client on l's listening socket and start its connection. */
-void conn_accept(struct listener *l);
+/* Start the connection of client `fd`, just accepted on l's listening socket (c owns fd). */
+void conn_accept(struct listener *l, int fd);
 
 /* Reset both legs of c and close it (server shutdown after shutdown_timeout). */
 void conn_abort(struct conn *c, const char *why);

@@ -2,36 +2,19 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "proxy/log.h"
 
-/*
- * libuv keeps its reserve in `loop->emfile_fd` (a field of uv_loop_t on Unix) and reopens it
- * in every uv_tcp_init while it is -1, so it cannot simply be closed. Instead the field holds
- * a number that is never an open descriptor: libuv's trick then closes nothing (EBADF),
- * accepts nothing (still EMFILE), cannot reopen its reserve, and hands UV_EMFILE to the
- * listener's callback, which calls emfile_shed. libuv's uv_loop_close closes the number
- * (EBADF, ignored).
- *
- * After the callback libuv calls accept(2) again, and accept fails with EMFILE whenever no
- * descriptor is free, a connection pending or not: it would call back for ever. So the shed
- * leaves the reserve's descriptor free until the end of this round of I/O (the loop's check
- * phase): libuv's next accept either finds nothing (EAGAIN: it stops) or takes a client that
- * came meanwhile, which emfile_refuse closes and counts at once. A second reserve covers a
- * round in which something else took the free descriptor before the first could reopen.
- */
-#define NOT_A_FD INT_MAX
+/* Two: a shed gives up one and takes it back at once; the second covers the descriptor that
+ * something else (another process, for ENFILE) took in between, until a later shed. */
 #define RESERVES 2
 
-static int reserve[RESERVES] = {-1, -1}; /* finwait's spare descriptors */
-static bool starved;                     /* a reserve was closed this round: refuse clients */
-static uv_check_t *reopen;               /* the check handle that reopens it, while open */
+static int reserve[RESERVES] = {-1, -1};
 
-static bool reserves_open(void)
+bool emfile_reserve(void)
 {
     bool all = true;
 
@@ -43,69 +26,29 @@ static bool reserves_open(void)
     return all;
 }
 
-int emfile_take_over(uv_loop_t *loop)
-{
-    if (loop->emfile_fd != NOT_A_FD) {
-        if (loop->emfile_fd >= 0)
-            close(loop->emfile_fd);
-        loop->emfile_fd = NOT_A_FD;
-    }
-    return reserves_open() ? 0 : -errno;
-}
-
-static void on_reopen_closed(uv_handle_t *h)
-{
-    free(h);
-}
-
-/* The end of the round of I/O that shed connections: the reserves come back (or, if
- * something took their descriptors, in a later round; until then clients are refused). */
-static void on_check(uv_check_t *h)
-{
-    if (emfile_take_over(h->loop) < 0)
-        return;
-    starved = false;
-    reopen = NULL;
-    uv_close((uv_handle_t *)h, on_reopen_closed);
-}
-
-uint64_t emfile_shed(uv_loop_t *loop, int listen_fd)
+uint64_t emfile_shed(int listen_fd, bool *stuck)
 {
     uint64_t n = 0;
-    int fd;
+    int i, fd;
 
-    for (int i = 0; i < RESERVES; i++)
-        if (reserve[i] >= 0) {
-            close(reserve[i]);
-            reserve[i] = -1;
-            break;
-        }
-    /* Without a reserve left the accepts fail with EMFILE too and libuv calls again until a
-     * descriptor frees, as it does itself when its own reserve cannot reopen. */
+    for (i = 0; i < RESERVES && reserve[i] < 0; i++)
+        ;
+    *stuck = i == RESERVES;
+    if (*stuck)
+        return 0;
+    close(reserve[i]);
+    reserve[i] = -1;
     for (;;) {
         fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
             close(fd);
             n++;
         } else if (errno != EINTR && errno != ECONNABORTED) {
-            break;
+            break; /* EAGAIN: none left; EMFILE: the freed descriptor was taken meanwhile */
         }
     }
-    starved = true;
-    if (!reopen && (reopen = malloc(sizeof *reopen)) != NULL) {
-        uv_check_init(loop, reopen);
-        uv_check_start(reopen, on_check);
-    }
+    emfile_reserve();
     return n;
-}
-
-bool emfile_refuse(uv_stream_t *server)
-{
-    if (!starved || server->accepted_fd < 0)
-        return false;
-    close(server->accepted_fd);
-    server->accepted_fd = -1; /* libuv's: it accepts the next one */
-    return true;
 }
 
 #define LOG_INTERVAL_MS 1000

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "proxy/relay/conn.h"
 #include "proxy/relay/emfile.h"
@@ -70,30 +71,89 @@ static int listen_addr(const struct proxy_cfg *p, struct sockaddr_storage *ss)
     return 0;
 }
 
-static void on_connection(uv_stream_t *s, int status)
-{
-    struct listener *l = s->data;
+/* Clients accepted per wake-up: the loop's other work runs between batches (the socket stays
+ * readable, so the rest come at the next round). */
+#define ACCEPT_BATCH 64
+/* How long a listener that cannot accept for want of a resource (no descriptor free and none in
+ * reserve, no kernel memory) waits to try again: polling the still readable socket meanwhile
+ * would spin. */
+#define STARVED_RETRY_MS 100
 
-    if (status == UV_EMFILE || status == UV_ENFILE) {
-        uv_os_fd_t fd;
-        uint64_t n = uv_fileno((uv_handle_t *)s, &fd) == 0 ? emfile_shed(s->loop, fd) : 0;
-        l->stats->accept_failures[status == UV_EMFILE ? ACCEPT_EMFILE : ACCEPT_ENFILE] += n;
-        emfile_log(s->loop, l->p->name, status, n);
-        return;
+static void on_readable(uv_poll_t *h, int status, int events);
+
+static void on_wait_over(uv_timer_t *t)
+{
+    struct listener *l = t->data;
+
+    emfile_reserve();
+    if (l->open)
+        uv_poll_start(&l->poll, UV_READABLE, on_readable);
+}
+
+static void starved_wait(struct listener *l, const char *what)
+{
+    if (!l->waiting_said)
+        LOG(LOG_LEVEL_WARN, l->p->name, "accept_failed",
+            "accept: %s: waiting for it to come free (clients wait in the backlog)", what);
+    l->waiting_said = true;
+    uv_poll_stop(&l->poll);
+    uv_timer_start(&l->wait, on_wait_over, STARVED_RETRY_MS, 0);
+}
+
+/* accept(2) failed with -err: returns whether to go on accepting. */
+static bool accept_failed(struct listener *l, int err)
+{
+    bool stuck;
+    uint64_t n;
+
+    if (err == UV_EAGAIN) /* EWOULDBLOCK on Linux too */
+        return false;
+    if (err == UV_EINTR || err == UV_ECONNABORTED) /* the client gave up while queued */
+        return true;
+    if (err == UV_EMFILE || err == UV_ENFILE) {
+        n = emfile_shed(l->fd, &stuck);
+        l->stats->accept_failures[err == UV_EMFILE ? ACCEPT_EMFILE : ACCEPT_ENFILE] += n;
+        emfile_log(l->rc->loop, l->p->name, err, n);
+        if (stuck)
+            starved_wait(l, err == UV_ENFILE ? "too many open files in system, and none in reserve"
+                                             : "too many open files, and none in reserve");
+        return false;
     }
+    l->stats->accept_failures[ACCEPT_OTHER]++;
+    if (err == UV_ENOBUFS || err == UV_ENOMEM) {
+        starved_wait(l, uv_strerror(err));
+        return false;
+    }
+    /* Linux reports a queued connection's own network error (EPROTO, EHOSTUNREACH, EPERM from
+     * a firewall...) from accept: that client is gone, the next may be fine */
+    LOG(LOG_LEVEL_WARN, l->p->name, "accept", "accept failed: %s", uv_strerror(err));
+    return true;
+}
+
+static void on_readable(uv_poll_t *h, int status, int events)
+{
+    struct listener *l = h->data;
+    int fd;
+
+    (void)events;
     if (status < 0) {
-        l->stats->accept_failures[ACCEPT_OTHER]++;
-        LOG(LOG_LEVEL_WARN, l->p->name, "accept", "accept failed: %s", uv_strerror(status));
+        accept_failed(l, status);
         return;
     }
-    if (emfile_refuse(s)) {
-        l->stats->accept_failures[ACCEPT_EMFILE]++;
-        emfile_log(s->loop, l->p->name, UV_EMFILE, 1);
-        return;
+    for (int i = 0; i < ACCEPT_BATCH && l->open; i++) {
+        if (l->rc->stopping) { /* clients stay in the backlog until the listener closes */
+            uv_poll_stop(&l->poll);
+            return;
+        }
+        fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (accept_failed(l, -errno))
+                continue;
+            return;
+        }
+        l->waiting_said = false;
+        conn_accept(l, fd);
     }
-    if (l->rc->stopping)
-        return;
-    conn_accept(l);
 }
 
 void listener_ref(struct listener *l)
@@ -123,10 +183,9 @@ static void on_handle_closed(uv_handle_t *h)
  */
 static void mark_listener(struct listener *l)
 {
-    uv_os_fd_t fd;
     uint32_t mark = 0;
 
-    if (!l->rc->pe || uv_fileno((uv_handle_t *)&l->tcp, &fd) != 0)
+    if (!l->rc->pe)
         return;
     for (size_t i = 0; i < l->p->nfaults && !mark; i++) {
         const struct fault *f = &l->p->faults[i];
@@ -136,22 +195,20 @@ static void mark_listener(struct listener *l)
     if (!mark && !l->marked)
         return;
     /* a reload may take the last client-leg packet fault away: then the mark goes too */
-    l->marked = setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == 0 && mark;
+    l->marked = setsockopt(l->fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) == 0 && mark;
 }
 
 /* TPROXY hands the listener connections addressed to other hosts: only a transparent socket
  * may take them (the flag is looked at per packet, so a reload can set it on a bound socket). */
 static void set_transparent(struct listener *l)
 {
-    uv_os_fd_t fd;
     struct sockaddr_storage ss;
-    int len = sizeof ss;
+    socklen_t len = sizeof ss;
 
     if (!l->p->intercept.on || l->p->intercept.mode != INTERCEPT_TPROXY ||
-        uv_fileno((uv_handle_t *)&l->tcp, &fd) != 0 ||
-        uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len) != 0)
+        getsockname(l->fd, (struct sockaddr *)&ss, &len) != 0)
         return;
-    if (intercept_listen_transparent(fd, ss.ss_family) < 0)
+    if (intercept_listen_transparent(l->fd, ss.ss_family) < 0)
         LOG(LOG_LEVEL_ERROR, l->p->name, "intercept",
             "cannot make the listener transparent (IP_TRANSPARENT) for mode: tproxy: needs "
             "CAP_NET_ADMIN");
@@ -213,12 +270,41 @@ static void set_upstream(struct listener *l)
     l->upstream_literal = parse_literal(p->upstream_host, p->upstream_port, &l->upstream_addr) == 0;
 }
 
+/* The listening socket, bound to ss: a negative errno when it cannot be. */
+static int listen_socket(const struct proxy_cfg *p, const struct sockaddr_storage *ss)
+{
+    int on = 1, off = 0, r;
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+    if (fd < 0)
+        return -errno;
+    /* As libuv's bind does: a restarted finwait binds again a port whose connections are in
+     * TIME_WAIT, and `::` takes IPv4 clients too. A TPROXY listener is transparent before
+     * bind. */
+    if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on) != 0 ||
+        (ss->ss_family == AF_INET6 &&
+         setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) != 0))
+        goto fail;
+    if (p->intercept.on && p->intercept.mode == INTERCEPT_TPROXY)
+        intercept_listen_transparent(fd, ss->ss_family);
+    if (bind(fd, (const struct sockaddr *)ss,
+             ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+                                       : sizeof(struct sockaddr_in)) != 0 ||
+        listen(fd, 511) != 0)
+        goto fail;
+    return fd;
+fail:
+    r = -errno;
+    close(fd);
+    return r;
+}
+
 struct listener *listener_start(struct relay_ctx *rc, struct cfg_gen *gen,
                                 const struct proxy_cfg *p, int *err)
 {
     struct sockaddr_storage ss;
     struct listener *l;
-    int len = sizeof ss;
+    socklen_t len = sizeof ss;
     char want[80];
     int r;
 
@@ -239,37 +325,32 @@ struct listener *listener_start(struct relay_ctx *rc, struct cfg_gen *gen,
     l->rc = rc;
     l->gen = cfg_gen_ref(gen);
     l->p = p;
-    l->refs = 1; /* the handle */
+    l->refs = 1; /* until the handles exist */
     l->next_id = 1;
     fault_rng_seed(&l->rng, rc->seed, p->name);
     set_upstream(l);
+    emfile_reserve(); /* before the first client: a shed needs a descriptor to give up */
 
     sockaddr_text((struct sockaddr *)&ss, want, sizeof want);
-    /* the socket exists before bind: a TPROXY listener is made transparent first */
-    uv_tcp_init_ex(rc->loop, &l->tcp, ss.ss_family);
-    emfile_take_over(rc->loop); /* after the loop's first uv_tcp_init, which opens libuv's */
-    l->tcp.data = l;
-    if (p->intercept.on && p->intercept.mode == INTERCEPT_TPROXY) {
-        uv_os_fd_t fd;
-        if (uv_fileno((uv_handle_t *)&l->tcp, &fd) == 0)
-            intercept_listen_transparent(fd, ss.ss_family);
-    }
-    r = uv_tcp_bind(&l->tcp, (struct sockaddr *)&ss, 0);
-    if (r == 0)
-        r = uv_listen((uv_stream_t *)&l->tcp, 511, on_connection);
+    l->fd = r = listen_socket(p, &ss);
+    if (r >= 0 && (r = uv_poll_init_socket(rc->loop, &l->poll, l->fd)) < 0)
+        close(l->fd);
     if (r < 0) {
         LOG(LOG_LEVEL_ERROR, p->name, "listen_failed", "cannot listen on %s: %s", want,
             uv_strerror(r));
-        uv_close((uv_handle_t *)&l->tcp, on_handle_closed);
+        listener_unref(l);
         *err = r;
         return NULL;
     }
+    uv_timer_init(rc->loop, &l->wait);
+    l->poll.data = l->wait.data = l;
+    l->refs = 2; /* the handles */
     l->open = true;
+    uv_poll_start(&l->poll, UV_READABLE, on_readable);
     mark_listener(l);
-    uv_tcp_getsockname(&l->tcp, (struct sockaddr *)&ss, &len);
+    getsockname(l->fd, (struct sockaddr *)&ss, &len);
     sockaddr_text((struct sockaddr *)&ss, l->addr_text, sizeof l->addr_text);
-    l->port = ntohs(ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
-                                             : ((struct sockaddr_in *)&ss)->sin_port);
+    l->port = sockaddr_port(&ss);
     /* Always printed, whatever the level: tests and scripts read the bound port from it. */
     log_listening(l, "listening", "");
     return l;
@@ -305,5 +386,9 @@ void listener_stop(struct listener *l)
     if (!l->open)
         return;
     l->open = false;
-    uv_close((uv_handle_t *)&l->tcp, on_handle_closed);
+    /* closing the poll handle stops its polling at once: the descriptor can go now, and its
+     * port is free for a listener started in the same turn of the loop */
+    uv_close((uv_handle_t *)&l->poll, on_handle_closed);
+    uv_close((uv_handle_t *)&l->wait, on_handle_closed);
+    close(l->fd);
 }

@@ -24,15 +24,18 @@ struct listener {
     struct cfg_gen *gen;   /* the configuration p belongs to (held) */
     const struct proxy_cfg *p;
     struct proxy_stats *stats; /* held: the counters of p's name, its connections take them */
-    unsigned refs;             /* the handle until it is closed, plus one per connection */
-    uv_tcp_t tcp;
-    bool open;              /* tcp must be closed */
-    bool marked;            /* carries the packet engine's mark (client-leg packet faults) */
-    uint32_t upstream_mark; /* SO_MARK of its connections' upstream sockets, which finwait's
-                               interception rules let pass (0: no interception runs) */
-    struct fault_rng rng;   /* fault decisions of this proxy's connections, in accept order */
-    uint64_t next_id;       /* id of the next accepted connection */
-    bool upstream_literal;  /* upstream is an address: no resolution per connection */
+    unsigned refs;             /* its two handles until closed, plus one per connection */
+    int fd;                    /* the listening socket: finwait accepts on it itself (emfile.h) */
+    uv_poll_t poll;            /* fd is readable: clients wait */
+    uv_timer_t wait;           /* no descriptor free and none in reserve: try again later */
+    bool waiting_said;         /* that wait was logged (once until a client is accepted again) */
+    bool open;                 /* the handles must be closed */
+    bool marked;               /* carries the packet engine's mark (client-leg packet faults) */
+    uint32_t upstream_mark;    /* SO_MARK of its connections' upstream sockets, which finwait's
+                                  interception rules let pass (0: no interception runs) */
+    struct fault_rng rng;      /* fault decisions of this proxy's connections, in accept order */
+    uint64_t next_id;          /* id of the next accepted connection */
+    bool upstream_literal;     /* upstream is an address: no resolution per connection */
     struct sockaddr_storage upstream_addr;
     char addr_text[80]; /* the bound address, "127.0.0.1:18080" */
     uint16_t port;      /* the bound port (the ephemeral one when the config says 0) */
