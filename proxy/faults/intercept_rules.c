@@ -17,6 +17,7 @@
 #include <uv.h>
 
 #include "proxy/faults/iptables.h"
+#include "proxy/faults/policy_route.h"
 #include "proxy/log.h"
 
 #define SCRIPT_MAX 65536
@@ -181,34 +182,13 @@ static bool make_script(const struct intercept_rules *ir, int fam, bool create,
     return ok && put(s, &len, "COMMIT\n");
 }
 
-/* The policy routes that deliver TPROXY's marked packets locally: add (`add`) or delete. The
- * deletion repeats until nothing is left (a killed finwait may have left one). Returns the
- * `ip` tool's status of the last command. */
+/* The policy routes that deliver TPROXY's marked packets locally: add (`add`; 0 or a negative
+ * errno with the reason in out) or delete (how many rules were removed). */
 static int tproxy_route(bool v6, bool add, char *out, size_t outlen)
 {
-    char mark[16], table[16];
-    const char *fam = v6 ? "-6" : "-4";
-    int r;
-
-    snprintf(mark, sizeof mark, "0x%x", INTERCEPT_TPROXY_MARK);
-    snprintf(table, sizeof table, "%d", INTERCEPT_TPROXY_TABLE);
-    if (!add) {
-        const char *del[] = {"ip", fam, "rule", "del", "fwmark", mark, "lookup", table, NULL};
-        const char *flush[] = {"ip", fam, "route", "flush", "table", table, NULL};
-        int removed = 0;
-        while (removed < 64 && iptables_run(del, NULL, NULL, 0) == 0)
-            removed++;
-        iptables_run(flush, NULL, NULL, 0);
-        return removed;
-    }
-    const char *rule[] = {"ip", fam, "rule", "add", "fwmark", mark, "lookup", table, NULL};
-    const char *route[] = {"ip",  fam,  "route", "replace", "local", v6 ? "::/0" : "0.0.0.0/0",
-                           "dev", "lo", "table", table,     NULL};
-    tproxy_route(v6, false, NULL, 0);
-    r = iptables_run(rule, NULL, out, outlen);
-    if (r == 0)
-        r = iptables_run(route, NULL, out, outlen);
-    return r;
+    if (!add)
+        return policy_route_del(v6, INTERCEPT_TPROXY_MARK, INTERCEPT_TPROXY_TABLE);
+    return policy_route_add(v6, INTERCEPT_TPROXY_MARK, INTERCEPT_TPROXY_TABLE, out, outlen);
 }
 
 /* What the kernel may lack when a batch fails, for the error. */
@@ -279,12 +259,6 @@ static int create(struct intercept_rules **out, const struct intercept_target *t
                  t[0].proxy);
         return UV_ENOENT;
     }
-    if (any_mode(t, n, INTERCEPT_TPROXY) && !iptables_have_tool("ip")) {
-        snprintf(err, errlen,
-                 "mode: tproxy needs the ip tool (iproute2) for its routing rule: apt-get "
-                 "install iproute2");
-        return UV_ENOENT;
-    }
     ir = calloc(1, sizeof *ir);
     if (!ir) {
         snprintf(err, errlen, "out of memory");
@@ -342,10 +316,7 @@ int intercept_rules_apply(struct intercept_rules **ir, const struct intercept_ta
     if (tproxy && !(*ir)->route) {
         if (tproxy_route(false, true, out, sizeof out) != 0 ||
             ((*ir)->v6 && tproxy_route(true, true, out, sizeof out) != 0)) {
-            one_line(out);
-            snprintf(err, errlen,
-                     "ip could not add the TPROXY routing rule (fwmark 0x%x, table %d): %s",
-                     INTERCEPT_TPROXY_MARK, INTERCEPT_TPROXY_TABLE, out);
+            snprintf(err, errlen, "mode: tproxy: cannot add its routing rule: %s", out);
             tproxy_route(false, false, NULL, 0);
             tproxy_route(true, false, NULL, 0);
             return UV_EIO;
@@ -398,7 +369,7 @@ int intercept_cleanup_all(char *report, size_t reportlen, char *err, size_t errl
                 r = UV_EIO;
             }
         }
-        if (iptables_have_tool("ip") && tproxy_route(v6, false, NULL, 0) > 0) {
+        if (tproxy_route(v6, false, NULL, 0) > 0) {
             size_t used = strlen(report);
             snprintf(report + used, reportlen - used,
                      "removed the TPROXY routing rule (ip %s rule fwmark 0x%x lookup %d)\n",

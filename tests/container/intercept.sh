@@ -6,8 +6,9 @@
 #            always did, sees the fault; once finwait stops, it reaches the database directly.
 #   kube:    examples/kubernetes/sidecar-intercept.yaml with podman kube play: the application
 #            dials server:8080 and gets finwait's latency and RST.
+#   tproxy:  the image's finwait in mode: tproxy sets its policy route (the image has no `ip`).
 #
-#   tests/container/intercept.sh [compose] [kube]     as root (default: both)
+#   tests/container/intercept.sh [compose] [kube] [tproxy]    as root (default: all)
 #   FINWAIT_IMAGE=localhost/finwait:ci tests/container/intercept.sh   an image already built
 #
 # Needs what tests/container/run.sh installs and makes (podman, podman-compose, runc, the base
@@ -114,6 +115,29 @@ check_kube() {
   say "kube: the application dials server:8080, finwait's latency and RST reach it: $line"
 }
 
+# The gateway mode's policy route, which the image's finwait sets over rtnetlink (the image has
+# no `ip`): there, in the container's namespace, once finwait says its rules are in.
+check_tproxy() {
+  local fw=${run}-tproxy pid deadline=$(($(date +%s) + 30)) rule route
+  mkdir -p "$work/tproxy"
+  printf 'proxies:\n  - {name: gw, listen: ":15432", intercept: {ports: [5432], mode: tproxy}}\n' \
+    >"$work/tproxy/finwait.yaml"
+  podman run -d --name "$fw" --label "finwait-ct=$run" --cap-add NET_ADMIN \
+    -v "$work/tproxy:/etc/finwait:ro" "$image" >/dev/null
+  until podman logs "$fw" 2>&1 | grep "interception rules: 1 proxy" >/dev/null; do
+    [ "$(date +%s)" -lt "$deadline" ] && [ "$(podman inspect -f '{{.State.Running}}' "$fw")" = true ] ||
+      die "tproxy: finwait did not install its rules: $(podman logs "$fw" 2>&1 | tail -3)"
+    sleep 0.2
+  done
+  pid=$(podman inspect -f '{{.State.Pid}}' "$fw")
+  rule=$(nsenter -t "$pid" -n ip -4 rule | grep 'fwmark 0x46574000 lookup 18007' || true)
+  route=$(nsenter -t "$pid" -n ip -4 route show table 18007 || true)
+  [ -n "$rule" ] && [[ $route == *"local default dev lo"* ]] ||
+    die "tproxy: no policy route in the container's namespace: rule '$rule', route '$route'"
+  podman stop -t 5 "$fw" >/dev/null
+  say "tproxy: the image's finwait set its policy route without an ip tool: $rule; $route"
+}
+
 t0=$(date +%s)
 if [ -n "${FINWAIT_IMAGE:-}" ]; then
   podman image exists "$image" || die "FINWAIT_IMAGE=$image: no such image"
@@ -122,7 +146,7 @@ else
   say "image built in $(($(date +%s) - t0)) s"
 fi
 checks=("$@")
-[ ${#checks[@]} -gt 0 ] || checks=(compose kube)
+[ ${#checks[@]} -gt 0 ] || checks=(compose kube tproxy)
 for c in "${checks[@]}"; do
   t0=$(date +%s)
   "check_$c"

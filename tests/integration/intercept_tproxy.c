@@ -2,12 +2,16 @@
  * namespace and a server's. With `mode: tproxy` the client's connections to the server pass
  * through finwait (the client sees the fault's RST), and the server sees the client's own
  * address, not the gateway's: finwait speaks to it from the client's address. IPv4 and
- * IPv6. */
+ * IPv6. finwait starts where iproute2's `ip` cannot be run (as in its image): it sets the
+ * policy route over rtnetlink. */
 #include <errno.h>
+#include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -95,6 +99,23 @@ static void ask(struct client *cl, const char *addr, const char *want)
     CHECK_STR(reply, want);
 }
 
+/* Make iproute2's `ip` impossible to run (`hide`: /dev/null mounted over it, in a mount
+ * namespace of this process's, which finwait inherits), or runnable again. */
+static void hide_ip(bool hide)
+{
+    static char ip[PATH_MAX];
+
+    if (hide) {
+        CHECK(realpath("/usr/sbin/ip", ip) != NULL);
+        CHECK(unshare(CLONE_NEWNS) == 0);
+        CHECK(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0);
+        CHECK(mount("/dev/null", ip, NULL, MS_BIND, NULL) == 0);
+        CHECK(access("/usr/sbin/ip", X_OK) != 0);
+    } else {
+        CHECK(umount2(ip, 0) == 0);
+    }
+}
+
 int main(void)
 {
     struct netpeer cli, srv;
@@ -111,10 +132,13 @@ int main(void)
     /* the control: routed through this namespace without finwait, the server sees the client */
     ask(&cl, "10.74.0.2", "from 10.73.0.2\n|EOF");
 
+    hide_ip(true);
     fw = fwp_start("proxies:\n  - name: gw\n    listen: :0\n"
                    "    intercept: {ports: [5432], mode: tproxy}\n"
                    "    faults: [{type: rst_instead_of_fin, direction: downstream}]\n");
     CHECK(fwp_wait_log(fw, "interception rules: 1 proxy", 5000));
+    hide_ip(false); /* the test's own checks use it */
+    CHECK_EQ(netns_tproxy_rules(), 2);
 
     ask(&cl, "10.74.0.2", "from 10.73.0.2\n|ECONNRESET");
     CHECK(fwp_wait_log(fw, "original_destination=10.74.0.2:5432", 2000));
@@ -139,6 +163,7 @@ int main(void)
 
     CHECK_EQ(fwp_stop(fw, SIGTERM, 5000), 0);
     CHECK_EQ(netns_finwait_rules(), 0);
+    CHECK_EQ(netns_tproxy_rules(), 0);
     ask(&cl, "10.74.0.2", "from 10.73.0.2\n|EOF");
     TEST_PASS("after SIGTERM the rules and the route are gone: routed as before");
 

@@ -102,6 +102,18 @@ int netns_finwait_rules(void)
     return n;
 }
 
+int netns_tproxy_rules(void)
+{
+    FILE *p = popen("{ ip -4 rule; ip -6 rule; } 2>/dev/null | grep -c 'fwmark 0x46574000'", "r");
+    int n = 0;
+
+    CHECK(p != NULL);
+    if (fscanf(p, "%d", &n) != 1)
+        n = 0;
+    pclose(p);
+    return n;
+}
+
 long netns_queue_packets(unsigned queue)
 {
     FILE *f = fopen("/proc/net/netfilter/nfnetlink_queue", "r");

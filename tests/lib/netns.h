@@ -22,5 +22,7 @@ int netns_count_state(uint16_t port, int state);
 long netns_queue_packets(unsigned queue);
 /* Lines of `iptables-save -t mangle` (and ip6tables) that mention FINWAIT. */
 int netns_finwait_rules(void);
+/* TPROXY's policy rules of finwait (fwmark 0x46574000) in this namespace, both families. */
+int netns_tproxy_rules(void);
 
 #endif
