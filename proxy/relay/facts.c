@@ -209,7 +209,7 @@ void facts_server_read(struct conn *c)
 {
     struct verdict_facts *f = c->vf;
 
-    if (!f || f->early_pending || !f->nbursts || f->bursts[f->nbursts - 1].dir != 0)
+    if (!f || f->early_pending || !f->nbursts || f->bursts[f->nbursts - 1].dir != DIR_UPSTREAM)
         return;
     /* a closed leg's -1 makes both negative: nothing is on its way there */
     if (tcpinfo_outq(conn_leg_fd(c, LEG_SERVER)) > 0 || tcpinfo_inq(conn_leg_fd(c, LEG_CLIENT)) > 0)

@@ -88,11 +88,10 @@ int netns_count_state(uint16_t port, int state)
     return n;
 }
 
-int netns_finwait_rules(void)
+/* The number a shell command prints (a `grep -c`), 0 if it prints none. */
+static int count_of(const char *cmd)
 {
-    FILE *p = popen("{ iptables-save -t mangle; ip6tables-save -t mangle; } 2>/dev/null | "
-                    "grep -c FINWAIT",
-                    "r");
+    FILE *p = popen(cmd, "r");
     int n = 0;
 
     CHECK(p != NULL);
@@ -102,16 +101,15 @@ int netns_finwait_rules(void)
     return n;
 }
 
+int netns_finwait_rules(void)
+{
+    return count_of("{ iptables-save -t mangle; ip6tables-save -t mangle; } 2>/dev/null | "
+                    "grep -c FINWAIT");
+}
+
 int netns_tproxy_rules(void)
 {
-    FILE *p = popen("{ ip -4 rule; ip -6 rule; } 2>/dev/null | grep -c 'fwmark 0x46574000'", "r");
-    int n = 0;
-
-    CHECK(p != NULL);
-    if (fscanf(p, "%d", &n) != 1)
-        n = 0;
-    pclose(p);
-    return n;
+    return count_of("{ ip -4 rule; ip -6 rule; } 2>/dev/null | grep -c 'fwmark 0x46574000'");
 }
 
 long netns_queue_packets(unsigned queue)
